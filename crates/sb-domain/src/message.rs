@@ -1,0 +1,43 @@
+//! An inbound customer message as it arrives from a channel.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a message came from. The channel decides how the body is normalised (email bodies
+/// carry quoted history and signatures, chat lines do not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Email,
+    Chat,
+    Voice,
+    Api,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Chat => "chat",
+            Channel::Voice => "voice",
+            Channel::Api => "api",
+        }
+    }
+}
+
+/// The text of one customer message, with the little context triage needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundMessage {
+    pub channel: Channel,
+    /// Subject line, when the channel has one (email).
+    pub subject: Option<String>,
+    /// The body as received: plain text or HTML.
+    pub body: String,
+    /// True when `body` is HTML rather than plain text.
+    pub body_is_html: bool,
+}
+
+impl InboundMessage {
+    pub fn chat(body: impl Into<String>) -> InboundMessage {
+        InboundMessage { channel: Channel::Chat, subject: None, body: body.into(), body_is_html: false }
+    }
+}

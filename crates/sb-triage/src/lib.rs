@@ -1,0 +1,1 @@
+//! Triage engine (to be written).
