@@ -53,10 +53,6 @@ impl Linear {
         self.params.len()
     }
 
-    fn bias_offset(&self) -> usize {
-        (self.n_sparse + self.n_dense) * self.n_classes
-    }
-
     /// Writes the raw class scores of one example into `logits`.
     pub fn logits_into(&self, sparse: &SparseVec, dense: &[f32], logits: &mut [f32]) {
         logits_with(&self.params, self.n_classes, self.n_sparse, sparse, dense, logits)

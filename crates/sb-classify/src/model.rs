@@ -179,21 +179,6 @@ impl Classifier {
             .collect()
     }
 
-    /// Uncalibrated logits, row-major `n_texts × n_classes` (used to fit the temperature).
-    pub(crate) fn logits_batch(&self, texts: &[&str], embeddings: Option<&[f32]>) -> Result<Vec<f32>> {
-        let dim = self.metadata.embedding.as_ref().map_or(0, |spec| spec.dim);
-        let rows: Result<Vec<Vec<f32>>> = texts
-            .par_iter()
-            .enumerate()
-            .map_init(PredictScratch::default, |scratch, (text_idx, text)| {
-                let embedding = embeddings.map(|flat| &flat[text_idx * dim..(text_idx + 1) * dim]);
-                self.logits_into(text, embedding, scratch)?;
-                Ok(scratch.probabilities.clone())
-            })
-            .collect();
-        Ok(rows?.concat())
-    }
-
     pub fn save(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
         let keys_bytes: Vec<u8> = self.tfidf.keys().iter().flat_map(|key| key.to_le_bytes()).collect();

@@ -206,14 +206,6 @@ impl BertEncoder {
         self.config.hidden_size
     }
 
-    pub fn vocab_size(&self) -> usize {
-        self.config.vocab_size
-    }
-
-    pub fn max_position_embeddings(&self) -> usize {
-        self.config.max_position_embeddings
-    }
-
     /// Mean-pooled, L2-normalised embeddings of already tokenized sequences, in the same order.
     /// Sequences must be non-empty and no longer than `max_position_embeddings` (the tokenizer
     /// guarantees both: `[CLS] [SEP]` at least, truncation below the limit).
@@ -341,7 +333,7 @@ fn add_layer_norm(states: &mut [f32], update: &[f32], hidden: usize, norm: &Norm
 }
 
 /// Runs `f` over whole-row chunks of `values`, in parallel when there are enough rows.
-fn for_row_chunks(values: &mut [f32], row_width: usize, f: impl Fn(&mut [f32]) + Sync) {
+fn for_row_chunks(values: &mut [f32], row_width: usize, f: impl Fn(&mut [f32]) + Sync + Send) {
     let chunk_len = ELEMENTWISE_ROWS_PER_CHUNK * row_width;
     if values.len() <= chunk_len {
         f(values);

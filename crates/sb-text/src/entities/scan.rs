@@ -5,6 +5,8 @@
 //! boundaries; the helpers still use checked slicing so a wrong offset yields `None`, never a
 //! panic.
 
+use sb_domain::Span;
+
 /// The character that ends right before byte `offset`, if any.
 pub(crate) fn char_before(text: &str, offset: usize) -> Option<char> {
     text.get(..offset)?.chars().next_back()
@@ -29,11 +31,6 @@ pub(crate) fn digit_values(text: &str) -> Vec<u8> {
     text.bytes().filter(u8::is_ascii_digit).map(|byte| byte - b'0').collect()
 }
 
-/// The ASCII digits of `text` as a string, in order.
-pub(crate) fn digits_only(text: &str) -> String {
-    text.chars().filter(char::is_ascii_digit).collect()
-}
-
 /// ASCII letters and digits of `text`, upper-cased, in order (for alphanumeric references
 /// written with spaces, such as `1Z 999 AA1 ...`).
 pub(crate) fn alphanumerics_upper(text: &str) -> String {
@@ -42,6 +39,17 @@ pub(crate) fn alphanumerics_upper(text: &str) -> String {
 
 pub(crate) fn count_ascii_digits(text: &str) -> usize {
     text.bytes().filter(u8::is_ascii_digit).count()
+}
+
+/// A word character in the Unicode sense of `\b`: letter, digit or underscore.
+pub(crate) fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Whether the characters right outside `span` are not word characters: the Unicode meaning
+/// of `\b` at both ends, for patterns that use the faster ASCII `(?-u:\b)`.
+pub(crate) fn stands_alone(text: &str, span: Span) -> bool {
+    !char_before(text, span.start).is_some_and(is_word_char) && !char_after(text, span.end).is_some_and(is_word_char)
 }
 
 /// Whether a match that starts at `start` sits inside a longer word or number: the character
@@ -78,6 +86,14 @@ mod tests {
         assert_eq!(char_after(text, 3), Some('€'));
         assert_eq!(char_after(text, 99), None);
         assert_eq!(second_char_after(text, 2), Some('€'));
+    }
+
+    #[test]
+    fn stands_alone_uses_unicode_word_characters() {
+        let text = "éabc 123 _x";
+        assert!(!stands_alone(text, Span::new(2, 5)));
+        assert!(stands_alone(text, Span::new(6, 9)));
+        assert!(!stands_alone(text, Span::new(11, 12)));
     }
 
     #[test]

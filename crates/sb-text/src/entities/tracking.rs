@@ -27,21 +27,24 @@ use regex::Regex;
 use sb_domain::{Carrier, Span};
 
 use super::overlap::SpanSet;
-use super::scan::{alphanumerics_upper, digit_values, glued_after, glued_before};
+use super::scan::{alphanumerics_upper, digit_values, glued_after, glued_before, stands_alone};
+
+// The patterns use ASCII word boundaries, `(?-u:\b)`, which keep the regex crate on its fast
+// DFA for non-ASCII text; `stands_alone` checks the Unicode boundary of each match in code.
 
 static UPS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b1Z(?:[ ]?[A-Z0-9]){6}(?:[ ]?[0-9]){10}\b").expect("ups pattern is valid")
+    Regex::new(r"(?i)(?-u:\b)1Z(?:[ ]?[A-Z0-9]){6}(?:[ ]?[0-9]){10}(?-u:\b)").expect("ups pattern is valid")
 });
 
 /// UPU S10: two service letters, eight serial digits, a check digit, an ISO country code.
 /// Upper case only: S10 labels are printed in capitals and lower-case look-alikes are words.
 static S10: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b[A-Z]{2}[ ]?[0-9]{3}[ ]?[0-9]{3}[ ]?[0-9]{3}[ ]?[A-Z]{2}\b")
+    Regex::new(r"(?-u:\b)[A-Z]{2}[ ]?[0-9]{3}[ ]?[0-9]{3}[ ]?[0-9]{3}[ ]?[A-Z]{2}(?-u:\b)")
         .expect("s10 pattern is valid")
 });
 
 static DHL_JJD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bJJD[ ]?[0-9](?:[ ]?[0-9]){15,21}\b").expect("jjd pattern is valid")
+    Regex::new(r"(?i)(?-u:\b)JJD[ ]?[0-9](?:[ ]?[0-9]){15,21}(?-u:\b)").expect("jjd pattern is valid")
 });
 
 /// Digit groups joined by single spaces ("9400 1000 0000 …"); the whole run is tried first,
@@ -53,13 +56,13 @@ static DIGIT_RUN: LazyLock<Regex> =
 /// FedEx-shaped number is believed.
 static SHIPPING_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:track\w*|shipment|shipping|shipped|ship|parcel|package|delivery|delivered|carrier|courier|waybill|fedex|fed ex|ups|usps|dhl|sendung\w*|paket\w*|lieferung|zustellung|suivi|colis|livraison|exp[ée]dition|seguimiento|env[ií]o|paquete|rastreo|gu[ií]a)\b",
+        r"(?i)(?-u:\b)(?:track\w*|shipment|shipping|shipped|ship|parcel|package|delivery|delivered|carrier|courier|waybill|fedex|fed ex|ups|usps|dhl|sendung\w*|paket\w*|lieferung|zustellung|suivi|colis|livraison|exp[ée]dition|seguimiento|env[ií]o|paquete|rastreo|gu[ií]a)(?-u:\b)",
     )
     .expect("shipping context pattern is valid")
 });
 
 static DHL_MENTION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\bdhl\b").expect("dhl pattern is valid"));
+    LazyLock::new(|| Regex::new(r"(?i)(?-u:\b)dhl(?-u:\b)").expect("dhl pattern is valid"));
 
 /// A tracking number found in a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +91,9 @@ fn find_ups(text: &str, found: &mut Vec<FoundTracking>) {
         return;
     }
     for matched in UPS.find_iter(text) {
+        if !stands_alone(text, Span::new(matched.start(), matched.end())) {
+            continue;
+        }
         let number = alphanumerics_upper(matched.as_str());
         found.push(FoundTracking {
             span: Span::new(matched.start(), matched.end()),
@@ -100,6 +106,9 @@ fn find_ups(text: &str, found: &mut Vec<FoundTracking>) {
 
 fn find_s10(text: &str, found: &mut Vec<FoundTracking>) {
     for matched in S10.find_iter(text) {
+        if !stands_alone(text, Span::new(matched.start(), matched.end())) {
+            continue;
+        }
         let number = alphanumerics_upper(matched.as_str());
         let carrier = match number.get(11..13) {
             Some("US") => Carrier::Usps,
@@ -119,6 +128,9 @@ fn find_s10(text: &str, found: &mut Vec<FoundTracking>) {
 
 fn find_dhl_jjd(text: &str, found: &mut Vec<FoundTracking>) {
     for matched in DHL_JJD.find_iter(text) {
+        if !stands_alone(text, Span::new(matched.start(), matched.end())) {
+            continue;
+        }
         found.push(FoundTracking {
             span: Span::new(matched.start(), matched.end()),
             number: alphanumerics_upper(matched.as_str()),
@@ -142,27 +154,27 @@ fn find_numeric(text: &str, numeric_blocked: &SpanSet, found: &mut Vec<FoundTrac
             continue;
         }
         // `#123…` is an order reference; `A123…`, `1.5…` or `-123…` are parts of longer tokens.
-        if glued_before(text, run.start(), &['#', '-', '.', '/', '_'])
-            || glued_after(text, run.end())
-        {
-            continue;
-        }
+        let glued_to_previous = glued_before(text, run.start(), &['#', '-', '.', '/', '_']);
+        let glued_to_next = glued_after(text, run.end());
         let run_span = Span::new(run.start(), run.end());
-        if let Some(tracking) = classify_numeric(run.as_str(), run_span, numeric_blocked, &context)
-        {
-            found.push(tracking);
-            continue;
+        if !glued_to_previous && !glued_to_next {
+            if let Some(tracking) = classify_numeric(run.as_str(), run_span, numeric_blocked, &context) {
+                found.push(tracking);
+                continue;
+            }
         }
         // The run may join a tracking number to a neighbouring number ("558201 986578788855"):
-        // try each long group on its own.
+        // try each long group on its own, except a first or last group glued to a word.
         if !run.as_str().contains(' ') {
             continue;
         }
+        let n_groups = run.as_str().split(' ').count();
         let mut group_start = run.start();
-        for group in run.as_str().split(' ') {
+        for (group_idx, group) in run.as_str().split(' ').enumerate() {
             let group_span = Span::new(group_start, group_start + group.len());
             group_start = group_span.end + 1;
-            if group.len() < 10 {
+            let glued = (group_idx == 0 && glued_to_previous) || (group_idx + 1 == n_groups && glued_to_next);
+            if group.len() < 10 || glued {
                 continue;
             }
             if let Some(tracking) = classify_numeric(group, group_span, numeric_blocked, &context)

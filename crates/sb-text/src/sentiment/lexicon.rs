@@ -6,7 +6,9 @@
 //! "known word" is a lexicon question: "soooo" becomes "so" and "decu" becomes "déçu" only
 //! because those forms are in the lexicon.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
@@ -27,7 +29,11 @@ impl Valence {
     /// The default negated value: negation flips a term but weakens it, more so for negative
     /// terms ("not bad" is faint praise, "not good" is a real complaint).
     fn with_default_negation(affirmed: f32) -> Valence {
-        let negated = if affirmed >= 0.0 { -0.75 * affirmed } else { -0.4 * affirmed };
+        let negated = if affirmed >= 0.0 {
+            -0.75 * affirmed
+        } else {
+            -0.4 * affirmed
+        };
         Valence { affirmed, negated }
     }
 
@@ -62,27 +68,31 @@ pub(crate) struct Entry {
     pub booster: Option<f32>,
     pub negator: Option<Negator>,
     pub contrast: Option<Contrast>,
+    /// Opens a wish or condition ("hope", "if").
+    pub irrealis: bool,
 }
 
 #[derive(Debug)]
 pub(crate) struct Lexicon {
     /// Terms keyed by their canonical tokens joined with single spaces.
-    entries: HashMap<String, Entry>,
-    /// For each first word, the number of words of the longest term starting with it, so that
-    /// phrase matching only builds keys where a phrase can exist.
-    longest_term_by_first_word: HashMap<String, usize>,
-    /// Every word that occurs in some term: the targets of canonicalisation.
-    known_words: HashSet<String>,
+    entries: FxHashMap<String, Entry>,
+    /// Every word that occurs in some term (the targets of canonicalisation), with the number
+    /// of words of the longest term it starts (0 if it starts none), so that phrase matching
+    /// only builds keys where a term can exist.
+    known_words: FxHashMap<String, u8>,
     /// Accent-stripped form of a known accented word to that word, for customers who type
     /// without accents; forms shared by two known words are left out rather than guessed.
-    accent_restoration: HashMap<String, String>,
+    accent_restoration: FxHashMap<String, String>,
     /// Stems (`disappoint*`), keyed by their accent-stripped form.
-    stems: HashMap<String, Valence>,
+    stems: FxHashMap<String, Valence>,
+    /// The first `stem_chars_min` characters of every stem: most words fail this one lookup and
+    /// are spared trying every prefix length.
+    stem_openings: FxHashSet<String>,
     stem_chars_min: usize,
     stem_chars_max: usize,
     /// ASCII emoticons, longest first so ":((" wins over ":(".
     emoticons: Vec<(String, f32)>,
-    emoji: HashMap<char, f32>,
+    emoji: FxHashMap<char, f32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +101,7 @@ enum Section {
     Booster,
     Negator,
     RetroNegator,
+    Irrealis,
     Pivot,
     Concessive,
     Emoticon,
@@ -112,15 +123,15 @@ impl Lexicon {
 
     pub(crate) fn parse(source: &str) -> Result<Lexicon, String> {
         let mut lexicon = Lexicon {
-            entries: HashMap::new(),
-            longest_term_by_first_word: HashMap::new(),
-            known_words: HashSet::new(),
-            accent_restoration: HashMap::new(),
-            stems: HashMap::new(),
+            entries: FxHashMap::default(),
+            known_words: FxHashMap::default(),
+            accent_restoration: FxHashMap::default(),
+            stems: FxHashMap::default(),
+            stem_openings: FxHashSet::default(),
             stem_chars_min: usize::MAX,
             stem_chars_max: 0,
             emoticons: Vec::new(),
-            emoji: HashMap::new(),
+            emoji: FxHashMap::default(),
         };
         let mut section: Option<Section> = None;
         for (line_idx, line) in source.lines().enumerate() {
@@ -129,12 +140,16 @@ impl Lexicon {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            if let Some(name) = line.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+            if let Some(name) = line
+                .strip_prefix('[')
+                .and_then(|rest| rest.strip_suffix(']'))
+            {
                 section = Some(match name {
                     "valence" => Section::Valence,
                     "booster" => Section::Booster,
                     "negator" => Section::Negator,
                     "retro_negator" => Section::RetroNegator,
+                    "irrealis" => Section::Irrealis,
                     "pivot" => Section::Pivot,
                     "concessive" => Section::Concessive,
                     "emoticon" => Section::Emoticon,
@@ -153,10 +168,17 @@ impl Lexicon {
             let expected_values: &[usize] = match section {
                 Section::Valence => &[1, 2],
                 Section::Booster | Section::Emoticon | Section::Emoji => &[1],
-                Section::Negator | Section::RetroNegator | Section::Pivot | Section::Concessive => &[0],
+                Section::Negator
+                | Section::RetroNegator
+                | Section::Irrealis
+                | Section::Pivot
+                | Section::Concessive => &[0],
             };
             if !expected_values.contains(&values.len()) {
-                return Err(format!("line {line_number}: `{term}` has {} values", values.len()));
+                return Err(format!(
+                    "line {line_number}: `{term}` has {} values",
+                    values.len()
+                ));
             }
             match section {
                 Section::Emoticon => lexicon.emoticons.push((term.to_string(), values[0])),
@@ -173,14 +195,18 @@ impl Lexicon {
                     let stem = fold_accents(term.trim_end_matches('*'));
                     let n_chars = stem.chars().count();
                     if n_chars < 4 || values.len() != 1 {
-                        return Err(format!("line {line_number}: stem `{term}` must have 4+ letters and one value"));
+                        return Err(format!(
+                            "line {line_number}: stem `{term}` must have 4+ letters and one value"
+                        ));
                     }
                     lexicon.stem_chars_min = lexicon.stem_chars_min.min(n_chars);
                     lexicon.stem_chars_max = lexicon.stem_chars_max.max(n_chars);
-                    lexicon.stems.insert(stem, Valence::with_default_negation(values[0]));
+                    lexicon
+                        .stems
+                        .insert(stem, Valence::with_default_negation(values[0]));
                 }
                 _ => {
-                    let words = split_term(term);
+                    let words = split_term(&term);
                     if words.is_empty() {
                         return Err(format!("line {line_number}: `{term}` has no words"));
                     }
@@ -193,35 +219,53 @@ impl Lexicon {
                                 _ => unreachable!("checked above"),
                             };
                             if entry.valence.replace(valence).is_some() {
-                                return Err(format!("line {line_number}: `{term}` has two valences"));
+                                return Err(format!(
+                                    "line {line_number}: `{term}` has two valences"
+                                ));
                             }
                         }
                         Section::Booster => entry.booster = Some(values[0]),
-                        Section::Negator => entry.negator = Some(entry.negator.unwrap_or(Negator::Forward)),
+                        Section::Negator => {
+                            entry.negator = Some(entry.negator.unwrap_or(Negator::Forward))
+                        }
                         Section::RetroNegator => entry.negator = Some(Negator::ForwardAndBack),
+                        Section::Irrealis => entry.irrealis = true,
                         Section::Pivot => entry.contrast = Some(Contrast::Pivot),
                         Section::Concessive => entry.contrast = Some(Contrast::Concessive),
                         Section::Emoticon | Section::Emoji => unreachable!("handled above"),
                     }
-                    let longest = lexicon.longest_term_by_first_word.entry(words[0].clone()).or_insert(0);
-                    *longest = (*longest).max(words.len());
-                    lexicon.known_words.extend(words);
+                    let n_words = u8::try_from(words.len())
+                        .map_err(|_| format!("line {line_number}: `{term}` has too many words"))?;
+                    for (word_idx, word) in words.into_iter().enumerate() {
+                        let longest = lexicon.known_words.entry(word).or_insert(0);
+                        if word_idx == 0 {
+                            *longest = (*longest).max(n_words);
+                        }
+                    }
                 }
             }
         }
-        lexicon.emoticons.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        lexicon
+            .emoticons
+            .sort_by_key(|(emoticon, _)| std::cmp::Reverse(emoticon.len()));
+        let stem_chars_min = lexicon.stem_chars_min;
+        lexicon.stem_openings = lexicon
+            .stems
+            .keys()
+            .map(|stem| stem.chars().take(stem_chars_min).collect())
+            .collect();
         lexicon.build_accent_restoration();
         Ok(lexicon)
     }
 
     fn build_accent_restoration(&mut self) {
         let mut ambiguous = HashSet::new();
-        for word in &self.known_words {
+        for word in self.known_words.keys() {
             if word.is_ascii() {
                 continue;
             }
             let folded = fold_accents(word);
-            if folded == *word || self.known_words.contains(&folded) {
+            if folded == *word || self.known_words.contains_key(&folded) {
                 continue;
             }
             match self.accent_restoration.get(&folded) {
@@ -245,42 +289,55 @@ impl Lexicon {
     /// The canonical form of a lowercased word: itself when known, else the known word it is an
     /// elongated ("soooo") or accentless ("decu") spelling of. The flag says it was elongated,
     /// which customers do for emphasis.
-    pub fn canonical_word(&self, lowercase: &str) -> (String, bool) {
-        if self.known_words.contains(lowercase) {
-            return (lowercase.to_string(), false);
+    pub fn canonical_word(&self, lowercase: String) -> CanonicalWord {
+        if let Some(longest_term) = self.known_words.get(&lowercase) {
+            return CanonicalWord {
+                text: lowercase,
+                elongated: false,
+                longest_term: *longest_term,
+            };
         }
-        let squeezed_to_two = squeeze_runs(lowercase, 2);
-        let elongated = squeezed_to_two != lowercase;
-        if elongated {
-            if self.known_words.contains(&squeezed_to_two) {
-                return (squeezed_to_two, true);
+        let elongated = has_run_longer_than(&lowercase, 2);
+        let base = if elongated {
+            for squeezed in [squeeze_runs(&lowercase, 2), squeeze_runs(&lowercase, 1)] {
+                if let Some(longest_term) = self.known_words.get(&squeezed) {
+                    return CanonicalWord {
+                        text: squeezed,
+                        elongated,
+                        longest_term: *longest_term,
+                    };
+                }
             }
-            let squeezed_to_one = squeeze_runs(lowercase, 1);
-            if self.known_words.contains(&squeezed_to_one) {
-                return (squeezed_to_one, true);
-            }
-        }
-        let base = if elongated { squeezed_to_two } else { lowercase.to_string() };
+            squeeze_runs(&lowercase, 2)
+        } else {
+            lowercase
+        };
         let restored = if base.is_ascii() {
             self.accent_restoration.get(&base)
         } else {
             self.accent_restoration.get(&fold_accents(&base))
         };
         match restored {
-            Some(word) => (word.clone(), elongated),
-            None => (base, elongated),
+            Some(word) => {
+                let longest_term = self.known_words.get(word).copied().unwrap_or(0);
+                CanonicalWord {
+                    text: word.clone(),
+                    elongated,
+                    longest_term,
+                }
+            }
+            None => CanonicalWord {
+                text: base,
+                elongated,
+                longest_term: 0,
+            },
         }
-    }
-
-    pub fn entry(&self, key: &str) -> Option<&Entry> {
-        self.entries.get(key)
     }
 
     /// The longest term starting at `tokens[start]`, as (entry, number of tokens). Terms only
     /// span consecutive words: punctuation ends a phrase.
     pub fn longest_match(&self, tokens: &[Token], start: usize) -> Option<(&Entry, usize)> {
-        let first = &tokens[start].text;
-        let longest = self.longest_term_by_first_word.get(first.as_str()).copied().unwrap_or(0);
+        let longest = usize::from(tokens[start].longest_term);
         let mut best = None;
         if longest == 0 {
             return best;
@@ -306,10 +363,28 @@ impl Lexicon {
         if self.stems.is_empty() {
             return None;
         }
-        let folded = if word.is_ascii() { word.to_string() } else { fold_accents(word) };
-        let char_ends: Vec<usize> = folded.char_indices().map(|(idx, c)| idx + c.len_utf8()).collect();
-        let longest = self.stem_chars_max.min(char_ends.len());
-        (self.stem_chars_min..=longest).rev().find_map(|n_chars| self.stems.get(&folded[..char_ends[n_chars - 1]]).copied())
+        let folded: Cow<str> = if word.is_ascii() {
+            Cow::Borrowed(word)
+        } else {
+            Cow::Owned(fold_accents(word))
+        };
+        // Byte ends of the prefixes of `stem_chars_min..=stem_chars_max` characters.
+        let mut prefix_ends = folded
+            .char_indices()
+            .map(|(idx, c)| idx + c.len_utf8())
+            .skip(self.stem_chars_min.checked_sub(1)?)
+            .take(self.stem_chars_max + 1 - self.stem_chars_min);
+        let shortest_end = prefix_ends.next()?;
+        if !self.stem_openings.contains(&folded[..shortest_end]) {
+            return None;
+        }
+        let mut longest_match = self.stems.get(&folded[..shortest_end]).copied();
+        for end in prefix_ends {
+            if let Some(valence) = self.stems.get(&folded[..end]) {
+                longest_match = Some(*valence);
+            }
+        }
+        longest_match
     }
 
     /// The emoticon starting at byte `pos` of `text`, as (byte length, valence). An emoticon
@@ -327,6 +402,64 @@ impl Lexicon {
 
     pub fn emoji(&self, c: char) -> Option<f32> {
         self.emoji.get(&c).copied()
+    }
+}
+
+/// A word as the lexicon knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CanonicalWord {
+    pub text: String,
+    pub elongated: bool,
+    /// Words in the longest lexicon term starting with this word; 0 if none starts with it.
+    pub longest_term: u8,
+}
+
+type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+type FxHashSet<K> = HashSet<K, BuildHasherDefault<FxHasher>>;
+
+/// The multiply-rotate hash of rustc's FxHasher: several times faster than SipHash on short
+/// words, which matters because every word of every message is looked up. SipHash's
+/// flooding resistance buys nothing here: the tables are built once from the compiled-in
+/// lexicon and never grow with input, so a crafted word can only cost itself a few probes.
+#[derive(Debug, Default, Clone, Copy)]
+struct FxHasher {
+    hash: u64,
+}
+
+impl FxHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add_to_hash(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add_to_hash(u64::from_le_bytes(chunk.try_into().expect("chunks of 8")));
+        }
+        let mut tail = [0u8; 8];
+        let remainder = chunks.remainder();
+        tail[..remainder.len()].copy_from_slice(remainder);
+        self.add_to_hash(u64::from_le_bytes(tail) ^ remainder.len() as u64);
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add_to_hash(u64::from(byte));
+    }
+
+    fn write_u32(&mut self, value: u32) {
+        self.add_to_hash(u64::from(value));
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.add_to_hash(value as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
     }
 }
 
@@ -350,12 +483,28 @@ fn split_values(line: &str) -> (String, Vec<f32>) {
 /// Emoji presentation selectors, joiners and skin tones: they decorate an emoji without
 /// changing what it says.
 pub(crate) fn is_emoji_modifier(c: char) -> bool {
-    matches!(c, '\u{FE0E}' | '\u{FE0F}' | '\u{200D}' | '\u{1F3FB}'..='\u{1F3FF}')
+    matches!(
+        c,
+        '\u{FE0E}' | '\u{FE0F}' | '\u{200D}' | '\u{1F3FB}'..='\u{1F3FF}'
+    )
 }
 
 /// Removes accents ("déçu" -> "decu"); letters without a decomposition (ß, ø) stay.
 pub(crate) fn fold_accents(word: &str) -> String {
     word.nfd().filter(|c| !is_combining_mark(*c)).collect()
+}
+
+fn has_run_longer_than(word: &str, max_run: usize) -> bool {
+    let mut previous = None;
+    let mut run = 0;
+    for c in word.chars() {
+        run = if Some(c) == previous { run + 1 } else { 1 };
+        if run > max_run {
+            return true;
+        }
+        previous = Some(c);
+    }
+    false
 }
 
 /// Collapses runs of the same character longer than `max_run` ("sooo" -> "soo" or "so").
@@ -385,9 +534,18 @@ mod tests {
 
     #[test]
     fn values_are_split_from_multi_word_terms() {
-        assert_eq!(split_values("thanks in advance   0"), ("thanks in advance".to_string(), vec![0.0]));
-        assert_eq!(split_values("arrived  0  -1"), ("arrived".to_string(), vec![0.0, -1.0]));
-        assert_eq!(split_values("1 star  -2"), ("1 star".to_string(), vec![-2.0]));
+        assert_eq!(
+            split_values("thanks in advance   0"),
+            ("thanks in advance".to_string(), vec![0.0])
+        );
+        assert_eq!(
+            split_values("arrived  0  -1"),
+            ("arrived".to_string(), vec![0.0, -1.0])
+        );
+        assert_eq!(
+            split_values("1 star  -2"),
+            ("1 star".to_string(), vec![-2.0])
+        );
         assert_eq!(split_values("not"), ("not".to_string(), vec![]));
     }
 
@@ -404,12 +562,16 @@ mod tests {
     #[test]
     fn words_are_canonicalised_against_the_lexicon() {
         let lexicon = Lexicon::builtin();
-        assert_eq!(lexicon.canonical_word("soooo"), ("so".to_string(), true));
-        assert_eq!(lexicon.canonical_word("goooood"), ("good".to_string(), true));
-        assert_eq!(lexicon.canonical_word("good"), ("good".to_string(), false));
-        assert_eq!(lexicon.canonical_word("recu"), ("reçu".to_string(), false));
-        assert_eq!(lexicon.canonical_word("pesimo"), ("pésimo".to_string(), false));
-        assert_eq!(lexicon.canonical_word("order"), ("order".to_string(), false));
+        let canonical = |word: &str| {
+            let canonical_word = lexicon.canonical_word(word.to_string());
+            (canonical_word.text, canonical_word.elongated)
+        };
+        assert_eq!(canonical("soooo"), ("so".to_string(), true));
+        assert_eq!(canonical("goooood"), ("good".to_string(), true));
+        assert_eq!(canonical("good"), ("good".to_string(), false));
+        assert_eq!(canonical("recu"), ("reçu".to_string(), false));
+        assert_eq!(canonical("pesimo"), ("pésimo".to_string(), false));
+        assert_eq!(canonical("order"), ("order".to_string(), false));
     }
 
     #[test]

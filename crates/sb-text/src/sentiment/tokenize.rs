@@ -6,7 +6,7 @@
 //! them, emoticons recognised only where they cannot be part of a URL, and punctuation runs
 //! counted ("!!!" amplifies, "??" is frustration).
 
-use super::lexicon::Lexicon;
+use super::lexicon::{CanonicalWord, Lexicon};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum TokenKind {
@@ -16,7 +16,10 @@ pub(crate) enum TokenKind {
     /// A comma, colon, semicolon, dash or bracket: ends negation and booster scope.
     ClauseBreak,
     /// A run of terminal punctuation or a line break.
-    SentenceEnd { exclamations: u8, questions: u8 },
+    SentenceEnd {
+        exclamations: u8,
+        questions: u8,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -29,17 +32,27 @@ pub(crate) struct Token {
     pub caps: bool,
     /// Written with a letter repeated for emphasis ("soooo").
     pub elongated: bool,
+    /// Words in the longest lexicon term starting with this word; 0 if none.
+    pub longest_term: u8,
 }
 
 impl Token {
     fn punctuation(kind: TokenKind) -> Token {
-        Token { kind, text: String::new(), caps: false, elongated: false }
+        Token {
+            kind,
+            text: String::new(),
+            caps: false,
+            elongated: false,
+            longest_term: 0,
+        }
     }
 }
 
 /// French (and Catalan/Italian-style) elided articles and pronouns that are written glued to the
 /// next word; split off so that "n'" is seen as a negator and "l'adresse" as "adresse".
-const ELISIONS: &[&str] = &["l", "d", "j", "c", "n", "m", "t", "s", "qu", "jusqu", "lorsqu", "puisqu"];
+const ELISIONS: &[&str] = &[
+    "l", "d", "j", "c", "n", "m", "t", "s", "qu", "jusqu", "lorsqu", "puisqu",
+];
 
 /// Tokenizes a message; words are canonicalised against `lexicon`.
 pub(crate) fn tokenize(text: &str, lexicon: &Lexicon) -> Vec<Token> {
@@ -64,7 +77,9 @@ pub(crate) fn tokenize(text: &str, lexicon: &Lexicon) -> Vec<Token> {
         }
         if c.is_alphanumeric() {
             let end = word_end(text, pos);
-            push_word(&mut tokens, &text[pos..end], |lowercase| lexicon.canonical_word(lowercase));
+            push_word(&mut tokens, &text[pos..end], |lowercase| {
+                lexicon.canonical_word(lowercase)
+            });
             pos = end;
             continue;
         }
@@ -86,7 +101,13 @@ pub(crate) fn tokenize(text: &str, lexicon: &Lexicon) -> Vec<Token> {
                 pos = end;
             }
             ',' | ';' | ':' | '(' | ')' | '[' | ']' | '-' | '–' | '—' | '/' | '|' => {
-                if !matches!(tokens.last(), Some(Token { kind: TokenKind::ClauseBreak, .. })) {
+                if !matches!(
+                    tokens.last(),
+                    Some(Token {
+                        kind: TokenKind::ClauseBreak,
+                        ..
+                    })
+                ) {
                     tokens.push(Token::punctuation(TokenKind::ClauseBreak));
                 }
                 pos += c.len_utf8();
@@ -112,7 +133,11 @@ pub(crate) fn split_term(term: &str) -> Vec<String> {
     while let Some(c) = term[pos..].chars().next() {
         if c.is_alphanumeric() {
             let end = word_end(term, pos);
-            push_word(&mut tokens, &term[pos..end], |lowercase| (lowercase.to_string(), false));
+            push_word(&mut tokens, &term[pos..end], |lowercase| CanonicalWord {
+                text: lowercase,
+                elongated: false,
+                longest_term: 0,
+            });
             pos = end;
         } else {
             pos += c.len_utf8();
@@ -129,17 +154,18 @@ fn word_end(text: &str, start: usize) -> usize {
     let mut previous: Option<char> = None;
     let mut chars = text[start..].char_indices().peekable();
     while let Some((offset, c)) = chars.next() {
-        let is_word_char = c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c);
-        let joins = || {
-            let next = chars.peek().map(|(_, next)| *next);
-            match (previous, next) {
-                (Some(before), Some(after)) => match c {
-                    '\'' | '’' | 'ʼ' | '-' | '‐' => before.is_alphanumeric() && after.is_alphanumeric(),
-                    '.' | ',' | ':' => before.is_ascii_digit() && after.is_ascii_digit(),
-                    _ => false,
-                },
+        let is_word_char = c.is_alphanumeric()
+            || (!c.is_ascii() && unicode_normalization::char::is_combining_mark(c));
+        let next = chars.peek().map(|(_, next)| *next);
+        let joins = || match (previous, next) {
+            (Some(before), Some(after)) => match c {
+                '\'' | '’' | 'ʼ' | '-' | '‐' => {
+                    before.is_alphanumeric() && after.is_alphanumeric()
+                }
+                '.' | ',' | ':' => before.is_ascii_digit() && after.is_ascii_digit(),
                 _ => false,
-            }
+            },
+            _ => false,
         };
         if !(is_word_char || joins()) {
             break;
@@ -150,27 +176,50 @@ fn word_end(text: &str, start: usize) -> usize {
     end
 }
 
-fn push_word(tokens: &mut Vec<Token>, raw: &str, canonical: impl Fn(&str) -> (String, bool)) {
+fn push_word(tokens: &mut Vec<Token>, raw: &str, canonical: impl Fn(String) -> CanonicalWord) {
     let mut remaining = raw;
     loop {
-        let split = remaining.char_indices().find(|(_, c)| matches!(c, '\'' | '’' | 'ʼ')).and_then(|(idx, c)| {
-            let prefix = &remaining[..idx];
-            ELISIONS.contains(&prefix.to_lowercase().as_str()).then(|| (idx, idx + c.len_utf8()))
-        });
-        let Some((prefix_end, rest_start)) = split else { break };
+        let split = remaining
+            .char_indices()
+            .find(|(_, c)| matches!(c, '\'' | '’' | 'ʼ'))
+            .and_then(|(idx, c)| {
+                let prefix = &remaining[..idx];
+                ELISIONS
+                    .contains(&prefix.to_lowercase().as_str())
+                    .then(|| (idx, idx + c.len_utf8()))
+            });
+        let Some((prefix_end, rest_start)) = split else {
+            break;
+        };
+        let elided = canonical(format!("{}'", remaining[..prefix_end].to_lowercase()));
         tokens.push(Token {
             kind: TokenKind::Word,
-            text: format!("{}'", remaining[..prefix_end].to_lowercase()),
+            text: elided.text,
             caps: false,
             elongated: false,
+            longest_term: elided.longest_term,
         });
         remaining = &remaining[rest_start..];
     }
     let n_letters = remaining.chars().filter(|c| c.is_alphabetic()).count();
     let caps = n_letters >= 2 && remaining.chars().all(|c| !c.is_lowercase());
-    let lowercase: String = remaining.chars().map(normalise_apostrophe).flat_map(char::to_lowercase).collect();
-    let (text, elongated) = canonical(&lowercase);
-    tokens.push(Token { kind: TokenKind::Word, text, caps, elongated });
+    let lowercase = if remaining.is_ascii() {
+        remaining.to_ascii_lowercase()
+    } else {
+        remaining
+            .chars()
+            .map(normalise_apostrophe)
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let word = canonical(lowercase);
+    tokens.push(Token {
+        kind: TokenKind::Word,
+        text: word.text,
+        caps,
+        elongated: word.elongated,
+        longest_term: word.longest_term,
+    });
 }
 
 fn normalise_apostrophe(c: char) -> char {
@@ -183,12 +232,23 @@ fn normalise_apostrophe(c: char) -> char {
 
 /// Ends the sentence, folding a run like "?\n" or "!! !!" into the end before it.
 fn push_sentence_end(tokens: &mut Vec<Token>, exclamations: u8, questions: u8) {
-    if let Some(Token { kind: TokenKind::SentenceEnd { exclamations: previous_excl, questions: previous_quest }, .. }) = tokens.last_mut() {
+    if let Some(Token {
+        kind:
+            TokenKind::SentenceEnd {
+                exclamations: previous_excl,
+                questions: previous_quest,
+            },
+        ..
+    }) = tokens.last_mut()
+    {
         *previous_excl = previous_excl.saturating_add(exclamations);
         *previous_quest = previous_quest.saturating_add(questions);
         return;
     }
-    tokens.push(Token::punctuation(TokenKind::SentenceEnd { exclamations, questions }));
+    tokens.push(Token::punctuation(TokenKind::SentenceEnd {
+        exclamations,
+        questions,
+    }));
 }
 
 #[cfg(test)]
@@ -212,7 +272,10 @@ mod tests {
                 }
                 TokenKind::Symbol(valence) => format!("<{valence}>"),
                 TokenKind::ClauseBreak => ",".to_string(),
-                TokenKind::SentenceEnd { exclamations, questions } => format!("|{exclamations}!{questions}?|"),
+                TokenKind::SentenceEnd {
+                    exclamations,
+                    questions,
+                } => format!("|{exclamations}!{questions}?|"),
             })
             .collect::<Vec<_>>()
             .join(" ")
@@ -220,14 +283,38 @@ mod tests {
 
     #[test]
     fn words_punctuation_and_symbols() {
-        assert_eq!(render("WORST service!!! soooo bad :( 😡"), "worst^caps service |3!0?| so^long bad <-1.5> <-2.5>");
-        assert_eq!(render("where is it?? really?!"), "where is it |0!2?| really |1!1?|");
-        assert_eq!(render("Je n'ai pas reçu l’adresse"), "je n' ai pas reçu l' adresse");
-        assert_eq!(render("I don't know, it's a mix-up"), "i don't know , it's a mix-up");
-        assert_eq!(render("Order #A10493 cost $3.50 at 10:30."), "order a10493 cost 3.50 at 10:30 |0!0?|");
-        assert_eq!(render("see https://shop.example/x :)"), "see https , shop |0!0?| example , x <1.5>");
-        assert_eq!(render("thanks ❤️\nKind regards,\nAnna"), "thanks <2.5> |0!0?| kind regards , |0!0?| anna");
-        assert_eq!(render("¡Muy mal! ¿Dónde está?"), "muy mal |1!0?| dónde está |0!1?|");
+        assert_eq!(
+            render("WORST service!!! soooo bad :( 😡"),
+            "worst^caps service |3!0?| so^long bad <-1.5> <-2.5>"
+        );
+        assert_eq!(
+            render("where is it?? really?!"),
+            "where is it |0!2?| really |1!1?|"
+        );
+        assert_eq!(
+            render("Je n'ai pas reçu l’adresse"),
+            "je n' ai pas reçu l' adresse"
+        );
+        assert_eq!(
+            render("I don't know, it's a mix-up"),
+            "i don't know , it's a mix-up"
+        );
+        assert_eq!(
+            render("Order #A10493 cost $3.50 at 10:30."),
+            "order a10493 cost 3.50 at 10:30 |0!0?|"
+        );
+        assert_eq!(
+            render("see https://shop.example/x :)"),
+            "see https , shop |0!0?| example , x <1.5>"
+        );
+        assert_eq!(
+            render("thanks ❤️\nKind regards,\nAnna"),
+            "thanks <2.5> |0!0?| kind regards , |0!0?| anna"
+        );
+        assert_eq!(
+            render("¡Muy mal! ¿Dónde está?"),
+            "muy mal |1!0?| dónde está |0!1?|"
+        );
         assert_eq!(render("OK"), "ok^caps");
     }
 

@@ -1,0 +1,171 @@
+//! Measures embedding speed on real customer messages: single-message latency (median, p90, p99,
+//! max over one `embed_one` call per message) and batch throughput (`embed` over all messages),
+//! and, with `--precision both`, how closely int8 embeddings agree with F32 ones.
+//!
+//! ```text
+//! scripts/fetch-model.sh
+//! cargo run --release -p sb-embed --example embed_bench -- \
+//!     --file /work/shared/data/banking77/test.csv --precision both
+//! ```
+//! `--file` takes a CSV with a `text` column or a plain file with one message per line.
+//! Timings are printed, never asserted: they depend on the machine and on what else runs on it.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use sb_embed::{Embedder, Precision};
+
+struct Args {
+    file: PathBuf,
+    precisions: Vec<Precision>,
+    single_count: usize,
+    batch_count: usize,
+    rounds: usize,
+    model_dir: Option<PathBuf>,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut args = Args {
+        file: PathBuf::from("/work/shared/data/banking77/test.csv"),
+        precisions: vec![Precision::F32, Precision::Int8],
+        single_count: 500,
+        batch_count: usize::MAX,
+        rounds: 3,
+        model_dir: None,
+    };
+    let mut raw = std::env::args().skip(1);
+    while let Some(flag) = raw.next() {
+        let mut value = || raw.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--file" => args.file = PathBuf::from(value()?),
+            "--model-dir" => args.model_dir = Some(PathBuf::from(value()?)),
+            "--single" => args.single_count = value()?.parse()?,
+            "--batch" => args.batch_count = value()?.parse()?,
+            "--rounds" => args.rounds = value()?.parse::<usize>()?.max(1),
+            "--precision" => {
+                args.precisions = match value()?.as_str() {
+                    "f32" => vec![Precision::F32],
+                    "int8" => vec![Precision::Int8],
+                    "both" => vec![Precision::F32, Precision::Int8],
+                    other => bail!("unknown precision {other:?} (f32, int8, both)"),
+                }
+            }
+            other => bail!(
+                "unknown argument {other:?}; flags: --file PATH --model-dir DIR --precision f32|int8|both --single N --batch N --rounds N"
+            ),
+        }
+    }
+    Ok(args)
+}
+
+fn read_texts(path: &PathBuf) -> anyhow::Result<Vec<String>> {
+    if path.extension().is_some_and(|ext| ext == "csv") {
+        let mut reader = csv::Reader::from_path(path).with_context(|| format!("open {}", path.display()))?;
+        let text_column = reader
+            .headers()?
+            .iter()
+            .position(|name| name == "text")
+            .context("CSV has no `text` column")?;
+        let mut texts = Vec::new();
+        for record in reader.records() {
+            texts.push(record?.get(text_column).unwrap_or_default().to_owned());
+        }
+        return Ok(texts);
+    }
+    let content = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+    Ok(content.lines().filter(|line| !line.trim().is_empty()).map(str::to_owned).collect())
+}
+
+fn percentile(sorted_ms: &[f64], fraction: f64) -> f64 {
+    let idx = ((sorted_ms.len() as f64 - 1.0) * fraction).round() as usize;
+    sorted_ms[idx.min(sorted_ms.len() - 1)]
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    let model_dir = match &args.model_dir {
+        Some(dir) => dir.clone(),
+        None => sb_embed::find_model_dir().context("no model found: run scripts/fetch-model.sh")?,
+    };
+    let texts = read_texts(&args.file)?;
+    if texts.is_empty() {
+        bail!("no texts in {}", args.file.display());
+    }
+    let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let batch_texts = &text_refs[..text_refs.len().min(args.batch_count)];
+    let single_texts = &text_refs[..text_refs.len().min(args.single_count)];
+    println!(
+        "{} texts from {}; rayon threads {}",
+        texts.len(),
+        args.file.display(),
+        rayon::current_num_threads()
+    );
+
+    let mut all_embeddings: Vec<Vec<Vec<f32>>> = Vec::new();
+    for &precision in &args.precisions {
+        let load_start = Instant::now();
+        let embedder = Embedder::load_with_precision(&model_dir, precision)?;
+        println!(
+            "\n== {precision:?}: {} loaded in {:.0} ms",
+            embedder.model_id(),
+            load_start.elapsed().as_secs_f64() * 1e3
+        );
+        // Warm-up: page in weights, spin up the thread pool.
+        embedder.embed(&text_refs[..text_refs.len().min(64)])?;
+
+        let mut latencies_ms: Vec<f64> = Vec::with_capacity(single_texts.len());
+        for text in single_texts {
+            let start = Instant::now();
+            let embedding = embedder.embed_one(text)?;
+            latencies_ms.push(start.elapsed().as_secs_f64() * 1e3);
+            std::hint::black_box(embedding);
+        }
+        latencies_ms.sort_by(f64::total_cmp);
+        println!(
+            "single ({} messages, one embed_one each): median {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            latencies_ms.len(),
+            percentile(&latencies_ms, 0.5),
+            percentile(&latencies_ms, 0.9),
+            percentile(&latencies_ms, 0.99),
+            latencies_ms.last().copied().unwrap_or(0.0)
+        );
+
+        let mut rates = Vec::new();
+        let mut embeddings = Vec::new();
+        for _ in 0..args.rounds {
+            let start = Instant::now();
+            embeddings = embedder.embed(batch_texts)?;
+            rates.push(batch_texts.len() as f64 / start.elapsed().as_secs_f64());
+        }
+        let mut sorted_rates = rates.clone();
+        sorted_rates.sort_by(f64::total_cmp);
+        println!(
+            "batch ({} messages per embed call, {} rounds): {} msgs/s (median {:.0})",
+            batch_texts.len(),
+            args.rounds,
+            rates.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", "),
+            sorted_rates[sorted_rates.len() / 2]
+        );
+        all_embeddings.push(embeddings);
+    }
+
+    if all_embeddings.len() == 2 {
+        let mut cosines: Vec<f32> = all_embeddings[0]
+            .iter()
+            .zip(&all_embeddings[1])
+            .map(|(a, b)| a.iter().zip(b).map(|(x, y)| x * y).sum())
+            .collect();
+        cosines.sort_by(f32::total_cmp);
+        let mean = cosines.iter().sum::<f32>() / cosines.len() as f32;
+        println!(
+            "\nint8 vs f32 cosine over {} texts: min {:.5}, p1 {:.5}, median {:.5}, mean {:.5}",
+            cosines.len(),
+            cosines[0],
+            cosines[cosines.len() / 100],
+            cosines[cosines.len() / 2],
+            mean
+        );
+    }
+    Ok(())
+}

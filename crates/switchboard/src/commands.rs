@@ -1,0 +1,465 @@
+//! The CLI commands: triage, train, eval and eval-triage.
+
+use crate::data::read_labelled_csv;
+use crate::models::{self, load_embedder};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use sb_classify::{evaluate, Scored, TrainConfig};
+use sb_domain::{Channel, InboundMessage, TriageResult};
+use sb_triage::{TriageConfig, TriageEngine};
+use serde_json::json;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Longest message the CLI accepts, in characters; longer input is refused, not truncated,
+/// so nobody triages half a message without knowing.
+const MAX_MESSAGE_CHARS: usize = 20_000;
+
+#[derive(Args)]
+pub struct TriageArgs {
+    /// The message text (omit with --file).
+    text: Option<String>,
+    /// A file with one message a line: `{"text": …, "subject": …, "channel": …}` or plain text.
+    #[arg(long, conflicts_with = "text")]
+    file: Option<PathBuf>,
+    /// One JSON object a line, in input order.
+    #[arg(long)]
+    json: bool,
+    /// A triage model directory (default: the built-in taxonomy model, built on first use).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Do not load MiniLM even if present.
+    #[arg(long)]
+    no_embeddings: bool,
+    /// Reference date for relative dates such as "last Tuesday" (default: today).
+    #[arg(long)]
+    today: Option<chrono::NaiveDate>,
+    /// Channel of the messages (email bodies get quoted history and signatures stripped).
+    #[arg(long, default_value = "chat")]
+    channel: String,
+}
+
+fn parse_channel(name: &str) -> Result<Channel> {
+    Ok(match name {
+        "email" => Channel::Email,
+        "chat" => Channel::Chat,
+        "voice" => Channel::Voice,
+        "api" => Channel::Api,
+        other => bail!("unknown channel `{other}`: use email, chat, voice or api"),
+    })
+}
+
+fn load_engine(model: Option<PathBuf>, no_embeddings: bool) -> Result<TriageEngine> {
+    let embedder = load_embedder(no_embeddings)?;
+    let dir = match model {
+        Some(dir) => dir,
+        None => models::ensure_default_model(embedder.as_deref())?,
+    };
+    Ok(TriageEngine::load(&dir, embedder, TriageConfig::default())?)
+}
+
+/// A line of input that could not become a message: (stable code, message).
+type LineError = (&'static str, String);
+
+fn parse_line(bytes: &[u8], channel: Channel) -> Result<InboundMessage, LineError> {
+    let line = std::str::from_utf8(bytes).map_err(|error| ("invalid_utf8", format!("not valid UTF-8 ({error}); re-save the file as UTF-8")))?;
+    let line = line.trim_end_matches('\r');
+    let message = if line.trim_start().starts_with('{') {
+        let value: serde_json::Value = serde_json::from_str(line).map_err(|error| ("invalid_json", format!("not a JSON object: {error}")))?;
+        let text = value.get("text").and_then(|text| text.as_str()).ok_or(("missing_text", "the object has no string field `text`".to_string()))?;
+        let channel = match value.get("channel").and_then(|channel| channel.as_str()) {
+            Some(name) => parse_channel(name).map_err(|error| ("invalid_channel", error.to_string()))?,
+            None => channel,
+        };
+        InboundMessage {
+            channel,
+            subject: value.get("subject").and_then(|subject| subject.as_str()).map(str::to_string),
+            body: text.to_string(),
+            body_is_html: value.get("html").and_then(|html| html.as_bool()).unwrap_or(false),
+        }
+    } else {
+        InboundMessage { channel, subject: None, body: line.to_string(), body_is_html: false }
+    };
+    check_message(&message)?;
+    Ok(message)
+}
+
+fn check_message(message: &InboundMessage) -> Result<(), LineError> {
+    if message.body.trim().is_empty() {
+        return Err(("empty_text", "the message text is empty".to_string()));
+    }
+    let n_chars = message.body.chars().count();
+    if n_chars > MAX_MESSAGE_CHARS {
+        return Err(("text_too_long", format!("the message has {n_chars} characters; the limit is {MAX_MESSAGE_CHARS} — split it or triage its first part")));
+    }
+    Ok(())
+}
+
+fn result_json(result: &TriageResult, latency_us: u128) -> serde_json::Value {
+    json!({
+        "category": result.category,
+        "intent": result.intent,
+        "confidence": result.confidence,
+        "ranking": result.ranking,
+        "severity": result.severity,
+        "safety_override": result.safety_override,
+        "sentiment": result.sentiment,
+        "language": result.language,
+        "entities": result.entities,
+        "pii": result.pii,
+        "redacted_text": result.redacted_text,
+        "model": result.model,
+        "latency_us": latency_us,
+    })
+}
+
+fn print_human(out: &mut impl Write, result: &TriageResult, latency_us: u128) -> std::io::Result<()> {
+    let ranking: Vec<String> = result.ranking.iter().map(|ranked| format!("{} {:.2}", ranked.intent, ranked.probability)).collect();
+    writeln!(out, "{} / {} (confidence {:.2}; top: {})", result.category, result.intent, result.confidence, ranking.join(", "))?;
+    if let Some(severity) = result.severity {
+        writeln!(out, "  severity: {severity}")?;
+    }
+    if let Some(reason) = &result.safety_override {
+        writeln!(out, "  safety rule: {reason}")?;
+    }
+    writeln!(out, "  sentiment: {} ({:+.2}); language: {} ({:.2})", result.sentiment.label.as_str(), result.sentiment.score, result.language.code, result.language.confidence)?;
+    for entity in &result.entities {
+        writeln!(out, "  entity {:?}: {}", entity.kind, entity.text)?;
+    }
+    if !result.pii.is_empty() {
+        writeln!(out, "  redacted: {}", result.redacted_text)?;
+    }
+    writeln!(out, "  {latency_us} µs, model {} {} ({})", result.model.name, result.model.version, result.model.features.join("+"))
+}
+
+pub fn triage(args: TriageArgs) -> Result<ExitCode> {
+    let channel = parse_channel(&args.channel)?;
+    let today = args.today.unwrap_or_else(|| chrono::Local::now().date_naive());
+    let inputs: Vec<Result<InboundMessage, LineError>> = match (&args.text, &args.file) {
+        (Some(text), None) => {
+            let message = InboundMessage { channel, subject: None, body: text.clone(), body_is_html: false };
+            if let Err((_, reason)) = check_message(&message) {
+                bail!("{reason}");
+            }
+            vec![Ok(message)]
+        }
+        (None, Some(path)) => {
+            let file = std::fs::File::open(path).with_context(|| format!("cannot open {}: check the path", path.display()))?;
+            let mut inputs = Vec::new();
+            for line in std::io::BufReader::new(file).split(b'\n') {
+                let line = line.with_context(|| format!("cannot read {}", path.display()))?;
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                inputs.push(parse_line(&line, channel));
+            }
+            if inputs.is_empty() {
+                bail!("{} holds no messages", path.display());
+            }
+            inputs
+        }
+        _ => bail!("give a message text or --file FILE (see `switchboard triage --help`)"),
+    };
+    let engine = load_engine(args.model, args.no_embeddings)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut n_failed = 0usize;
+    for (line_idx, input) in inputs.into_iter().enumerate() {
+        let outcome = input.and_then(|message| {
+            let started = Instant::now();
+            let result = engine.triage(&message, today).map_err(|error| ("triage_failed", error.to_string()))?;
+            Ok((result, started.elapsed().as_micros()))
+        });
+        match (outcome, args.json) {
+            (Ok((result, latency_us)), true) => writeln!(out, "{}", result_json(&result, latency_us))?,
+            (Ok((result, latency_us)), false) => print_human(&mut out, &result, latency_us)?,
+            (Err((code, message)), true) => {
+                n_failed += 1;
+                writeln!(out, "{}", json!({"line": line_idx + 1, "error": {"code": code, "message": message}}))?
+            }
+            (Err((code, message)), false) => {
+                n_failed += 1;
+                writeln!(out, "line {}: error {code}: {message}", line_idx + 1)?
+            }
+        }
+    }
+    out.flush()?;
+    if n_failed > 0 {
+        eprintln!("error: {n_failed} message(s) could not be triaged (see the error lines)");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Labelled CSV with a header.
+    #[arg(long)]
+    data: PathBuf,
+    #[arg(long, default_value = "intent")]
+    label_col: String,
+    #[arg(long, default_value = "text")]
+    text_col: String,
+    /// Column with the safety severity; trains the severity model too (default taxonomy).
+    #[arg(long)]
+    severity_col: Option<String>,
+    /// Output model directory.
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    options: TrainOptions,
+}
+
+#[derive(Args, Clone)]
+pub struct TrainOptions {
+    /// Train on TF-IDF features only, even if MiniLM is present.
+    #[arg(long)]
+    no_embeddings: bool,
+    /// Values of C (inverse regularisation) to try on the validation split.
+    #[arg(long, value_delimiter = ',', default_value = "10,30,100")]
+    c_grid: Vec<f32>,
+    /// Scales of the embedding block to try on the validation split.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    embedding_scales: Vec<f32>,
+    /// Folds for temperature calibration (1 = reuse the validation split).
+    #[arg(long, default_value_t = 1)]
+    calibration_folds: usize,
+    /// Model name recorded in decision records.
+    #[arg(long, default_value = "intent")]
+    name: String,
+    #[arg(long, default_value = "1")]
+    model_version: String,
+}
+
+impl TrainOptions {
+    fn config(&self) -> TrainConfig {
+        TrainConfig {
+            name: self.name.clone(),
+            version: self.model_version.clone(),
+            c_grid: self.c_grid.clone(),
+            embedding_scale_grid: self.embedding_scales.clone(),
+            calibration_folds: self.calibration_folds,
+            ..TrainConfig::default()
+        }
+    }
+}
+
+pub fn train(args: TrainArgs) -> Result<ExitCode> {
+    let extra: Vec<&str> = args.severity_col.as_deref().into_iter().collect();
+    let rows = read_labelled_csv(&args.data, &args.text_col, &args.label_col, &extra)?;
+    if let Some(name) = &args.severity_col {
+        if rows.extra.is_empty() {
+            bail!("{}: no column `{name}` for --severity-col", args.data.display());
+        }
+    }
+    let embedder = load_embedder(args.options.no_embeddings)?;
+    let texts: Vec<&str> = rows.texts.iter().map(String::as_str).collect();
+    let labels: Vec<&str> = rows.labels.iter().map(String::as_str).collect();
+    let severities = rows.extra.first().map(|(_, values)| values.as_slice());
+    let report = models::train_triage_model(&texts, &labels, severities, embedder.as_deref(), &args.options.config(), &args.out)?;
+    eprintln!(
+        "trained {} labels on {} examples in {:.1}s (features {}, C={}, temperature {:.3}); model written to {}",
+        report.n_classes,
+        report.n_examples,
+        report.train_seconds,
+        report.features.join("+"),
+        report.chosen_c,
+        report.temperature,
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    #[arg(long)]
+    train: PathBuf,
+    #[arg(long)]
+    test: PathBuf,
+    #[arg(long, default_value = "intent")]
+    label_col: String,
+    #[arg(long, default_value = "text")]
+    text_col: String,
+    /// Print the report as one JSON object on the last line.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    options: TrainOptions,
+}
+
+pub fn eval(args: EvalArgs) -> Result<ExitCode> {
+    let train_rows = read_labelled_csv(&args.train, &args.text_col, &args.label_col, &[])?;
+    let test_rows = read_labelled_csv(&args.test, &args.text_col, &args.label_col, &[])?;
+    let embedder = load_embedder(args.options.no_embeddings)?;
+    let train_texts: Vec<&str> = train_rows.texts.iter().map(String::as_str).collect();
+    let train_labels: Vec<&str> = train_rows.labels.iter().map(String::as_str).collect();
+    let started = Instant::now();
+    let (classifier, report) = models::train_classifier(&train_texts, &train_labels, embedder.as_deref(), &args.options.config())?;
+    let train_seconds = started.elapsed().as_secs_f64();
+
+    let test_texts: Vec<&str> = test_rows.texts.iter().map(String::as_str).collect();
+    let inference_started = Instant::now();
+    let embeddings = match embedder.as_deref() {
+        Some(embedder) => Some(embedder.embed(&test_texts)?),
+        None => None,
+    };
+    let predictions = classifier.predict_batch(&test_texts, embeddings.as_deref())?;
+    let inference_seconds = inference_started.elapsed().as_secs_f64();
+
+    // Test labels the training data never had still count, as errors.
+    let mut labels: Vec<String> = classifier.labels().to_vec();
+    for label in &test_rows.labels {
+        if !labels.contains(label) {
+            labels.push(label.clone());
+        }
+    }
+    let scored: Vec<Scored> = predictions
+        .iter()
+        .zip(&test_rows.labels)
+        .map(|(prediction, gold_label)| {
+            let (predicted, confidence) = prediction.top_k(1)[0];
+            let gold = labels.iter().position(|label| label == gold_label).expect("every test label was added");
+            let gold_probability = prediction.probabilities.get(gold).copied().unwrap_or(0.0);
+            Scored { gold, predicted, confidence, gold_probability }
+        })
+        .collect();
+    let evaluation = evaluate(&labels, &scored, 15);
+    let throughput = test_texts.len() as f64 / inference_seconds;
+
+    println!("train {} ({} rows), test {} ({} rows), {} labels, features {}", args.train.display(), train_texts.len(), args.test.display(), test_texts.len(), classifier.labels().len(), report.features.join("+"));
+    println!("chosen C={} embedding scale={:?} temperature={:.3} (validation split {} rows)", report.chosen_c, report.chosen_embedding_scale, report.temperature, report.n_validation);
+    println!("accuracy   {:.4}", evaluation.accuracy);
+    println!("macro-F1   {:.4}", evaluation.macro_f1);
+    println!("ECE (15)   {:.4}", evaluation.ece);
+    println!("log-loss   {:.4}", evaluation.log_loss);
+    println!("training   {train_seconds:.1} s");
+    println!("inference  {throughput:.0} msg/s ({} messages in {inference_seconds:.2} s, both cores)", test_texts.len());
+    println!("\n{:<40} {:>9} {:>9} {:>9} {:>8}", "label", "precision", "recall", "f1", "support");
+    for class in &evaluation.per_class {
+        println!("{:<40} {:>9.3} {:>9.3} {:>9.3} {:>8}", class.label, class.precision, class.recall, class.f1, class.support);
+    }
+    println!("\ntop confusions (gold -> predicted):");
+    for confusion in &evaluation.top_confusions {
+        println!("  {:>4}  {} -> {}", confusion.count, confusion.gold, confusion.predicted);
+    }
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "accuracy": evaluation.accuracy,
+                "macro_f1": evaluation.macro_f1,
+                "ece": evaluation.ece,
+                "log_loss": evaluation.log_loss,
+                "train_seconds": train_seconds,
+                "inference_msgs_per_s": throughput,
+                "n_train": train_texts.len(),
+                "n_test": test_texts.len(),
+                "features": report.features,
+                "chosen_c": report.chosen_c,
+                "chosen_embedding_scale": report.chosen_embedding_scale,
+                "temperature": report.temperature,
+                "grid": report.grid,
+                "per_class": evaluation.per_class,
+                "top_confusions": evaluation.top_confusions,
+            })
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct EvalTriageArgs {
+    /// Taxonomy CSV with columns text, category, intent, severity.
+    #[arg(long)]
+    test: PathBuf,
+    /// Triage model directory (default: the built-in taxonomy model).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    #[arg(long)]
+    no_embeddings: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn eval_triage(args: EvalTriageArgs) -> Result<ExitCode> {
+    let rows = read_labelled_csv(&args.test, "text", "intent", &["category", "severity"])?;
+    if rows.extra.len() != 2 {
+        bail!("{}: needs the columns text, category, intent and severity", args.test.display());
+    }
+    let engine = load_engine(args.model, args.no_embeddings)?;
+    let today = chrono::NaiveDate::from_ymd_opt(2025, 3, 14).expect("valid date");
+    let messages: Vec<InboundMessage> = rows.texts.iter().map(|text| InboundMessage::chat(text.clone())).collect();
+    let started = Instant::now();
+    let results = engine.triage_batch(&messages, today);
+    let seconds = started.elapsed().as_secs_f64();
+    let gold_categories = &rows.extra[0].1;
+    let gold_severities = &rows.extra[1].1;
+    let (mut category_correct, mut intent_correct) = (0usize, 0usize);
+    let (mut n_safety, mut safety_found, mut n_urgent, mut urgent_found) = (0usize, 0usize, 0usize, 0usize);
+    let (mut n_non_safety, mut false_safety, mut severity_correct) = (0usize, 0usize, 0usize);
+    let labels: Vec<String> = sb_domain::Intent::ALL.iter().map(|intent| intent.as_str().to_string()).collect();
+    let mut scored = Vec::new();
+    let mut missed_safety = Vec::new();
+    for (row_idx, result) in results.iter().enumerate() {
+        let result = result.as_ref().map_err(|error| anyhow::anyhow!("row {}: {error}", row_idx + 2))?;
+        let gold_intent = &rows.labels[row_idx];
+        let gold_is_safety = gold_categories[row_idx] == "safety_compliance";
+        category_correct += (result.category.as_str() == gold_categories[row_idx]) as usize;
+        intent_correct += (result.intent.as_str() == gold_intent) as usize;
+        if gold_is_safety {
+            n_safety += 1;
+            if result.category == sb_domain::Category::SafetyCompliance {
+                safety_found += 1;
+            } else {
+                missed_safety.push(rows.texts[row_idx].chars().take(100).collect::<String>());
+            }
+            severity_correct += (result.severity.map(|severity| severity.as_str()) == Some(gold_severities[row_idx].as_str())) as usize;
+            if gold_severities[row_idx] == "urgent" {
+                n_urgent += 1;
+                urgent_found += (result.severity == Some(sb_domain::Severity::Urgent)) as usize;
+            }
+        } else {
+            n_non_safety += 1;
+            false_safety += (result.category == sb_domain::Category::SafetyCompliance) as usize;
+        }
+        let gold = labels.iter().position(|label| label == gold_intent).context("unknown intent in the test file")?;
+        let predicted = labels.iter().position(|label| label == result.intent.as_str()).expect("taxonomy intent");
+        scored.push(Scored { gold, predicted, confidence: result.confidence, gold_probability: if gold == predicted { result.confidence } else { 0.0 } });
+    }
+    let n_rows = results.len() as f64;
+    let evaluation = evaluate(&labels, &scored, 15);
+    let ratio = |part: usize, whole: usize| if whole == 0 { 0.0 } else { part as f64 / whole as f64 };
+    let summary = json!({
+        "n_test": results.len(),
+        "category_accuracy": category_correct as f64 / n_rows,
+        "intent_accuracy": intent_correct as f64 / n_rows,
+        "intent_macro_f1": evaluation.macro_f1,
+        "intent_ece": evaluation.ece,
+        "safety_recall": ratio(safety_found, n_safety),
+        "urgent_recall": ratio(urgent_found, n_urgent),
+        "severity_accuracy_on_safety": ratio(severity_correct, n_safety),
+        "non_safety_flagged_as_safety": ratio(false_safety, n_non_safety),
+        "msgs_per_s": n_rows / seconds,
+        "model": engine.model_info(),
+    });
+    println!("category accuracy            {:.4}", summary["category_accuracy"].as_f64().unwrap_or_default());
+    println!("intent accuracy / macro-F1   {:.4} / {:.4}", summary["intent_accuracy"].as_f64().unwrap_or_default(), evaluation.macro_f1);
+    println!("intent ECE (15 bins)         {:.4}", evaluation.ece);
+    println!("safety recall                {:.4} ({safety_found}/{n_safety})", ratio(safety_found, n_safety));
+    println!("urgent recall                {:.4} ({urgent_found}/{n_urgent})", ratio(urgent_found, n_urgent));
+    println!("severity accuracy (safety)   {:.4}", ratio(severity_correct, n_safety));
+    println!("non-safety flagged as safety {:.4} ({false_safety}/{n_non_safety})", ratio(false_safety, n_non_safety));
+    println!("\n{:<24} {:>9} {:>9} {:>8}", "intent", "precision", "recall", "support");
+    for class in &evaluation.per_class {
+        println!("{:<24} {:>9.3} {:>9.3} {:>8}", class.label, class.precision, class.recall, class.support);
+    }
+    for text in &missed_safety {
+        println!("missed safety: {text}");
+    }
+    if args.json {
+        println!("{summary}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
