@@ -166,7 +166,11 @@ impl Iterator for CleanChars<'_> {
 }
 
 fn joiner_is_meaningful(previous_char: char, next_char: Option<char>) -> bool {
-    let is_script_char = |c: char| !c.is_ascii() && !c.is_whitespace() && !is_invisible_format_char(c);
+    // Joiners themselves do not count, so a run of joiners collapses the same way on every pass
+    // (normalize_text must be idempotent).
+    let is_script_char = |c: char| {
+        !c.is_ascii() && !c.is_whitespace() && !is_invisible_format_char(c) && !matches!(c, '\u{200C}' | '\u{200D}')
+    };
     is_script_char(previous_char) && next_char.is_some_and(is_script_char)
 }
 

@@ -65,22 +65,78 @@ pub(crate) struct FoundDate {
 
 const MONTH_NAMES: &[(&str, u32)] = &[
     // English
-    ("january", 1), ("jan", 1), ("february", 2), ("feb", 2), ("march", 3), ("mar", 3),
-    ("april", 4), ("apr", 4), ("may", 5), ("june", 6), ("jun", 6), ("july", 7), ("jul", 7),
-    ("august", 8), ("aug", 8), ("september", 9), ("sept", 9), ("sep", 9), ("october", 10),
-    ("oct", 10), ("november", 11), ("nov", 11), ("december", 12), ("dec", 12),
+    ("january", 1),
+    ("jan", 1),
+    ("february", 2),
+    ("feb", 2),
+    ("march", 3),
+    ("mar", 3),
+    ("april", 4),
+    ("apr", 4),
+    ("may", 5),
+    ("june", 6),
+    ("jun", 6),
+    ("july", 7),
+    ("jul", 7),
+    ("august", 8),
+    ("aug", 8),
+    ("september", 9),
+    ("sept", 9),
+    ("sep", 9),
+    ("october", 10),
+    ("oct", 10),
+    ("november", 11),
+    ("nov", 11),
+    ("december", 12),
+    ("dec", 12),
     // Spanish
-    ("enero", 1), ("febrero", 2), ("marzo", 3), ("abril", 4), ("mayo", 5), ("junio", 6),
-    ("julio", 7), ("agosto", 8), ("septiembre", 9), ("setiembre", 9), ("octubre", 10),
-    ("noviembre", 11), ("diciembre", 12),
+    ("enero", 1),
+    ("febrero", 2),
+    ("marzo", 3),
+    ("abril", 4),
+    ("mayo", 5),
+    ("junio", 6),
+    ("julio", 7),
+    ("agosto", 8),
+    ("septiembre", 9),
+    ("setiembre", 9),
+    ("octubre", 10),
+    ("noviembre", 11),
+    ("diciembre", 12),
     // French
-    ("janvier", 1), ("janv", 1), ("février", 2), ("fevrier", 2), ("févr", 2), ("fevr", 2),
-    ("mars", 3), ("avril", 4), ("avr", 4), ("mai", 5), ("juin", 6), ("juillet", 7),
-    ("juil", 7), ("août", 8), ("aout", 8), ("septembre", 9), ("octobre", 10),
-    ("novembre", 11), ("décembre", 12), ("decembre", 12), ("déc", 12),
+    ("janvier", 1),
+    ("janv", 1),
+    ("février", 2),
+    ("fevrier", 2),
+    ("févr", 2),
+    ("fevr", 2),
+    ("mars", 3),
+    ("avril", 4),
+    ("avr", 4),
+    ("mai", 5),
+    ("juin", 6),
+    ("juillet", 7),
+    ("juil", 7),
+    ("août", 8),
+    ("aout", 8),
+    ("septembre", 9),
+    ("octobre", 10),
+    ("novembre", 11),
+    ("décembre", 12),
+    ("decembre", 12),
+    ("déc", 12),
     // German
-    ("januar", 1), ("jänner", 1), ("februar", 2), ("märz", 3), ("maerz", 3), ("juni", 6),
-    ("juli", 7), ("oktober", 10), ("okt", 10), ("dezember", 12), ("dez", 12),
+    ("januar", 1),
+    ("jänner", 1),
+    ("februar", 2),
+    ("märz", 3),
+    ("maerz", 3),
+    ("juni", 6),
+    ("juli", 7),
+    ("oktober", 10),
+    ("okt", 10),
+    ("dezember", 12),
+    ("dez", 12),
 ];
 
 /// The entries of [`MONTH_NAMES`] that are abbreviations and may be followed by a dot.
@@ -91,47 +147,109 @@ const MONTH_ABBREVIATIONS: &[&str] = &[
 
 const WEEKDAY_NAMES: &[(&str, Weekday)] = &[
     // English
-    ("monday", Weekday::Mon), ("mon", Weekday::Mon), ("tuesday", Weekday::Tue),
-    ("tues", Weekday::Tue), ("tue", Weekday::Tue), ("wednesday", Weekday::Wed),
-    ("wed", Weekday::Wed), ("thursday", Weekday::Thu), ("thurs", Weekday::Thu),
-    ("thur", Weekday::Thu), ("thu", Weekday::Thu), ("friday", Weekday::Fri),
-    ("fri", Weekday::Fri), ("saturday", Weekday::Sat), ("sat", Weekday::Sat),
-    ("sunday", Weekday::Sun), ("sun", Weekday::Sun),
+    ("monday", Weekday::Mon),
+    ("mon", Weekday::Mon),
+    ("tuesday", Weekday::Tue),
+    ("tues", Weekday::Tue),
+    ("tue", Weekday::Tue),
+    ("wednesday", Weekday::Wed),
+    ("wed", Weekday::Wed),
+    ("thursday", Weekday::Thu),
+    ("thurs", Weekday::Thu),
+    ("thur", Weekday::Thu),
+    ("thu", Weekday::Thu),
+    ("friday", Weekday::Fri),
+    ("fri", Weekday::Fri),
+    ("saturday", Weekday::Sat),
+    ("sat", Weekday::Sat),
+    ("sunday", Weekday::Sun),
+    ("sun", Weekday::Sun),
     // Spanish
-    ("lunes", Weekday::Mon), ("martes", Weekday::Tue), ("miércoles", Weekday::Wed),
-    ("miercoles", Weekday::Wed), ("jueves", Weekday::Thu), ("viernes", Weekday::Fri),
-    ("sábado", Weekday::Sat), ("sabado", Weekday::Sat), ("domingo", Weekday::Sun),
+    ("lunes", Weekday::Mon),
+    ("martes", Weekday::Tue),
+    ("miércoles", Weekday::Wed),
+    ("miercoles", Weekday::Wed),
+    ("jueves", Weekday::Thu),
+    ("viernes", Weekday::Fri),
+    ("sábado", Weekday::Sat),
+    ("sabado", Weekday::Sat),
+    ("domingo", Weekday::Sun),
     // French
-    ("lundi", Weekday::Mon), ("mardi", Weekday::Tue), ("mercredi", Weekday::Wed),
-    ("jeudi", Weekday::Thu), ("vendredi", Weekday::Fri), ("samedi", Weekday::Sat),
+    ("lundi", Weekday::Mon),
+    ("mardi", Weekday::Tue),
+    ("mercredi", Weekday::Wed),
+    ("jeudi", Weekday::Thu),
+    ("vendredi", Weekday::Fri),
+    ("samedi", Weekday::Sat),
     ("dimanche", Weekday::Sun),
     // German
-    ("montag", Weekday::Mon), ("dienstag", Weekday::Tue), ("mittwoch", Weekday::Wed),
-    ("donnerstag", Weekday::Thu), ("freitag", Weekday::Fri), ("samstag", Weekday::Sat),
-    ("sonnabend", Weekday::Sat), ("sonntag", Weekday::Sun),
+    ("montag", Weekday::Mon),
+    ("dienstag", Weekday::Tue),
+    ("mittwoch", Weekday::Wed),
+    ("donnerstag", Weekday::Thu),
+    ("freitag", Weekday::Fri),
+    ("samstag", Weekday::Sat),
+    ("sonnabend", Weekday::Sat),
+    ("sonntag", Weekday::Sun),
 ];
 
 /// Words that put a weekday in the past (`true`) or the future (`false`).
 const WEEKDAY_DIRECTIONS: &[(&str, bool)] = &[
-    ("last", true), ("past", true), ("this past", true), ("pasado", true), ("dernier", true),
-    ("letzten", true), ("letzte", true), ("letzter", true), ("vergangenen", true),
-    ("vergangene", true), ("next", false), ("coming", false), ("this coming", false),
-    ("próximo", false), ("proximo", false), ("que viene", false), ("prochain", false),
-    ("nächsten", false), ("nächste", false), ("naechsten", false), ("kommenden", false),
+    ("last", true),
+    ("past", true),
+    ("this past", true),
+    ("pasado", true),
+    ("dernier", true),
+    ("letzten", true),
+    ("letzte", true),
+    ("letzter", true),
+    ("vergangenen", true),
+    ("vergangene", true),
+    ("next", false),
+    ("coming", false),
+    ("this coming", false),
+    ("próximo", false),
+    ("proximo", false),
+    ("que viene", false),
+    ("prochain", false),
+    ("nächsten", false),
+    ("nächste", false),
+    ("naechsten", false),
+    ("kommenden", false),
     ("kommende", false),
 ];
 
 /// Single expressions and their offset in days from today.
 const DAY_WORDS: &[(&str, i64)] = &[
-    ("today", 0), ("tonight", 0), ("yesterday", -1), ("tomorrow", 1),
-    ("the day before yesterday", -2), ("day before yesterday", -2),
-    ("the day after tomorrow", 2), ("day after tomorrow", 2),
-    ("hoy", 0), ("ayer", -1), ("anteayer", -2), ("antier", -2), ("antes de ayer", -2),
-    ("mañana", 1), ("pasado mañana", 2),
-    ("aujourd'hui", 0), ("aujourd’hui", 0), ("hier", -1), ("avant-hier", -2),
-    ("avant hier", -2), ("demain", 1), ("après-demain", 2), ("apres-demain", 2),
+    ("today", 0),
+    ("tonight", 0),
+    ("yesterday", -1),
+    ("tomorrow", 1),
+    ("the day before yesterday", -2),
+    ("day before yesterday", -2),
+    ("the day after tomorrow", 2),
+    ("day after tomorrow", 2),
+    ("hoy", 0),
+    ("ayer", -1),
+    ("anteayer", -2),
+    ("antier", -2),
+    ("antes de ayer", -2),
+    ("mañana", 1),
+    ("pasado mañana", 2),
+    ("aujourd'hui", 0),
+    ("aujourd’hui", 0),
+    ("hier", -1),
+    ("avant-hier", -2),
+    ("avant hier", -2),
+    ("demain", 1),
+    ("après-demain", 2),
+    ("apres-demain", 2),
     ("après demain", 2),
-    ("heute", 0), ("gestern", -1), ("vorgestern", -2), ("morgen", 1), ("übermorgen", 2),
+    ("heute", 0),
+    ("gestern", -1),
+    ("vorgestern", -2),
+    ("morgen", 1),
+    ("übermorgen", 2),
     ("uebermorgen", 2),
 ];
 
@@ -144,32 +262,108 @@ enum Unit {
 }
 
 const UNIT_NAMES: &[(&str, Unit)] = &[
-    ("day", Unit::Day), ("days", Unit::Day), ("week", Unit::Week), ("weeks", Unit::Week),
-    ("month", Unit::Month), ("months", Unit::Month), ("year", Unit::Year), ("years", Unit::Year),
-    ("día", Unit::Day), ("días", Unit::Day), ("dia", Unit::Day), ("dias", Unit::Day),
-    ("semana", Unit::Week), ("semanas", Unit::Week), ("mes", Unit::Month),
-    ("meses", Unit::Month), ("año", Unit::Year), ("años", Unit::Year),
-    ("jour", Unit::Day), ("jours", Unit::Day), ("semaine", Unit::Week),
-    ("semaines", Unit::Week), ("mois", Unit::Month), ("an", Unit::Year), ("ans", Unit::Year),
-    ("année", Unit::Year), ("années", Unit::Year),
-    ("tag", Unit::Day), ("tage", Unit::Day), ("tagen", Unit::Day), ("woche", Unit::Week),
-    ("wochen", Unit::Week), ("monat", Unit::Month), ("monate", Unit::Month),
-    ("monaten", Unit::Month), ("jahr", Unit::Year), ("jahre", Unit::Year),
+    ("day", Unit::Day),
+    ("days", Unit::Day),
+    ("week", Unit::Week),
+    ("weeks", Unit::Week),
+    ("month", Unit::Month),
+    ("months", Unit::Month),
+    ("year", Unit::Year),
+    ("years", Unit::Year),
+    ("día", Unit::Day),
+    ("días", Unit::Day),
+    ("dia", Unit::Day),
+    ("dias", Unit::Day),
+    ("semana", Unit::Week),
+    ("semanas", Unit::Week),
+    ("mes", Unit::Month),
+    ("meses", Unit::Month),
+    ("año", Unit::Year),
+    ("años", Unit::Year),
+    ("jour", Unit::Day),
+    ("jours", Unit::Day),
+    ("semaine", Unit::Week),
+    ("semaines", Unit::Week),
+    ("mois", Unit::Month),
+    ("an", Unit::Year),
+    ("ans", Unit::Year),
+    ("année", Unit::Year),
+    ("années", Unit::Year),
+    ("tag", Unit::Day),
+    ("tage", Unit::Day),
+    ("tagen", Unit::Day),
+    ("woche", Unit::Week),
+    ("wochen", Unit::Week),
+    ("monat", Unit::Month),
+    ("monate", Unit::Month),
+    ("monaten", Unit::Month),
+    ("jahr", Unit::Year),
+    ("jahre", Unit::Year),
     ("jahren", Unit::Year),
 ];
 
 const NUMBER_WORDS: &[(&str, u32)] = &[
-    ("a", 1), ("an", 1), ("one", 1), ("two", 2), ("three", 3), ("four", 4), ("five", 5),
-    ("six", 6), ("seven", 7), ("eight", 8), ("nine", 9), ("ten", 10), ("eleven", 11),
-    ("twelve", 12), ("fifteen", 15), ("a couple of", 2), ("a couple", 2),
-    ("un", 1), ("una", 1), ("uno", 1), ("dos", 2), ("tres", 3), ("cuatro", 4), ("cinco", 5),
-    ("seis", 6), ("siete", 7), ("ocho", 8), ("nueve", 9), ("diez", 10), ("doce", 12),
+    ("a", 1),
+    ("an", 1),
+    ("one", 1),
+    ("two", 2),
+    ("three", 3),
+    ("four", 4),
+    ("five", 5),
+    ("six", 6),
+    ("seven", 7),
+    ("eight", 8),
+    ("nine", 9),
+    ("ten", 10),
+    ("eleven", 11),
+    ("twelve", 12),
+    ("fifteen", 15),
+    ("a couple of", 2),
+    ("a couple", 2),
+    ("un", 1),
+    ("una", 1),
+    ("uno", 1),
+    ("dos", 2),
+    ("tres", 3),
+    ("cuatro", 4),
+    ("cinco", 5),
+    ("seis", 6),
+    ("siete", 7),
+    ("ocho", 8),
+    ("nueve", 9),
+    ("diez", 10),
+    ("doce", 12),
     ("quince", 15),
-    ("une", 1), ("deux", 2), ("trois", 3), ("quatre", 4), ("cinq", 5), ("sept", 7),
-    ("huit", 8), ("neuf", 9), ("dix", 10), ("onze", 11), ("douze", 12), ("quinze", 15),
-    ("ein", 1), ("eine", 1), ("einem", 1), ("einer", 1), ("einen", 1), ("zwei", 2),
-    ("drei", 3), ("vier", 4), ("fünf", 5), ("fuenf", 5), ("sechs", 6), ("sieben", 7),
-    ("acht", 8), ("neun", 9), ("zehn", 10), ("elf", 11), ("zwölf", 12), ("zwoelf", 12),
+    ("une", 1),
+    ("deux", 2),
+    ("trois", 3),
+    ("quatre", 4),
+    ("cinq", 5),
+    ("sept", 7),
+    ("huit", 8),
+    ("neuf", 9),
+    ("dix", 10),
+    ("onze", 11),
+    ("douze", 12),
+    ("quinze", 15),
+    ("ein", 1),
+    ("eine", 1),
+    ("einem", 1),
+    ("einer", 1),
+    ("einen", 1),
+    ("zwei", 2),
+    ("drei", 3),
+    ("vier", 4),
+    ("fünf", 5),
+    ("fuenf", 5),
+    ("sechs", 6),
+    ("sieben", 7),
+    ("acht", 8),
+    ("neun", 9),
+    ("zehn", 10),
+    ("elf", 11),
+    ("zwölf", 12),
+    ("zwoelf", 12),
     ("fünfzehn", 15),
 ];
 
@@ -188,13 +382,24 @@ fn alternation<'a>(words: impl Iterator<Item = &'a str>) -> String {
     let mut unique: Vec<&str> = words.collect();
     unique.sort_by(|left, right| right.len().cmp(&left.len()).then(left.cmp(right)));
     unique.dedup();
-    unique.iter().map(|word| regex::escape(word).replace(' ', r"[ \t]+")).collect::<Vec<_>>().join("|")
+    unique
+        .iter()
+        .map(|word| regex::escape(word).replace(' ', r"[ \t]+"))
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 fn lookup<T: Copy>(table: &[(&str, T)], written: &str) -> Option<T> {
-    let key = written.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let key = written
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
     let key = key.trim_end_matches('.');
-    table.iter().find(|(name, _)| *name == key).map(|&(_, value)| value)
+    table
+        .iter()
+        .find(|(name, _)| *name == key)
+        .map(|&(_, value)| value)
 }
 
 /// ASCII word boundaries, `(?-u:\b)`, are used throughout: a Unicode `\b` stops the regex
@@ -219,18 +424,31 @@ static PATTERNS: LazyLock<DatePatterns> = LazyLock::new(|| {
     let weekdays = alternation(WEEKDAY_NAMES.iter().map(|(name, _)| *name));
     let day_words = alternation(DAY_WORDS.iter().map(|(name, _)| *name));
     let past_directions = alternation(
-        WEEKDAY_DIRECTIONS.iter().filter(|(_, past)| *past).map(|(name, _)| *name),
+        WEEKDAY_DIRECTIONS
+            .iter()
+            .filter(|(_, past)| *past)
+            .map(|(name, _)| *name),
     );
     let future_directions = alternation(
-        WEEKDAY_DIRECTIONS.iter().filter(|(_, past)| !*past).map(|(name, _)| *name),
+        WEEKDAY_DIRECTIONS
+            .iter()
+            .filter(|(_, past)| !*past)
+            .map(|(name, _)| *name),
     );
     let units = alternation(UNIT_NAMES.iter().map(|(name, _)| *name));
-    let numbers =
-        format!("[0-9]{{1,3}}|{}", alternation(NUMBER_WORDS.iter().map(|(name, _)| *name)));
+    let numbers = format!(
+        "[0-9]{{1,3}}|{}",
+        alternation(NUMBER_WORDS.iter().map(|(name, _)| *name))
+    );
     let compile = |pattern: String| Regex::new(&pattern).expect("date pattern is valid");
     DatePatterns {
-        iso: compile(r"(?-u:\b)([0-9]{4})([-/.])([0-9]{1,2})([-/.])([0-9]{1,2})(?-u:\b)".to_owned()),
-        numeric: compile(r"(?-u:\b)([0-9]{1,2})([/.\-])([0-9]{1,2})([/.\-])([0-9]{4}|[0-9]{2})(?-u:\b)".to_owned()),
+        iso: compile(
+            r"(?-u:\b)([0-9]{4})([-/.])([0-9]{1,2})([-/.])([0-9]{1,2})(?-u:\b)".to_owned(),
+        ),
+        numeric: compile(
+            r"(?-u:\b)([0-9]{1,2})([/.\-])([0-9]{1,2})([/.\-])([0-9]{4}|[0-9]{2})(?-u:\b)"
+                .to_owned(),
+        ),
         month_first: compile(format!(
             r"(?i)(?-u:\b)(?P<month>{months})(?-u:\b)\.?[ \t]+(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th)?(?-u:\b)(?:,?[ \t]+(?P<year>[0-9]{{4}})(?-u:\b))?"
         )),
@@ -275,7 +493,9 @@ pub(crate) fn find_dates(text: &str, today: NaiveDate, order: NumericDateOrder) 
 }
 
 fn span_of(captures: &Captures<'_>) -> Option<Span> {
-    captures.get(0).map(|whole| Span::new(whole.start(), whole.end()))
+    captures
+        .get(0)
+        .map(|whole| Span::new(whole.start(), whole.end()))
 }
 
 fn number_in(captures: &Captures<'_>, group: usize) -> Option<u32> {
@@ -288,29 +508,50 @@ fn plausible_year(year: i32) -> bool {
 
 fn find_iso(text: &str, patterns: &DatePatterns, found: &mut Vec<FoundDate>) {
     for captures in patterns.iso.captures_iter(text) {
-        let Some(span) = span_of(&captures) else { continue };
-        let same_separator = captures.get(2).map(|m| m.as_str()) == captures.get(4).map(|m| m.as_str());
-        if !same_separator || glued_before(text, span.start, &['-', '/', '.']) || glued_after(text, span.end) {
-            continue;
-        }
-        let (Some(year), Some(month), Some(day)) =
-            (number_in(&captures, 1), number_in(&captures, 3), number_in(&captures, 5))
-        else {
+        let Some(span) = span_of(&captures) else {
             continue;
         };
-        let Ok(year) = i32::try_from(year) else { continue };
+        let same_separator =
+            captures.get(2).map(|m| m.as_str()) == captures.get(4).map(|m| m.as_str());
+        if !same_separator
+            || glued_before(text, span.start, &['-', '/', '.'])
+            || glued_after(text, span.end)
+        {
+            continue;
+        }
+        let (Some(year), Some(month), Some(day)) = (
+            number_in(&captures, 1),
+            number_in(&captures, 3),
+            number_in(&captures, 5),
+        ) else {
+            continue;
+        };
+        let Ok(year) = i32::try_from(year) else {
+            continue;
+        };
         if !plausible_year(year) {
             continue;
         }
         if let Some(date) = NaiveDate::from_ymd_opt(year, month, day) {
-            found.push(FoundDate { span, date, relative: false });
+            found.push(FoundDate {
+                span,
+                date,
+                relative: false,
+            });
         }
     }
 }
 
-fn find_numeric(text: &str, order: NumericDateOrder, patterns: &DatePatterns, found: &mut Vec<FoundDate>) {
+fn find_numeric(
+    text: &str,
+    order: NumericDateOrder,
+    patterns: &DatePatterns,
+    found: &mut Vec<FoundDate>,
+) {
     for captures in patterns.numeric.captures_iter(text) {
-        let Some(span) = span_of(&captures) else { continue };
+        let Some(span) = span_of(&captures) else {
+            continue;
+        };
         let (Some(separator), Some(second_separator)) = (captures.get(2), captures.get(4)) else {
             continue;
         };
@@ -320,9 +561,11 @@ fn find_numeric(text: &str, order: NumericDateOrder, patterns: &DatePatterns, fo
         {
             continue;
         }
-        let (Some(first), Some(second), Some(year_match)) =
-            (number_in(&captures, 1), number_in(&captures, 3), captures.get(5))
-        else {
+        let (Some(first), Some(second), Some(year_match)) = (
+            number_in(&captures, 1),
+            number_in(&captures, 3),
+            captures.get(5),
+        ) else {
             continue;
         };
         let dot_separated = separator.as_str() == ".";
@@ -331,8 +574,14 @@ fn find_numeric(text: &str, order: NumericDateOrder, patterns: &DatePatterns, fo
         if dot_separated && short_year {
             continue;
         }
-        let Ok(year_number) = year_match.as_str().parse::<i32>() else { continue };
-        let year = if short_year { 2000 + year_number } else { year_number };
+        let Ok(year_number) = year_match.as_str().parse::<i32>() else {
+            continue;
+        };
+        let year = if short_year {
+            2000 + year_number
+        } else {
+            year_number
+        };
         if !plausible_year(year) {
             continue;
         }
@@ -343,16 +592,28 @@ fn find_numeric(text: &str, order: NumericDateOrder, patterns: &DatePatterns, fo
             (NumericDateOrder::MonthFirst, false) => month_first.or(day_first),
         };
         if let Some(date) = date {
-            found.push(FoundDate { span, date, relative: false });
+            found.push(FoundDate {
+                span,
+                date,
+                relative: false,
+            });
         }
     }
 }
 
-fn find_month_names(text: &str, today: NaiveDate, patterns: &DatePatterns, found: &mut Vec<FoundDate>) {
+fn find_month_names(
+    text: &str,
+    today: NaiveDate,
+    patterns: &DatePatterns,
+    found: &mut Vec<FoundDate>,
+) {
     for (regex, month_first) in [(&patterns.month_first, true), (&patterns.day_first, false)] {
         for captures in regex.captures_iter(text) {
-            let Some(span) = span_of(&captures) else { continue };
-            let (Some(month_match), Some(day)) = (captures.name("month"), captures.name("day")) else {
+            let Some(span) = span_of(&captures) else {
+                continue;
+            };
+            let (Some(month_match), Some(day)) = (captures.name("month"), captures.name("day"))
+            else {
                 continue;
             };
             // "may" is mostly the verb; as a month before its day it must be capitalised.
@@ -362,11 +623,16 @@ fn find_month_names(text: &str, today: NaiveDate, patterns: &DatePatterns, found
             if glued_before(text, span.start, &['-', '/', '.', '#']) || !stands_alone(text, span) {
                 continue;
             }
-            let (Some(month), Ok(day)) = (lookup(MONTH_NAMES, month_match.as_str()), day.as_str().parse::<u32>())
-            else {
+            let (Some(month), Ok(day)) = (
+                lookup(MONTH_NAMES, month_match.as_str()),
+                day.as_str().parse::<u32>(),
+            ) else {
                 continue;
             };
-            let date = match captures.name("year").map(|year| year.as_str().parse::<i32>()) {
+            let date = match captures
+                .name("year")
+                .map(|year| year.as_str().parse::<i32>())
+            {
                 Some(Ok(year)) if plausible_year(year) => NaiveDate::from_ymd_opt(year, month, day),
                 Some(_) => None,
                 None => closest_occurrence(today, month, day),
@@ -376,9 +642,17 @@ fn find_month_names(text: &str, today: NaiveDate, patterns: &DatePatterns, found
             let ends_sentence = captures.name("year").is_none()
                 && text[span.start..span.end].ends_with('.')
                 && !MONTH_ABBREVIATIONS.contains(&month_match.as_str().to_lowercase().as_str());
-            let span = if ends_sentence { Span::new(span.start, span.end - 1) } else { span };
+            let span = if ends_sentence {
+                Span::new(span.start, span.end - 1)
+            } else {
+                span
+            };
             if let Some(date) = date {
-                found.push(FoundDate { span, date, relative: false });
+                found.push(FoundDate {
+                    span,
+                    date,
+                    relative: false,
+                });
             }
         }
     }
@@ -400,7 +674,12 @@ fn preceding_word(text: &str, start: usize) -> String {
         .unwrap_or_default()
 }
 
-fn find_day_words(text: &str, today: NaiveDate, patterns: &DatePatterns, found: &mut Vec<FoundDate>) {
+fn find_day_words(
+    text: &str,
+    today: NaiveDate,
+    patterns: &DatePatterns,
+    found: &mut Vec<FoundDate>,
+) {
     let looks_french = OnceCell::new();
     for matched in patterns.day_words.find_iter(text) {
         if !stands_alone(text, Span::new(matched.start(), matched.end())) {
@@ -410,7 +689,10 @@ fn find_day_words(text: &str, today: NaiveDate, patterns: &DatePatterns, found: 
         let lowered = written.to_lowercase();
         let accepted = match lowered.as_str() {
             "hier" => *looks_french.get_or_init(|| FRENCH_HINT.is_match(text)),
-            "mañana" => !matches!(preceding_word(text, matched.start()).as_str(), "la" | "esta" | "una" | "cada"),
+            "mañana" => !matches!(
+                preceding_word(text, matched.start()).as_str(),
+                "la" | "esta" | "una" | "cada"
+            ),
             "morgen" => {
                 written == "morgen"
                     && !matches!(
@@ -423,23 +705,39 @@ fn find_day_words(text: &str, today: NaiveDate, patterns: &DatePatterns, found: 
         if !accepted {
             continue;
         }
-        let Some(offset) = lookup(DAY_WORDS, written) else { continue };
+        let Some(offset) = lookup(DAY_WORDS, written) else {
+            continue;
+        };
         if let Some(date) = shift_days(today, offset) {
-            found.push(FoundDate { span: Span::new(matched.start(), matched.end()), date, relative: true });
+            found.push(FoundDate {
+                span: Span::new(matched.start(), matched.end()),
+                date,
+                relative: true,
+            });
         }
     }
 }
 
-fn find_relative_weekdays(text: &str, today: NaiveDate, patterns: &DatePatterns, found: &mut Vec<FoundDate>) {
+fn find_relative_weekdays(
+    text: &str,
+    today: NaiveDate,
+    patterns: &DatePatterns,
+    found: &mut Vec<FoundDate>,
+) {
     for regex in [&patterns.direction_weekday, &patterns.weekday_direction] {
         for captures in regex.captures_iter(text) {
-            let Some(span) = span_of(&captures).filter(|span| stands_alone(text, *span)) else { continue };
-            let (Some(direction), Some(weekday)) = (captures.name("direction"), captures.name("weekday")) else {
+            let Some(span) = span_of(&captures).filter(|span| stands_alone(text, *span)) else {
                 continue;
             };
-            let (Some(past), Some(weekday)) =
-                (lookup(WEEKDAY_DIRECTIONS, direction.as_str()), lookup(WEEKDAY_NAMES, weekday.as_str()))
+            let (Some(direction), Some(weekday)) =
+                (captures.name("direction"), captures.name("weekday"))
             else {
+                continue;
+            };
+            let (Some(past), Some(weekday)) = (
+                lookup(WEEKDAY_DIRECTIONS, direction.as_str()),
+                lookup(WEEKDAY_NAMES, weekday.as_str()),
+            ) else {
                 continue;
             };
             let today_index = i64::from(today.weekday().num_days_from_monday());
@@ -449,24 +747,40 @@ fn find_relative_weekdays(text: &str, today: NaiveDate, patterns: &DatePatterns,
                 -(if days_back == 0 { 7 } else { days_back })
             } else {
                 let days_ahead = (target_index - today_index).rem_euclid(7);
-                if days_ahead == 0 { 7 } else { days_ahead }
+                if days_ahead == 0 {
+                    7
+                } else {
+                    days_ahead
+                }
             };
             if let Some(date) = shift_days(today, offset) {
-                found.push(FoundDate { span, date, relative: true });
+                found.push(FoundDate {
+                    span,
+                    date,
+                    relative: true,
+                });
             }
         }
     }
 }
 
-fn find_relative_amounts(text: &str, today: NaiveDate, patterns: &DatePatterns, found: &mut Vec<FoundDate>) {
+fn find_relative_amounts(
+    text: &str,
+    today: NaiveDate,
+    patterns: &DatePatterns,
+    found: &mut Vec<FoundDate>,
+) {
     for (regex, past) in [
         (&patterns.amount_ago, true),
         (&patterns.past_prefix_amount, true),
         (&patterns.future_prefix_amount, false),
     ] {
         for captures in regex.captures_iter(text) {
-            let Some(span) = span_of(&captures).filter(|span| stands_alone(text, *span)) else { continue };
-            let (Some(number), Some(unit)) = (captures.name("number"), captures.name("unit")) else {
+            let Some(span) = span_of(&captures).filter(|span| stands_alone(text, *span)) else {
+                continue;
+            };
+            let (Some(number), Some(unit)) = (captures.name("number"), captures.name("unit"))
+            else {
                 continue;
             };
             let count = match number.as_str().parse::<u32>() {
@@ -477,7 +791,11 @@ fn find_relative_amounts(text: &str, today: NaiveDate, patterns: &DatePatterns, 
                 continue;
             };
             if let Some(date) = shift(today, count, unit, past) {
-                found.push(FoundDate { span, date, relative: true });
+                found.push(FoundDate {
+                    span,
+                    date,
+                    relative: true,
+                });
             }
         }
     }
@@ -498,12 +816,24 @@ fn shift(today: NaiveDate, count: u32, unit: Unit, past: bool) -> Option<NaiveDa
         Unit::Day | Unit::Week => {
             let days = if unit == Unit::Week { count * 7 } else { count };
             let days = Days::new(days);
-            if past { today.checked_sub_days(days) } else { today.checked_add_days(days) }
+            if past {
+                today.checked_sub_days(days)
+            } else {
+                today.checked_add_days(days)
+            }
         }
         Unit::Month | Unit::Year => {
-            let months = if unit == Unit::Year { count * 12 } else { count };
+            let months = if unit == Unit::Year {
+                count * 12
+            } else {
+                count
+            };
             let months = Months::new(u32::try_from(months).ok()?);
-            if past { today.checked_sub_months(months) } else { today.checked_add_months(months) }
+            if past {
+                today.checked_sub_months(months)
+            } else {
+                today.checked_add_months(months)
+            }
         }
     }
 }
@@ -608,8 +938,16 @@ mod tests {
 
     #[test]
     fn ambiguous_words_need_their_language() {
-        check("Ich bin hier seit gestern.", NumericDateOrder::DayFirst, expect![[r#"gestern → 2025-03-13 (relative)"#]]);
-        check("J'ai commandé hier.", NumericDateOrder::DayFirst, expect![[r#"hier → 2025-03-13 (relative)"#]]);
+        check(
+            "Ich bin hier seit gestern.",
+            NumericDateOrder::DayFirst,
+            expect![[r#"gestern → 2025-03-13 (relative)"#]],
+        );
+        check(
+            "J'ai commandé hier.",
+            NumericDateOrder::DayFirst,
+            expect![[r#"hier → 2025-03-13 (relative)"#]],
+        );
         check(
             "llegó esta mañana, no mañana. Guten Morgen, kommt es morgen?",
             NumericDateOrder::DayFirst,
@@ -617,15 +955,35 @@ mod tests {
                 mañana → 2025-03-15 (relative)
                 morgen → 2025-03-15 (relative)"#]],
         );
-        check("el lunes pasado y el próximo viernes, vendredi prochain, letzten Dienstag", NumericDateOrder::DayFirst, expect![[r#"
+        check(
+            "el lunes pasado y el próximo viernes, vendredi prochain, letzten Dienstag",
+            NumericDateOrder::DayFirst,
+            expect![[r#"
             lunes pasado → 2025-03-10 (relative)
             próximo viernes → 2025-03-21 (relative)
             vendredi prochain → 2025-03-21 (relative)
-            letzten Dienstag → 2025-03-11 (relative)"#]]);
+            letzten Dienstag → 2025-03-11 (relative)"#]],
+        );
+    }
+
+    #[test]
+    fn unicode_neighbours_and_sentence_dots() {
+        check(
+            "éyesterday, Straßehier, übermorgen; le 5 mars. Mar. 3",
+            NumericDateOrder::DayFirst,
+            expect![[r#"
+                übermorgen → 2025-03-16 (relative)
+                5 mars → 2025-03-05
+                Mar. 3 → 2025-03-03"#]],
+        );
     }
 
     #[test]
     fn impossible_dates_are_skipped() {
-        check("31/02/2025, 2025-13-01, February 30, 1850-01-01", NumericDateOrder::DayFirst, expect![[""]]);
+        check(
+            "31/02/2025, 2025-13-01, February 30, 1850-01-01",
+            NumericDateOrder::DayFirst,
+            expect![[""]],
+        );
     }
 }

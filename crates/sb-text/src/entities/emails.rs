@@ -66,7 +66,10 @@ mod tests {
     use super::*;
 
     fn addresses(text: &str) -> Vec<String> {
-        find_emails(text).into_iter().map(|email| email.address).collect()
+        find_emails(text)
+            .into_iter()
+            .map(|email| email.address)
+            .collect()
     }
 
     #[test]
@@ -84,6 +87,9 @@ mod tests {
 
     #[test]
     fn accepts_unicode_local_parts() {
-        assert_eq!(addresses("josé.núñez@correo.es"), vec!["josé.núñez@correo.es"]);
+        assert_eq!(
+            addresses("josé.núñez@correo.es"),
+            vec!["josé.núñez@correo.es"]
+        );
     }
 }

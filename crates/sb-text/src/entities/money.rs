@@ -55,17 +55,24 @@ pub(crate) struct FoundMoney {
 
 pub(crate) fn find_money(text: &str) -> Vec<FoundMoney> {
     let mut found = Vec::new();
-    for captures in AMOUNT_AFTER_CURRENCY.captures_iter(text).chain(AMOUNT_BEFORE_CURRENCY.captures_iter(text)) {
-        let (Some(whole), Some(amount), Some(currency)) =
-            (captures.get(0), captures.name("amount"), captures.name("currency"))
-        else {
+    for captures in AMOUNT_AFTER_CURRENCY
+        .captures_iter(text)
+        .chain(AMOUNT_BEFORE_CURRENCY.captures_iter(text))
+    {
+        let (Some(whole), Some(amount), Some(currency)) = (
+            captures.get(0),
+            captures.name("amount"),
+            captures.name("currency"),
+        ) else {
             continue;
         };
         // "ABC$5" would otherwise read as "C$5" (Canadian dollars) and "x€5" as euros: a match
         // glued to the word before it is part of an identifier.
         // The patterns use ASCII word boundaries for speed (see `dates`); "30€é" or "é30 €"
         // glued to a non-ASCII letter is checked here.
-        if glued_before(text, whole.start(), &['_']) || char_after(text, whole.end()).is_some_and(is_word_char) {
+        if glued_before(text, whole.start(), &['_'])
+            || char_after(text, whole.end()).is_some_and(is_word_char)
+        {
             continue;
         }
         let Some(normalised_amount) = normalise_amount(amount.as_str()) else {
@@ -102,7 +109,10 @@ fn currency_code(marker: &str) -> Option<&'static str> {
 /// `"1,299.00"` → `"1299.00"`, `"49,99"` → `"49.99"`, `"1.299"` → `"1299"`. See the module
 /// documentation for how the decimal separator is chosen.
 pub(crate) fn normalise_amount(written: &str) -> Option<String> {
-    let last_separator = written.char_indices().filter(|(_, c)| !c.is_ascii_digit()).last();
+    let last_separator = written
+        .char_indices()
+        .filter(|(_, c)| !c.is_ascii_digit())
+        .last();
     let (integer_part, fraction_part) = match last_separator {
         Some((index, separator @ ('.' | ','))) => {
             let after = &written[index + separator.len_utf8()..];
@@ -116,7 +126,11 @@ pub(crate) fn normalise_amount(written: &str) -> Option<String> {
     };
     let integer_digits: String = integer_part.chars().filter(char::is_ascii_digit).collect();
     let integer_digits = integer_digits.trim_start_matches('0');
-    let integer_digits = if integer_digits.is_empty() { "0" } else { integer_digits };
+    let integer_digits = if integer_digits.is_empty() {
+        "0"
+    } else {
+        integer_digits
+    };
     if integer_part.is_empty() {
         return None;
     }
@@ -134,7 +148,10 @@ mod tests {
     fn amounts(text: &str) -> Vec<(String, Option<&'static str>)> {
         let mut found = find_money(text);
         found.sort_by_key(|money| money.span.start);
-        found.into_iter().map(|money| (money.amount, money.currency)).collect()
+        found
+            .into_iter()
+            .map(|money| (money.amount, money.currency))
+            .collect()
     }
 
     #[test]

@@ -62,7 +62,9 @@ impl SpanSet {
 
     /// The disjoint spans of the set, sorted.
     pub(crate) fn into_spans(self) -> impl Iterator<Item = Span> {
-        self.end_by_start.into_iter().map(|(start, end)| Span::new(start, end))
+        self.end_by_start
+            .into_iter()
+            .map(|(start, end)| Span::new(start, end))
     }
 
     pub(crate) fn extend(&mut self, spans: impl IntoIterator<Item = Span>) {
@@ -123,13 +125,31 @@ mod tests {
     #[test]
     fn lower_rank_wins_then_longer_span() {
         let candidates = vec![
-            Ranked { span: Span::new(0, 10), rank: 5, item: "phone" },
-            Ranked { span: Span::new(2, 8), rank: 1, item: "tracking" },
-            Ranked { span: Span::new(9, 14), rank: 5, item: "short" },
-            Ranked { span: Span::new(9, 20), rank: 5, item: "long" },
+            Ranked {
+                span: Span::new(0, 10),
+                rank: 5,
+                item: "phone",
+            },
+            Ranked {
+                span: Span::new(2, 8),
+                rank: 1,
+                item: "tracking",
+            },
+            Ranked {
+                span: Span::new(9, 14),
+                rank: 5,
+                item: "short",
+            },
+            Ranked {
+                span: Span::new(9, 20),
+                rank: 5,
+                item: "long",
+            },
         ];
-        let kept: Vec<&str> =
-            keep_non_overlapping(candidates).into_iter().map(|ranked| ranked.item).collect();
+        let kept: Vec<&str> = keep_non_overlapping(candidates)
+            .into_iter()
+            .map(|ranked| ranked.item)
+            .collect();
         assert_eq!(kept, vec!["tracking", "long"]);
     }
 }

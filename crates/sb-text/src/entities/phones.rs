@@ -33,18 +33,25 @@ static PHONE_CANDIDATE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Characters that, right before a digit run, show it is not a phone number: a currency
-/// amount, an order reference, part of an identifier or a URL, a decimal.
-const NOT_BEFORE_PHONE: &[char] =
-    &['#', '$', '€', '£', '¥', '₹', '@', '_', '-', '/', '.', ',', '=', '&', '%', '+'];
+/// amount, an order reference, part of an identifier or path, a decimal. `=` is not among
+/// them: `?phone=4155552671` in a link is still a phone number (entity extraction skips links
+/// altogether; PII redaction must not).
+const NOT_BEFORE_PHONE: &[char] = &[
+    '#', '$', '€', '£', '¥', '₹', '@', '_', '-', '/', '.', ',', '%', '+',
+];
 
 /// Parses a region code such as `US` or `gb` into the `phonenumber` region, checking that its
 /// numbering plan is known.
 pub(crate) fn parse_phone_region(region: &str) -> Result<RegionId> {
     let normalised = region.trim().to_ascii_uppercase();
-    let region_id: RegionId =
-        normalised.parse().map_err(|_| Error::UnknownPhoneRegion(region.to_owned()))?;
+    let region_id: RegionId = normalised
+        .parse()
+        .map_err(|_| Error::UnknownPhoneRegion(region.to_owned()))?;
     // `parse` unwraps the region's metadata, so a region without metadata must never reach it.
-    if phonenumber::metadata::DATABASE.by_id(region_id.as_ref()).is_none() {
+    if phonenumber::metadata::DATABASE
+        .by_id(region_id.as_ref())
+        .is_none()
+    {
         return Err(Error::UnknownPhoneRegion(region.to_owned()));
     }
     Ok(region_id)
@@ -60,12 +67,22 @@ pub(crate) struct FoundPhone {
 /// Finds phone numbers valid in `default_region` (or in the country of a `+` prefix).
 /// Candidates that overlap `blocked` (tracking numbers, cards, dates, ... found first) are not
 /// parsed, though a space-separated part of them that lies outside `blocked` still is.
-pub(crate) fn find_phones(text: &str, default_region: RegionId, blocked: &SpanSet) -> Vec<FoundPhone> {
+pub(crate) fn find_phones(
+    text: &str,
+    default_region: RegionId,
+    blocked: &SpanSet,
+) -> Vec<FoundPhone> {
     // Cheap pre-check: the shortest valid numbers have seven digits.
     if count_ascii_digits(text) < 7 {
         return Vec::new();
     }
-    let mut finder = PhoneFinder { text, default_region, blocked, n_parses: 0, found: Vec::new() };
+    let mut finder = PhoneFinder {
+        text,
+        default_region,
+        blocked,
+        n_parses: 0,
+        found: Vec::new(),
+    };
     for candidate in PHONE_CANDIDATE.find_iter(text) {
         if finder.n_parses >= MAX_PHONE_PARSES_PER_TEXT {
             break;
@@ -135,7 +152,11 @@ impl PhoneFinder<'_> {
 
 /// Parses with `phonenumber` and returns the E.164 form when the number is valid.
 fn parse_valid_e164(candidate: &str, default_region: RegionId) -> Option<String> {
-    let region = if candidate.starts_with('+') { None } else { Some(default_region) };
+    let region = if candidate.starts_with('+') {
+        None
+    } else {
+        Some(default_region)
+    };
     // `phonenumber` has panicked on odd inputs in the past (upstream issues #32 and #43).
     // Candidates are already restricted to digits and a few separators, but a panic here
     // would take down triage of the whole message, so it is contained.
@@ -178,7 +199,11 @@ fn looks_like_numeric_date(candidate: &str) -> bool {
         return false;
     };
     let groups: Vec<&str> = candidate.split(separator).collect();
-    if groups.len() != 3 || !groups.iter().all(|group| !group.is_empty() && group.bytes().all(|b| b.is_ascii_digit())) {
+    if groups.len() != 3
+        || !groups
+            .iter()
+            .all(|group| !group.is_empty() && group.bytes().all(|b| b.is_ascii_digit()))
+    {
         return false;
     }
     let lengths = [groups[0].len(), groups[1].len(), groups[2].len()];
@@ -191,15 +216,27 @@ mod tests {
 
     fn phones(text: &str, region: &str) -> Vec<String> {
         let region_id = parse_phone_region(region).expect("test region is known");
-        find_phones(text, region_id, &SpanSet::new()).into_iter().map(|phone| phone.e164).collect()
+        find_phones(text, region_id, &SpanSet::new())
+            .into_iter()
+            .map(|phone| phone.e164)
+            .collect()
     }
 
     #[test]
     fn parses_national_and_international_forms() {
-        assert_eq!(phones("call (415) 555-2671 please", "US"), vec!["+14155552671"]);
-        assert_eq!(phones("ring +44 20 7946 0958 today", "US"), vec!["+442079460958"]);
+        assert_eq!(
+            phones("call (415) 555-2671 please", "US"),
+            vec!["+14155552671"]
+        );
+        assert_eq!(
+            phones("ring +44 20 7946 0958 today", "US"),
+            vec!["+442079460958"]
+        );
         assert_eq!(phones("Tel. 030 12345678", "DE"), vec!["+493012345678"]);
-        assert_eq!(phones("mon portable 06 12 34 56 78", "FR"), vec!["+33612345678"]);
+        assert_eq!(
+            phones("mon portable 06 12 34 56 78", "FR"),
+            vec!["+33612345678"]
+        );
     }
 
     #[test]
@@ -218,9 +255,24 @@ mod tests {
     }
 
     #[test]
+    fn link_parameters_are_phones_here() {
+        // Entity extraction skips links before calling this; PII redaction relies on it.
+        assert_eq!(
+            phones("https://x.example/?phone=4155552671", "US"),
+            vec!["+14155552671"]
+        );
+    }
+
+    #[test]
     fn unknown_regions_are_errors() {
-        assert!(matches!(parse_phone_region("XX"), Err(Error::UnknownPhoneRegion(_))));
-        assert!(matches!(parse_phone_region(""), Err(Error::UnknownPhoneRegion(_))));
+        assert!(matches!(
+            parse_phone_region("XX"),
+            Err(Error::UnknownPhoneRegion(_))
+        ));
+        assert!(matches!(
+            parse_phone_region(""),
+            Err(Error::UnknownPhoneRegion(_))
+        ));
         assert!(parse_phone_region(" gb ").is_ok());
     }
 

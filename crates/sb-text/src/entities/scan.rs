@@ -28,13 +28,19 @@ pub(crate) fn second_char_after(text: &str, offset: usize) -> Option<char> {
 /// The ASCII digits of `text` as their numeric values, in order; everything else (spaces,
 /// dashes, letters) is skipped.
 pub(crate) fn digit_values(text: &str) -> Vec<u8> {
-    text.bytes().filter(u8::is_ascii_digit).map(|byte| byte - b'0').collect()
+    text.bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|byte| byte - b'0')
+        .collect()
 }
 
 /// ASCII letters and digits of `text`, upper-cased, in order (for alphanumeric references
 /// written with spaces, such as `1Z 999 AA1 ...`).
 pub(crate) fn alphanumerics_upper(text: &str) -> String {
-    text.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
+    text.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
 }
 
 pub(crate) fn count_ascii_digits(text: &str) -> usize {
@@ -49,7 +55,8 @@ pub(crate) fn is_word_char(c: char) -> bool {
 /// Whether the characters right outside `span` are not word characters: the Unicode meaning
 /// of `\b` at both ends, for patterns that use the faster ASCII `(?-u:\b)`.
 pub(crate) fn stands_alone(text: &str, span: Span) -> bool {
-    !char_before(text, span.start).is_some_and(is_word_char) && !char_after(text, span.end).is_some_and(is_word_char)
+    !char_before(text, span.start).is_some_and(is_word_char)
+        && !char_after(text, span.end).is_some_and(is_word_char)
 }
 
 /// Whether a match that starts at `start` sits inside a longer word or number: the character

@@ -33,7 +33,8 @@ use super::scan::{alphanumerics_upper, digit_values, glued_after, glued_before, 
 // DFA for non-ASCII text; `stands_alone` checks the Unicode boundary of each match in code.
 
 static UPS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?-u:\b)1Z(?:[ ]?[A-Z0-9]){6}(?:[ ]?[0-9]){10}(?-u:\b)").expect("ups pattern is valid")
+    Regex::new(r"(?i)(?-u:\b)1Z(?:[ ]?[A-Z0-9]){6}(?:[ ]?[0-9]){10}(?-u:\b)")
+        .expect("ups pattern is valid")
 });
 
 /// UPU S10: two service letters, eight serial digits, a check digit, an ISO country code.
@@ -44,7 +45,8 @@ static S10: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static DHL_JJD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?-u:\b)JJD[ ]?[0-9](?:[ ]?[0-9]){15,21}(?-u:\b)").expect("jjd pattern is valid")
+    Regex::new(r"(?i)(?-u:\b)JJD[ ]?[0-9](?:[ ]?[0-9]){15,21}(?-u:\b)")
+        .expect("jjd pattern is valid")
 });
 
 /// Digit groups joined by single spaces ("9400 1000 0000 …"); the whole run is tried first,
@@ -87,7 +89,11 @@ pub(crate) fn find_tracking_numbers(text: &str, numeric_blocked: &SpanSet) -> Ve
 
 fn find_ups(text: &str, found: &mut Vec<FoundTracking>) {
     // Cheap pre-check: no "1Z" / "1z", no UPS number.
-    if !text.as_bytes().windows(2).any(|pair| pair[0] == b'1' && pair[1] | 0x20 == b'z') {
+    if !text
+        .as_bytes()
+        .windows(2)
+        .any(|pair| pair[0] == b'1' && pair[1] | 0x20 == b'z')
+    {
         return;
     }
     for matched in UPS.find_iter(text) {
@@ -158,7 +164,9 @@ fn find_numeric(text: &str, numeric_blocked: &SpanSet, found: &mut Vec<FoundTrac
         let glued_to_next = glued_after(text, run.end());
         let run_span = Span::new(run.start(), run.end());
         if !glued_to_previous && !glued_to_next {
-            if let Some(tracking) = classify_numeric(run.as_str(), run_span, numeric_blocked, &context) {
+            if let Some(tracking) =
+                classify_numeric(run.as_str(), run_span, numeric_blocked, &context)
+            {
                 found.push(tracking);
                 continue;
             }
@@ -173,12 +181,12 @@ fn find_numeric(text: &str, numeric_blocked: &SpanSet, found: &mut Vec<FoundTrac
         for (group_idx, group) in run.as_str().split(' ').enumerate() {
             let group_span = Span::new(group_start, group_start + group.len());
             group_start = group_span.end + 1;
-            let glued = (group_idx == 0 && glued_to_previous) || (group_idx + 1 == n_groups && glued_to_next);
+            let glued = (group_idx == 0 && glued_to_previous)
+                || (group_idx + 1 == n_groups && glued_to_next);
             if group.len() < 10 || glued {
                 continue;
             }
-            if let Some(tracking) = classify_numeric(group, group_span, numeric_blocked, &context)
-            {
+            if let Some(tracking) = classify_numeric(group, group_span, numeric_blocked, &context) {
                 found.push(tracking);
             }
         }
@@ -215,7 +223,10 @@ fn classify_numeric(
     }
     Some(FoundTracking {
         span,
-        number: digits.iter().map(|digit| char::from(b'0' + digit)).collect(),
+        number: digits
+            .iter()
+            .map(|digit| char::from(b'0' + digit))
+            .collect(),
         carrier,
         check_digit_valid: Some(true),
     })
@@ -283,8 +294,11 @@ pub(crate) fn s10_check_digit_valid(number: &str) -> bool {
         return false;
     }
     const WEIGHTS: [u32; 8] = [8, 6, 4, 2, 3, 5, 9, 7];
-    let sum: u32 =
-        bytes[2..10].iter().zip(WEIGHTS).map(|(&byte, weight)| u32::from(byte - b'0') * weight).sum();
+    let sum: u32 = bytes[2..10]
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(&byte, weight)| u32::from(byte - b'0') * weight)
+        .sum();
     let expected = match 11 - sum % 11 {
         10 => 0,
         11 => 5,
@@ -298,7 +312,9 @@ pub(crate) fn dhl_express_check_digit_valid(digits: &[u8]) -> bool {
     if digits.len() != 10 {
         return false;
     }
-    let serial = digits[..9].iter().fold(0u64, |value, &digit| value * 10 + u64::from(digit));
+    let serial = digits[..9]
+        .iter()
+        .fold(0u64, |value, &digit| value * 10 + u64::from(digit));
     serial % 7 == u64::from(digits[9])
 }
 
@@ -337,10 +353,16 @@ mod tests {
         assert!(gs1_mod10_check_digit_valid(&digits("041441760228964")));
         assert!(gs1_mod10_check_digit_valid(&digits("612999801234563")));
         assert!(gs1_mod10_check_digit_valid(&digits("00614141123456789017")));
-        assert!(gs1_mod10_check_digit_valid(&digits("9400111899223857391222")));
-        assert!(gs1_mod10_check_digit_valid(&digits("920559017554770000008")));
+        assert!(gs1_mod10_check_digit_valid(&digits(
+            "9400111899223857391222"
+        )));
+        assert!(gs1_mod10_check_digit_valid(&digits(
+            "920559017554770000008"
+        )));
         assert!(gs1_mod10_check_digit_valid(&digits("94001000000000000006")));
-        assert!(!gs1_mod10_check_digit_valid(&digits("9400111899223857391223")));
+        assert!(!gs1_mod10_check_digit_valid(&digits(
+            "9400111899223857391223"
+        )));
         assert!(!gs1_mod10_check_digit_valid(&[]));
         assert!(!gs1_mod10_check_digit_valid(&[7]));
     }

@@ -87,7 +87,10 @@ pub(crate) fn find_addresses(text: &str) -> Vec<Span> {
         .map(|found| {
             // A trailing "." belongs to the sentence, not to "St." or the address.
             let written = found.as_str();
-            let trimmed = if written.ends_with("St.") || written.ends_with("Str.") || written.ends_with("Ave.") {
+            let trimmed = if written.ends_with("St.")
+                || written.ends_with("Str.")
+                || written.ends_with("Ave.")
+            {
                 written
             } else {
                 written.trim_end_matches(['.', ',', '-', '\'', '’'])
@@ -104,12 +107,18 @@ mod tests {
     fn addresses(text: &str) -> Vec<&str> {
         let mut spans = find_addresses(text);
         spans.sort();
-        spans.into_iter().map(|span| &text[span.start..span.end]).collect()
+        spans
+            .into_iter()
+            .map(|span| &text[span.start..span.end])
+            .collect()
     }
 
     #[test]
     fn english_addresses() {
-        assert_eq!(addresses("send it to 221B Baker Street, London NW1 6XE please"), vec!["221B Baker Street, London NW1 6XE"]);
+        assert_eq!(
+            addresses("send it to 221B Baker Street, London NW1 6XE please"),
+            vec!["221B Baker Street, London NW1 6XE"]
+        );
         assert_eq!(
             addresses("1600 Pennsylvania Avenue NW, Washington, DC 20500."),
             vec!["1600 Pennsylvania Avenue NW, Washington, DC 20500"]
@@ -119,9 +128,18 @@ mod tests {
 
     #[test]
     fn french_spanish_german_addresses() {
-        assert_eq!(addresses("livrée au 12 rue de la Paix, 75002 Paris."), vec!["12 rue de la Paix, 75002 Paris"]);
-        assert_eq!(addresses("vivo en Calle Mayor 10, 28013 Madrid"), vec!["Calle Mayor 10, 28013 Madrid"]);
-        assert_eq!(addresses("Adresse: Hauptstraße 5, 10115 Berlin"), vec!["Hauptstraße 5, 10115 Berlin"]);
+        assert_eq!(
+            addresses("livrée au 12 rue de la Paix, 75002 Paris."),
+            vec!["12 rue de la Paix, 75002 Paris"]
+        );
+        assert_eq!(
+            addresses("vivo en Calle Mayor 10, 28013 Madrid"),
+            vec!["Calle Mayor 10, 28013 Madrid"]
+        );
+        assert_eq!(
+            addresses("Adresse: Hauptstraße 5, 10115 Berlin"),
+            vec!["Hauptstraße 5, 10115 Berlin"]
+        );
         assert_eq!(addresses("Berliner Str. 12a"), vec!["Berliner Str. 12a"]);
     }
 

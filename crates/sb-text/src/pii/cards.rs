@@ -78,12 +78,18 @@ fn find_cards_in_groups(groups: &[DigitGroup], found: &mut Vec<Span>) {
             }
         }
         let valid_window = windows.into_iter().rev().find(|&last_idx| {
-            let digits: Vec<u8> = groups[first_idx..=last_idx].iter().flat_map(|group| group.digits.iter().copied()).collect();
+            let digits: Vec<u8> = groups[first_idx..=last_idx]
+                .iter()
+                .flat_map(|group| group.digits.iter().copied())
+                .collect();
             is_card_number(&digits)
         });
         match valid_window {
             Some(last_idx) => {
-                found.push(Span::new(groups[first_idx].span.start, groups[last_idx].span.end));
+                found.push(Span::new(
+                    groups[first_idx].span.start,
+                    groups[last_idx].span.end,
+                ));
                 first_idx = last_idx + 1;
             }
             None => first_idx += 1,
@@ -110,7 +116,11 @@ pub(crate) fn luhn_valid(digits: &[u8]) -> bool {
             let digit = u32::from(digit);
             if position % 2 == 1 {
                 let doubled = digit * 2;
-                if doubled > 9 { doubled - 9 } else { doubled }
+                if doubled > 9 {
+                    doubled - 9
+                } else {
+                    doubled
+                }
             } else {
                 digit
             }
@@ -123,7 +133,10 @@ pub(crate) fn luhn_valid(digits: &[u8]) -> bool {
 fn issuer_accepts(digits: &[u8]) -> bool {
     let length = digits.len();
     let prefix = |n_digits: usize| -> u32 {
-        digits.iter().take(n_digits).fold(0, |value, &digit| value * 10 + u32::from(digit))
+        digits
+            .iter()
+            .take(n_digits)
+            .fold(0, |value, &digit| value * 10 + u32::from(digit))
     };
     let (p1, p2, p3, p4) = (prefix(1), prefix(2), prefix(3), prefix(4));
     if p1 == 4 {
@@ -167,7 +180,15 @@ mod tests {
 
     #[test]
     fn luhn_check() {
-        for valid in ["4539148803436467", "5200828282828210", "378282246310005", "6011000990139424", "3566002020360505", "2223004312345670", "4716238712345670"] {
+        for valid in [
+            "4539148803436467",
+            "5200828282828210",
+            "378282246310005",
+            "6011000990139424",
+            "3566002020360505",
+            "2223004312345670",
+            "4716238712345670",
+        ] {
             assert!(luhn_valid(&digit_values(valid)), "{valid}");
             assert!(is_card_number(&digit_values(valid)), "{valid}");
         }
@@ -185,16 +206,28 @@ mod tests {
     }
 
     fn cards(text: &str) -> Vec<&str> {
-        find_cards(text).into_iter().map(|span| &text[span.start..span.end]).collect()
+        find_cards(text)
+            .into_iter()
+            .map(|span| &text[span.start..span.end])
+            .collect()
     }
 
     #[test]
     fn finds_grouped_cards_inside_longer_runs() {
-        assert_eq!(cards("card 4539 1488 0343 6467, exp 12/27"), vec!["4539 1488 0343 6467"]);
-        assert_eq!(cards("ref 12 4539-1488-0343-6467"), vec!["4539-1488-0343-6467"]);
+        assert_eq!(
+            cards("card 4539 1488 0343 6467, exp 12/27"),
+            vec!["4539 1488 0343 6467"]
+        );
+        assert_eq!(
+            cards("ref 12 4539-1488-0343-6467"),
+            vec!["4539-1488-0343-6467"]
+        );
         assert_eq!(cards("card 4539 1488 0343 6468"), Vec::<&str>::new());
         assert_eq!(cards("acct 45391488034364670000"), Vec::<&str>::new());
-        assert_eq!(cards("1Z4F82X70312345675 4539 1488 0343 6467"), vec!["4539 1488 0343 6467"]);
+        assert_eq!(
+            cards("1Z4F82X70312345675 4539 1488 0343 6467"),
+            vec!["4539 1488 0343 6467"]
+        );
         assert_eq!(cards("4539 1488 0343 6467abc"), Vec::<&str>::new());
     }
 }

@@ -50,7 +50,9 @@ impl PiiDetector {
     /// `default_phone_region` (ISO 3166 alpha-2, e.g. `US`) is the region phone numbers
     /// without a `+` country code are validated in. Error: [`crate::Error::UnknownPhoneRegion`].
     pub fn new(default_phone_region: &str) -> Result<PiiDetector> {
-        Ok(PiiDetector { phone_region: phones::parse_phone_region(default_phone_region)? })
+        Ok(PiiDetector {
+            phone_region: phones::parse_phone_region(default_phone_region)?,
+        })
     }
 
     /// The PII spans of `text`, sorted by start, non-overlapping, on char boundaries.
@@ -60,10 +62,17 @@ impl PiiDetector {
         }
         let mut candidates: Vec<Ranked<PiiKind>> = Vec::new();
         let push_all = |kind: PiiKind, spans: Vec<Span>, candidates: &mut Vec<Ranked<PiiKind>>| {
-            candidates.extend(spans.into_iter().map(|span| Ranked { span, rank: rank_of(kind), item: kind }));
+            candidates.extend(spans.into_iter().map(|span| Ranked {
+                span,
+                rank: rank_of(kind),
+                item: kind,
+            }));
         };
 
-        let email_spans: Vec<Span> = emails::find_emails(text).into_iter().map(|email| email.span).collect();
+        let email_spans: Vec<Span> = emails::find_emails(text)
+            .into_iter()
+            .map(|email| email.span)
+            .collect();
         let iban_spans = iban::find_ibans(text);
         let card_spans = cards::find_cards(text);
 
@@ -73,8 +82,16 @@ impl PiiDetector {
         strong_spans.extend(iban_spans.iter().copied());
         strong_spans.extend(card_spans.iter().copied());
         let mut not_pii_spans = SpanSet::new();
-        not_pii_spans.extend(tracking::find_tracking_numbers(text, &strong_spans).into_iter().map(|found| found.span));
-        not_pii_spans.extend(find_order_numbers(&DEFAULT_ORDER_REGEXES, text).into_iter().map(|(span, _)| span));
+        not_pii_spans.extend(
+            tracking::find_tracking_numbers(text, &strong_spans)
+                .into_iter()
+                .map(|found| found.span),
+        );
+        not_pii_spans.extend(
+            find_order_numbers(&DEFAULT_ORDER_REGEXES, text)
+                .into_iter()
+                .map(|(span, _)| span),
+        );
 
         let national_id_spans: Vec<Span> = national_id::find_national_ids(text)
             .into_iter()
@@ -84,17 +101,29 @@ impl PiiDetector {
         let mut phone_blocked = not_pii_spans;
         phone_blocked.extend(strong_spans.into_spans());
         phone_blocked.extend(national_id_spans.iter().copied());
-        let phone_spans: Vec<Span> =
-            phones::find_phones(text, self.phone_region, &phone_blocked).into_iter().map(|phone| phone.span).collect();
+        let phone_spans: Vec<Span> = phones::find_phones(text, self.phone_region, &phone_blocked)
+            .into_iter()
+            .map(|phone| phone.span)
+            .collect();
 
         push_all(PiiKind::Email, email_spans, &mut candidates);
         push_all(PiiKind::Iban, iban_spans, &mut candidates);
         push_all(PiiKind::Card, card_spans, &mut candidates);
         push_all(PiiKind::NationalId, national_id_spans, &mut candidates);
         push_all(PiiKind::Phone, phone_spans, &mut candidates);
-        push_all(PiiKind::Address, address::find_addresses(text), &mut candidates);
+        push_all(
+            PiiKind::Address,
+            address::find_addresses(text),
+            &mut candidates,
+        );
 
-        keep_non_overlapping(candidates).into_iter().map(|ranked| PiiSpan { kind: ranked.item, span: ranked.span }).collect()
+        keep_non_overlapping(candidates)
+            .into_iter()
+            .map(|ranked| PiiSpan {
+                kind: ranked.item,
+                span: ranked.span,
+            })
+            .collect()
     }
 
     /// [`detect`](Self::detect), then [`apply_redaction`].
@@ -121,7 +150,12 @@ pub fn apply_redaction(text: &str, spans: &[PiiSpan]) -> Redaction {
         })
         .cloned()
         .collect();
-    usable.sort_by(|left, right| left.span.start.cmp(&right.span.start).then(right.span.end.cmp(&left.span.end)));
+    usable.sort_by(|left, right| {
+        left.span
+            .start
+            .cmp(&right.span.start)
+            .then(right.span.end.cmp(&left.span.end))
+    });
 
     let mut redacted_text = String::with_capacity(text.len());
     let mut applied = Vec::with_capacity(usable.len());
@@ -136,7 +170,10 @@ pub fn apply_redaction(text: &str, spans: &[PiiSpan]) -> Redaction {
         applied.push(pii);
     }
     redacted_text.push_str(&text[copied_up_to..]);
-    Redaction { redacted_text, spans: applied }
+    Redaction {
+        redacted_text,
+        spans: applied,
+    }
 }
 
 #[cfg(test)]
@@ -144,7 +181,10 @@ mod tests {
     use super::*;
 
     fn pii(kind: PiiKind, start: usize, end: usize) -> PiiSpan {
-        PiiSpan { kind, span: Span::new(start, end) }
+        PiiSpan {
+            kind,
+            span: Span::new(start, end),
+        }
     }
 
     #[test]
@@ -152,15 +192,24 @@ mod tests {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<PiiDetector>();
         assert!(PiiDetector::new("DE").is_ok());
-        assert!(matches!(PiiDetector::new("Germany"), Err(crate::Error::UnknownPhoneRegion(_))));
+        assert!(matches!(
+            PiiDetector::new("Germany"),
+            Err(crate::Error::UnknownPhoneRegion(_))
+        ));
     }
 
     #[test]
     fn redaction_replaces_spans_and_keeps_original_offsets() {
         let text = "mail a@b.de, card 4539 1488 0343 6467.";
-        let redaction = apply_redaction(text, &[pii(PiiKind::Card, 18, 37), pii(PiiKind::Email, 5, 11)]);
+        let redaction = apply_redaction(
+            text,
+            &[pii(PiiKind::Card, 18, 37), pii(PiiKind::Email, 5, 11)],
+        );
         assert_eq!(redaction.redacted_text, "mail [EMAIL], card [CARD].");
-        assert_eq!(redaction.spans, vec![pii(PiiKind::Email, 5, 11), pii(PiiKind::Card, 18, 37)]);
+        assert_eq!(
+            redaction.spans,
+            vec![pii(PiiKind::Email, 5, 11), pii(PiiKind::Card, 18, 37)]
+        );
     }
 
     #[test]

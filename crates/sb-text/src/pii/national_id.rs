@@ -43,7 +43,8 @@ static ES_DNI: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static ES_NIE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?-u:\b)([XYZ])[ \-]?([0-9]{7})([ \-]?)([A-Z])(?-u:\b)").expect("nie pattern is valid")
+    Regex::new(r"(?i)(?-u:\b)([XYZ])[ \-]?([0-9]{7})([ \-]?)([A-Z])(?-u:\b)")
+        .expect("nie pattern is valid")
 });
 
 static FR_NIR: LazyLock<Regex> = LazyLock::new(|| {
@@ -71,12 +72,19 @@ pub(crate) fn find_national_ids(text: &str) -> Vec<Span> {
     // The patterns use ASCII word boundaries for speed (see `entities::dates`); the whole match
     // must still stand alone in the Unicode sense.
     let whole_match = |captures: &Captures<'_>| {
-        captures.get(0).map(|whole| Span::new(whole.start(), whole.end())).filter(|span| stands_alone(text, *span))
+        captures
+            .get(0)
+            .map(|whole| Span::new(whole.start(), whole.end()))
+            .filter(|span| stands_alone(text, *span))
     };
-    let group = |captures: &Captures<'_>, index: usize| captures.get(index).map(|m| Span::new(m.start(), m.end()));
+    let group = |captures: &Captures<'_>, index: usize| {
+        captures.get(index).map(|m| Span::new(m.start(), m.end()))
+    };
 
     for captures in US_SSN.captures_iter(text) {
-        let Some(span) = whole_match(&captures) else { continue };
+        let Some(span) = whole_match(&captures) else {
+            continue;
+        };
         if glued_before(text, span.start, &['-', '/', '.', '+']) || glued_after(text, span.end) {
             continue;
         }
@@ -85,39 +93,67 @@ pub(crate) fn find_national_ids(text: &str) -> Vec<Span> {
         }
     }
     for captures in US_SSN_AFTER_LABEL.captures_iter(text) {
-        let (Some(_), Some(span)) = (whole_match(&captures), group(&captures, 1)) else { continue };
+        let (Some(_), Some(span)) = (whole_match(&captures), group(&captures, 1)) else {
+            continue;
+        };
         if us_ssn_valid(&digit_values(&text[span.start..span.end])) {
             found.push(span);
         }
     }
     for captures in UK_NINO.captures_iter(text) {
-        let (Some(span), Some(prefix)) = (whole_match(&captures), captures.get(1)) else { continue };
-        if !matches!(prefix.as_str(), "BG" | "GB" | "KN" | "NK" | "NT" | "TN" | "ZZ") {
+        let (Some(span), Some(prefix)) = (whole_match(&captures), captures.get(1)) else {
+            continue;
+        };
+        if !matches!(
+            prefix.as_str(),
+            "BG" | "GB" | "KN" | "NK" | "NT" | "TN" | "ZZ"
+        ) {
             found.push(span);
         }
     }
     for captures in ES_DNI.captures_iter(text) {
-        let (Some(span), Some(number), Some(separator), Some(letter)) =
-            (whole_match(&captures), captures.get(1), captures.get(2), captures.get(3))
-        else {
+        let (Some(span), Some(number), Some(separator), Some(letter)) = (
+            whole_match(&captures),
+            captures.get(1),
+            captures.get(2),
+            captures.get(3),
+        ) else {
             continue;
         };
         // "12345678 a" is more likely a number and a Spanish preposition than a DNI.
-        let letter_is_upper = letter.as_str().bytes().all(|byte| byte.is_ascii_uppercase());
-        if glued_before(text, span.start, &['-', '/', '.', '#']) || (separator.as_str() == " " && !letter_is_upper) {
+        let letter_is_upper = letter
+            .as_str()
+            .bytes()
+            .all(|byte| byte.is_ascii_uppercase());
+        if glued_before(text, span.start, &['-', '/', '.', '#'])
+            || (separator.as_str() == " " && !letter_is_upper)
+        {
             continue;
         }
-        if spanish_check_letter(number.as_str()) == letter.as_str().chars().next().map(|c| c.to_ascii_uppercase()) {
+        if spanish_check_letter(number.as_str())
+            == letter
+                .as_str()
+                .chars()
+                .next()
+                .map(|c| c.to_ascii_uppercase())
+        {
             found.push(span);
         }
     }
     for captures in ES_NIE.captures_iter(text) {
-        let (Some(span), Some(prefix), Some(number), Some(separator), Some(letter)) =
-            (whole_match(&captures), captures.get(1), captures.get(2), captures.get(3), captures.get(4))
-        else {
+        let (Some(span), Some(prefix), Some(number), Some(separator), Some(letter)) = (
+            whole_match(&captures),
+            captures.get(1),
+            captures.get(2),
+            captures.get(3),
+            captures.get(4),
+        ) else {
             continue;
         };
-        let letter_is_upper = letter.as_str().bytes().all(|byte| byte.is_ascii_uppercase());
+        let letter_is_upper = letter
+            .as_str()
+            .bytes()
+            .all(|byte| byte.is_ascii_uppercase());
         if separator.as_str() == " " && !letter_is_upper {
             continue;
         }
@@ -127,22 +163,35 @@ pub(crate) fn find_national_ids(text: &str) -> Vec<Span> {
             _ => '2',
         };
         let full_number = format!("{prefix_digit}{}", number.as_str());
-        if spanish_check_letter(&full_number) == letter.as_str().chars().next().map(|c| c.to_ascii_uppercase()) {
+        if spanish_check_letter(&full_number)
+            == letter
+                .as_str()
+                .chars()
+                .next()
+                .map(|c| c.to_ascii_uppercase())
+        {
             found.push(span);
         }
     }
     for captures in FR_NIR.captures_iter(text) {
-        let Some(span) = whole_match(&captures) else { continue };
+        let Some(span) = whole_match(&captures) else {
+            continue;
+        };
         if glued_before(text, span.start, &['-', '/', '.', '+']) || glued_after(text, span.end) {
             continue;
         }
-        let compact: String = text[span.start..span.end].chars().filter(char::is_ascii_alphanumeric).collect();
+        let compact: String = text[span.start..span.end]
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
         if french_nir_valid(&compact) {
             found.push(span);
         }
     }
     for captures in DE_STEUER_ID_AFTER_LABEL.captures_iter(text) {
-        let (Some(_), Some(span)) = (whole_match(&captures), group(&captures, 1)) else { continue };
+        let (Some(_), Some(span)) = (whole_match(&captures), group(&captures, 1)) else {
+            continue;
+        };
         if german_steuer_id_valid(&digit_values(&text[span.start..span.end])) {
             found.push(span);
         }
@@ -157,7 +206,9 @@ pub(crate) fn us_ssn_valid(digits: &[u8]) -> bool {
         return false;
     }
     let number = |range: std::ops::Range<usize>| -> u32 {
-        digits[range].iter().fold(0, |value, &digit| value * 10 + u32::from(digit))
+        digits[range]
+            .iter()
+            .fold(0, |value, &digit| value * 10 + u32::from(digit))
     };
     let (area, group, serial) = (number(0..3), number(3..5), number(5..9));
     let voided = matches!((area, group, serial), (78, 5, 1120) | (219, 9, 9999));
@@ -269,7 +320,10 @@ mod tests {
     fn ids(text: &str) -> Vec<&str> {
         let mut spans = find_national_ids(text);
         spans.sort();
-        spans.into_iter().map(|span| &text[span.start..span.end]).collect()
+        spans
+            .into_iter()
+            .map(|span| &text[span.start..span.end])
+            .collect()
     }
 
     #[test]

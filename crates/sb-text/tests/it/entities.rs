@@ -34,9 +34,16 @@ fn default_extractor() -> EntityExtractor {
 
 /// Names of the golden cases (`NAME` of each `NAME.txt`), sorted.
 fn case_names(dir: &Path) -> Vec<String> {
-    let entries = fs::read_dir(dir).unwrap_or_else(|error| panic!("cannot read {}: {error}", dir.display()));
+    let entries =
+        fs::read_dir(dir).unwrap_or_else(|error| panic!("cannot read {}: {error}", dir.display()));
     let mut names: Vec<String> = entries
-        .map(|entry| entry.expect("directory entry").file_name().to_string_lossy().into_owned())
+        .map(|entry| {
+            entry
+                .expect("directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter_map(|file_name| file_name.strip_suffix(".txt").map(str::to_owned))
         .collect();
     names.sort();
@@ -48,17 +55,23 @@ fn golden_cases() {
     let dir = golden_dir();
     let update = std::env::var_os("UPDATE_EXPECT").is_some_and(|value| value == "1");
     let names = case_names(&dir);
-    assert!(names.len() >= MIN_GOLDEN_CASES, "expected at least {MIN_GOLDEN_CASES} golden cases, found {}", names.len());
+    assert!(
+        names.len() >= MIN_GOLDEN_CASES,
+        "expected at least {MIN_GOLDEN_CASES} golden cases, found {}",
+        names.len()
+    );
 
     let mut failures = Vec::new();
     for name in &names {
         let text = fs::read_to_string(dir.join(format!("{name}.txt"))).expect("input is UTF-8");
         let config_path = dir.join(format!("{name}.config.json"));
         let config: EntityConfig = match fs::read_to_string(&config_path) {
-            Ok(json) => serde_json::from_str(&json).unwrap_or_else(|error| panic!("{}: {error}", config_path.display())),
+            Ok(json) => serde_json::from_str(&json)
+                .unwrap_or_else(|error| panic!("{}: {error}", config_path.display())),
             Err(_) => EntityConfig::default(),
         };
-        let extractor = EntityExtractor::new(&config).unwrap_or_else(|error| panic!("{name}: {error}"));
+        let extractor =
+            EntityExtractor::new(&config).unwrap_or_else(|error| panic!("{name}: {error}"));
         let entities = extractor.extract(&text, today());
         check_invariants(name, &text, &entities);
 
@@ -73,23 +86,48 @@ fn golden_cases() {
             continue;
         }
         match expected {
-            Some(expected) => failures.push(format!("{name}:\n--- expected\n{expected}--- actual\n{actual}")),
-            None => failures.push(format!("{name}: missing {} (run with UPDATE_EXPECT=1)", expected_path.display())),
+            Some(expected) => failures.push(format!(
+                "{name}:\n--- expected\n{expected}--- actual\n{actual}"
+            )),
+            None => failures.push(format!(
+                "{name}: missing {} (run with UPDATE_EXPECT=1)",
+                expected_path.display()
+            )),
         }
     }
-    assert!(failures.is_empty(), "{} golden case(s) differ:\n\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} golden case(s) differ:\n\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// What must hold for any input: spans on char boundaries matching the text, sorted, disjoint.
 fn check_invariants(name: &str, text: &str, entities: &[Entity]) {
     for entity in entities {
         let span = entity.span;
-        assert!(span.start < span.end && span.end <= text.len(), "{name}: bad span {span:?}");
-        assert!(text.is_char_boundary(span.start) && text.is_char_boundary(span.end), "{name}: span {span:?} splits a char");
-        assert_eq!(&text[span.start..span.end], entity.text, "{name}: text does not match span");
+        assert!(
+            span.start < span.end && span.end <= text.len(),
+            "{name}: bad span {span:?}"
+        );
+        assert!(
+            text.is_char_boundary(span.start) && text.is_char_boundary(span.end),
+            "{name}: span {span:?} splits a char"
+        );
+        assert_eq!(
+            &text[span.start..span.end],
+            entity.text,
+            "{name}: text does not match span"
+        );
     }
     for pair in entities.windows(2) {
-        assert!(pair[0].span.end <= pair[1].span.start, "{name}: {:?} and {:?} overlap or are unsorted", pair[0].span, pair[1].span);
+        assert!(
+            pair[0].span.end <= pair[1].span.start,
+            "{name}: {:?} and {:?} overlap or are unsorted",
+            pair[0].span,
+            pair[1].span
+        );
     }
 }
 
@@ -127,10 +165,18 @@ fn huge_and_hostile_inputs_do_not_panic() {
     }
     let entities = extractor.extract(&text, today());
     check_invariants("huge", &text, &entities);
-    assert!(entities.len() > 100_000, "found only {} entities", entities.len());
+    assert!(
+        entities.len() > 100_000,
+        "found only {} entities",
+        entities.len()
+    );
 
     let digits_only = "1".repeat(1024 * 1024);
     assert!(extractor.extract(&digits_only, today()).is_empty());
     let separators = "1-".repeat(512 * 1024);
-    check_invariants("separators", &separators, &extractor.extract(&separators, today()));
+    check_invariants(
+        "separators",
+        &separators,
+        &extractor.extract(&separators, today()),
+    );
 }

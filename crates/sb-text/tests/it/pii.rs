@@ -63,9 +63,16 @@ fn render(text: &str, redaction: &Redaction) -> String {
 }
 
 fn case_names(dir: &Path) -> Vec<String> {
-    let entries = fs::read_dir(dir).unwrap_or_else(|error| panic!("cannot read {}: {error}", dir.display()));
+    let entries =
+        fs::read_dir(dir).unwrap_or_else(|error| panic!("cannot read {}: {error}", dir.display()));
     let mut names: Vec<String> = entries
-        .map(|entry| entry.expect("directory entry").file_name().to_string_lossy().into_owned())
+        .map(|entry| {
+            entry
+                .expect("directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter_map(|file_name| file_name.strip_suffix(".txt").map(str::to_owned))
         .collect();
     names.sort();
@@ -77,7 +84,11 @@ fn golden_cases() {
     let dir = golden_dir();
     let update = std::env::var_os("UPDATE_EXPECT").is_some_and(|value| value == "1");
     let names = case_names(&dir);
-    assert!(names.len() >= MIN_GOLDEN_CASES, "expected at least {MIN_GOLDEN_CASES} golden cases, found {}", names.len());
+    assert!(
+        names.len() >= MIN_GOLDEN_CASES,
+        "expected at least {MIN_GOLDEN_CASES} golden cases, found {}",
+        names.len()
+    );
 
     let mut failures = Vec::new();
     for name in &names {
@@ -85,8 +96,8 @@ fn golden_cases() {
         let config_path = dir.join(format!("{name}.config.json"));
         let region = match fs::read_to_string(&config_path) {
             Ok(json) => {
-                let config: CaseConfig =
-                    serde_json::from_str(&json).unwrap_or_else(|error| panic!("{}: {error}", config_path.display()));
+                let config: CaseConfig = serde_json::from_str(&json)
+                    .unwrap_or_else(|error| panic!("{}: {error}", config_path.display()));
                 config.default_phone_region
             }
             Err(_) => "US".to_owned(),
@@ -106,11 +117,21 @@ fn golden_cases() {
             continue;
         }
         match expected {
-            Some(expected) => failures.push(format!("{name}:\n--- expected\n{expected}--- actual\n{actual}")),
-            None => failures.push(format!("{name}: missing {} (run with UPDATE_EXPECT=1)", expected_path.display())),
+            Some(expected) => failures.push(format!(
+                "{name}:\n--- expected\n{expected}--- actual\n{actual}"
+            )),
+            None => failures.push(format!(
+                "{name}: missing {} (run with UPDATE_EXPECT=1)",
+                expected_path.display()
+            )),
         }
     }
-    assert!(failures.is_empty(), "{} golden case(s) differ:\n\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} golden case(s) differ:\n\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// What must hold for any input: `redact` agrees with `detect` + `apply_redaction`, spans are
@@ -118,16 +139,37 @@ fn golden_cases() {
 fn check_invariants(name: &str, text: &str, redaction: &Redaction) {
     for pii in &redaction.spans {
         let span = pii.span;
-        assert!(span.start < span.end && span.end <= text.len(), "{name}: bad span {span:?}");
-        assert!(text.is_char_boundary(span.start) && text.is_char_boundary(span.end), "{name}: span {span:?} splits a char");
+        assert!(
+            span.start < span.end && span.end <= text.len(),
+            "{name}: bad span {span:?}"
+        );
+        assert!(
+            text.is_char_boundary(span.start) && text.is_char_boundary(span.end),
+            "{name}: span {span:?} splits a char"
+        );
     }
     for pair in redaction.spans.windows(2) {
-        assert!(pair[0].span.end <= pair[1].span.start, "{name}: spans overlap or are unsorted");
+        assert!(
+            pair[0].span.end <= pair[1].span.start,
+            "{name}: spans overlap or are unsorted"
+        );
     }
-    assert_eq!(&apply_redaction(text, &redaction.spans), redaction, "{name}: redact != apply_redaction(detect)");
+    assert_eq!(
+        &apply_redaction(text, &redaction.spans),
+        redaction,
+        "{name}: redact != apply_redaction(detect)"
+    );
     let n_removed: usize = redaction.spans.iter().map(|pii| pii.span.len()).sum();
-    let n_added: usize = redaction.spans.iter().map(|pii| pii.kind.placeholder().len()).sum();
-    assert_eq!(redaction.redacted_text.len(), text.len() - n_removed + n_added, "{name}: redacted length");
+    let n_added: usize = redaction
+        .spans
+        .iter()
+        .map(|pii| pii.kind.placeholder().len())
+        .sum();
+    assert_eq!(
+        redaction.redacted_text.len(),
+        text.len() - n_removed + n_added,
+        "{name}: redacted length"
+    );
 }
 
 #[test]
@@ -151,8 +193,22 @@ fn huge_and_hostile_inputs_do_not_panic() {
     }
     let redaction = detector.redact(&text);
     check_invariants("huge", &text, &redaction);
-    assert!(redaction.spans.len() > 100_000, "found only {} spans", redaction.spans.len());
-    for hostile in ["", "\u{0}", "@", "@@@@", "+", "+++(((", "1Z", "DE89", "٣٣٣-٣٣-٣٣٣٣"] {
+    assert!(
+        redaction.spans.len() > 100_000,
+        "found only {} spans",
+        redaction.spans.len()
+    );
+    for hostile in [
+        "",
+        "\u{0}",
+        "@",
+        "@@@@",
+        "+",
+        "+++(((",
+        "1Z",
+        "DE89",
+        "٣٣٣-٣٣-٣٣٣٣",
+    ] {
         check_invariants(hostile, hostile, &detector.redact(hostile));
     }
 }

@@ -1,0 +1,3 @@
+//! End-to-end tests of the `switchboard` binary, started the way a user starts it.
+
+mod cli;
