@@ -8,7 +8,8 @@
 //!
 //! Why long texts are cut before tokenizing: the tokenizer normalizes and splits the whole input
 //! before it truncates, so a 10 MB paste would cost seconds and hundreds of MB for 256 tokens.
-//! We tokenize a growing prefix instead, cut at whitespace, until it yields the full budget.
+//! We tokenize a growing prefix instead, cut at whitespace, until it yields the full budget
+//! (capped at [`MAX_PREFIX_BYTES`]).
 
 use std::path::Path;
 
@@ -19,6 +20,12 @@ use crate::error::{Error, Result};
 /// First prefix tried for long texts. 256 tokens almost never need more than a few KiB of text,
 /// so one step nearly always suffices; pathological texts (long whitespace runs) grow it.
 const INITIAL_PREFIX_BYTES: usize = 16 * 1024;
+
+/// Largest prefix ever tokenized. Only texts that are mostly whitespace or one giant
+/// whitespace-free run (each such run is a single `[UNK]`) get this far; for them the tokens of
+/// whatever follows the first MiB are dropped, which bounds the cost of any input to about
+/// 1.3 MiB of tokenizer work.
+const MAX_PREFIX_BYTES: usize = 1024 * 1024;
 
 /// One tokenized text: ids and token-type ids, `[CLS]` and `[SEP]` included.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,10 +90,10 @@ impl TextTokenizer {
             // lies on whitespace (a word boundary for BERT's pre-tokenizer), the words after it
             // could only have produced tokens after the ones kept, so the result equals
             // tokenizing the whole text.
-            if tokenized.len() >= self.max_tokens {
+            if tokenized.len() >= self.max_tokens || prefix_bytes >= MAX_PREFIX_BYTES {
                 return Ok(tokenized);
             }
-            prefix_bytes = prefix_bytes.saturating_mul(4);
+            prefix_bytes = prefix_bytes.saturating_mul(4).min(MAX_PREFIX_BYTES);
         }
     }
 

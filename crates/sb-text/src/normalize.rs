@@ -399,8 +399,8 @@ enum HistoryKind {
     Forward,
 }
 
-/// Where the history starts: `marker_line_idx` is the first line removed, `content_line_idx`
-/// the first line of the earlier message itself (after the marker, before its headers).
+/// Where the history starts: `content_line_idx` is the first line of the earlier message
+/// itself (after the attribution or marker line, at or before its header fields).
 #[derive(Clone, Copy, Debug)]
 struct HistoryStart {
     kind: HistoryKind,
@@ -530,12 +530,20 @@ static SIGN_OFF: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static FORWARD_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
-    // Fwd/Fw (en), WG (de), TR (fr), RV (es), ENC (pt), I (it, "Inoltro"), Doorst (nl).
+    // Fwd/Fw (en), WG (de), TR (fr), RV (es), ENC (pt), I (it, "Inoltro"), Doorst (nl),
+    // VS (da, nb), VB (sv); any number of reply prefixes (Re, AW, SV, Antw) may come first.
     Regex::new(r"(?i)^\s*(?:(?:re|aw|sv|antw)\s*:\s*)*(?:fwd?|wg|tr|rv|enc|i|doorst|vs|vb)\s*:").expect("valid regex")
 });
 
 fn subject_marks_forward(subject: &str) -> bool {
     FORWARD_SUBJECT.is_match(subject)
+}
+
+/// "Sent from my iPhone" and its kin are short; the length check spares the regex every
+/// line of a long body.
+fn is_mobile_signature(trimmed_line: &str) -> bool {
+    const MAX_MOBILE_SIGNATURE_BYTES: usize = 100;
+    trimmed_line.len() <= MAX_MOBILE_SIGNATURE_BYTES && MOBILE_SIGNATURE.is_match(trimmed_line)
 }
 
 fn is_quoted(line: &str) -> bool {
@@ -688,7 +696,7 @@ fn end_of_quote_with_reply_below(lines: &[&str], after_attribution_idx: usize) -
     }
     let has_text_below = lines[line_idx..].iter().any(|line| {
         let trimmed = line.trim();
-        !trimmed.is_empty() && !MOBILE_SIGNATURE.is_match(trimmed) && trimmed != "--"
+        !trimmed.is_empty() && !is_mobile_signature(trimmed) && trimmed != "--"
     });
     has_text_below.then_some(line_idx)
 }
@@ -757,7 +765,7 @@ fn signature_start(kept_lines: &[&str]) -> usize {
         .iter()
         .position(|line| {
             let trimmed = line.trim();
-            trimmed == "--" || MOBILE_SIGNATURE.is_match(trimmed)
+            trimmed == "--" || is_mobile_signature(trimmed)
         })
         .unwrap_or(kept_lines.len());
 
@@ -831,6 +839,16 @@ mod tests {
         let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
         assert_eq!(normalize_text(family), family);
         assert_eq!(normalize_text("re\u{200D}fund"), "refund");
+    }
+
+    #[test]
+    fn normalize_text_is_idempotent_on_joiner_runs() {
+        for text in ["é\u{200D}\u{200D}", "é\u{200D}\u{200D}😀", "\u{200D}😀", "😀\u{200D} x", "a\u{200C}\u{200C}b"]
+        {
+            let once = normalize_text(text);
+            assert_eq!(normalize_text(&once), once, "{text:?}");
+        }
+        assert_eq!(normalize_text("é\u{200D}\u{200D}😀"), "é\u{200D}😀");
     }
 
     #[test]

@@ -88,7 +88,7 @@ const DEFAULT_ORDER_PATTERNS: &[&str] = &[
 
 /// Pieces of text that are links; phones, dates and amounts are not looked for inside them.
 static URL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:https?://|www\.)[^\s<>()]+").expect("url pattern is valid")
+    Regex::new(r"(?i)(?-u:\b)(?:https?://|www\.)[^\s<>()]+").expect("url pattern is valid")
 });
 
 /// Extracts entities from normalised text. Build it once (it compiles the order patterns)

@@ -111,8 +111,8 @@ fn currency_code(marker: &str) -> Option<&'static str> {
 pub(crate) fn normalise_amount(written: &str) -> Option<String> {
     let last_separator = written
         .char_indices()
-        .filter(|(_, c)| !c.is_ascii_digit())
-        .last();
+        .rev()
+        .find(|(_, c)| !c.is_ascii_digit());
     let (integer_part, fraction_part) = match last_separator {
         Some((index, separator @ ('.' | ','))) => {
             let after = &written[index + separator.len_utf8()..];

@@ -250,7 +250,7 @@ pub(crate) fn ups_check_digit_valid(number: &str) -> bool {
         sum += if position % 2 == 1 { value * 2 } else { value };
     }
     let expected = (10 - sum % 10) % 10;
-    matches!(bytes[17], b'0'..=b'9') && u32::from(bytes[17] - b'0') == expected
+    bytes[17].is_ascii_digit() && u32::from(bytes[17] - b'0') == expected
 }
 
 /// FedEx Express 12-digit numbers: the first eleven digits weighted 3,1,7,3,1,7,… from the

@@ -4,6 +4,7 @@
 //! miss, then asserts a floor; add a row for every misdetection reported from production.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use sb_text::language::{detect, LanguageDetector, UNDETERMINED_CODE};
 
@@ -44,6 +45,7 @@ fn language_golden_accuracy() {
     assert!(cases.len() >= MIN_CASES, "only {} language cases", cases.len());
     let (mut n_short, mut n_short_correct, mut n_long, mut n_long_correct) = (0usize, 0usize, 0usize, 0usize);
     let mut misses = Vec::new();
+    let started = Instant::now();
     for case in &cases {
         let detected = detect(&case.text);
         assert!((0.0..=1.0).contains(&detected.confidence), "{:?}: confidence {}", case.text, detected.confidence);
@@ -65,6 +67,7 @@ fn language_golden_accuracy() {
             ));
         }
     }
+    let per_text = started.elapsed() / cases.len() as u32;
     let ratio = |correct: usize, total: usize| if total == 0 { 1.0 } else { correct as f64 / total as f64 };
     let accuracy = ratio(n_short_correct + n_long_correct, n_short + n_long);
     let short_accuracy = ratio(n_short_correct, n_short);
@@ -78,9 +81,12 @@ fn language_golden_accuracy() {
         long_accuracy * 100.0,
         n_long
     );
+    eprintln!("language detection: {per_text:?} per text");
     for miss in &misses {
         eprintln!("{miss}");
     }
+    // Generous: catches a per-call regex compile or detector rebuild, not ordinary noise.
+    assert!(per_text < Duration::from_millis(2), "language detection takes {per_text:?} per text");
     assert!(accuracy >= MIN_ACCURACY, "accuracy {accuracy:.3} below {MIN_ACCURACY}");
     assert!(
         long_accuracy >= MIN_LONG_TEXT_ACCURACY,
