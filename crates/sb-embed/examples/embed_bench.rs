@@ -115,6 +115,9 @@ fn main() -> anyhow::Result<()> {
         embedder.embed(&text_refs[..text_refs.len().min(64)])?;
 
         let mut latencies_ms: Vec<f64> = Vec::with_capacity(single_texts.len());
+        if single_texts.is_empty() {
+            latencies_ms.push(f64::NAN);
+        }
         for text in single_texts {
             let start = Instant::now();
             let embedding = embedder.embed_one(text)?;

@@ -14,19 +14,22 @@
 //! cannot overflow or saturate, so the AVX2 kernel equals the scalar fallback bit for bit.
 //!
 //! Layout: columns are grouped in panels of [`PANEL_COLS`]; inside a panel, for each pair of
-//! input features k, k+1, the 24 columns' (w[c][k], w[c][k+1]) pairs are stored next to each
-//! other, i.e. three AVX registers per k-pair. An activation pair broadcast to all lanes and
-//! `vpmaddwd` against those registers yields 24 partial sums at once.
+//! input features k, k+1, the 16 columns' (w[c][k], w[c][k+1]) pairs are stored next to each
+//! other, i.e. two AVX registers per k-pair. An activation pair broadcast to all lanes and
+//! `vpmaddwd` against those registers yields 16 partial sums at once.
 
 use rayon::prelude::*;
 
 /// Weight levels on each side of zero (int8, symmetric).
 const WEIGHT_LEVELS: i16 = 127;
-/// Output columns per packed panel: three 8-lane i32 registers.
-const PANEL_COLS: usize = 24;
-/// Rows of activations per micro-kernel call (4 rows × 3 registers = 12 accumulators, which with
-/// 3 weight registers and one broadcast fills the 16 AVX registers).
-const KERNEL_ROWS: usize = 4;
+/// Output columns per packed panel: two 8-lane i32 registers.
+const PANEL_COLS: usize = 16;
+/// 8-lane registers per panel row.
+const PANEL_REGISTERS: usize = PANEL_COLS / 8;
+/// Rows of activations per micro-kernel call: 6 rows × 2 registers = 12 accumulators, plus 2
+/// weight registers, one broadcast and one product temporary fill the 16 AVX registers (a
+/// 4 × 3 tile needs 17 and spills one accumulator every iteration).
+const KERNEL_ROWS: usize = 6;
 /// Rows handled by one work item: keeps that block of quantized activations in L2 while the
 /// item's weight panels stream past it.
 const ROW_BLOCK: usize = 64;
@@ -68,7 +71,7 @@ impl Int8Linear {
             weight_scales[col] = scale;
             let (panel, col_in_panel) = (col / PANEL_COLS, col % PANEL_COLS);
             for (k, w) in row.iter().enumerate() {
-                let q = (w / scale).round().clamp(-(WEIGHT_LEVELS as f32), WEIGHT_LEVELS as f32) as i16;
+                let q = round_to_i16((w / scale).clamp(-(WEIGHT_LEVELS as f32), WEIGHT_LEVELS as f32));
                 let idx = ((panel * k_pairs + k / 2) * PANEL_COLS + col_in_panel) * 2 + k % 2;
                 packed[idx] = q;
             }
@@ -158,6 +161,13 @@ struct SharedOutput(*mut f32);
 // SAFETY: see `Int8Linear::forward`: writes through the pointer never overlap between workers.
 unsafe impl Sync for SharedOutput {}
 
+/// Rounds half away from zero. Written as add-then-truncate because `f32::round` is a libm
+/// call on baseline x86-64 (no SSE4.1), and this runs once per activation.
+#[inline(always)]
+fn round_to_i16(value: f32) -> i16 {
+    (value + 0.5f32.copysign(value)) as i16
+}
+
 /// Activation levels for an input width: the most that keeps every i32 sum exact
 /// (`127 · levels · k_padded ≤ i32::MAX`), at most i16's 32 767.
 fn activation_levels(k_padded: usize) -> f32 {
@@ -179,7 +189,7 @@ fn quantize_rows(input: &[f32], rows: usize, k: usize, k_padded: usize) -> (Vec<
         scales[row] = max_abs / levels;
         let inv_scale = levels / max_abs;
         for (q, v) in quantized[row * k_padded..][..k].iter_mut().zip(values) {
-            *q = (v * inv_scale).round() as i16;
+            *q = round_to_i16(v * inv_scale);
         }
     }
     (quantized, scales)
@@ -193,6 +203,8 @@ fn dot_panel(activations: &[i16], k_padded: usize, n_rows: usize, panel: &[i16],
         // `activations` n_rows × k_padded values, `panel` k_padded/2 × PANEL_COLS × 2 values.
         unsafe {
             match n_rows {
+                6 => avx2::dot_panel::<6>(activations, k_padded, panel, sums),
+                5 => avx2::dot_panel::<5>(activations, k_padded, panel, sums),
                 4 => avx2::dot_panel::<4>(activations, k_padded, panel, sums),
                 3 => avx2::dot_panel::<3>(activations, k_padded, panel, sums),
                 2 => avx2::dot_panel::<2>(activations, k_padded, panel, sums),
@@ -220,10 +232,10 @@ fn dot_panel_portable(activations: &[i16], k_padded: usize, n_rows: usize, panel
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::{KERNEL_ROWS, PANEL_COLS};
+    use super::{KERNEL_ROWS, PANEL_COLS, PANEL_REGISTERS};
 
-    /// Register-blocked micro-kernel: ROWS × 24 i32 accumulators live in registers for the
-    /// whole k loop; per k-pair it loads 3 weight registers and broadcasts one i32 (two i16
+    /// Register-blocked micro-kernel: ROWS × 16 i32 accumulators live in registers for the
+    /// whole k loop; per k-pair it loads 2 weight registers and broadcasts one i32 (two i16
     /// activations) per row.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn dot_panel<const ROWS: usize>(
@@ -235,27 +247,24 @@ mod avx2 {
         debug_assert!(activations.len() >= ROWS * k_padded);
         debug_assert_eq!(panel.len(), k_padded / 2 * PANEL_COLS * 2);
         let k_pairs = k_padded / 2;
-        let mut acc = [[_mm256_setzero_si256(); 3]; ROWS];
+        let mut acc = [[_mm256_setzero_si256(); PANEL_REGISTERS]; ROWS];
         let a_ptr = activations.as_ptr();
         let w_ptr = panel.as_ptr();
         for k_pair in 0..k_pairs {
             let w = w_ptr.add(k_pair * PANEL_COLS * 2) as *const __m256i;
             let w0 = _mm256_loadu_si256(w);
             let w1 = _mm256_loadu_si256(w.add(1));
-            let w2 = _mm256_loadu_si256(w.add(2));
             for (row, acc_row) in acc.iter_mut().enumerate() {
                 let pair = (a_ptr.add(row * k_padded + 2 * k_pair) as *const i32).read_unaligned();
                 let a = _mm256_set1_epi32(pair);
                 acc_row[0] = _mm256_add_epi32(acc_row[0], _mm256_madd_epi16(a, w0));
                 acc_row[1] = _mm256_add_epi32(acc_row[1], _mm256_madd_epi16(a, w1));
-                acc_row[2] = _mm256_add_epi32(acc_row[2], _mm256_madd_epi16(a, w2));
             }
         }
         for (row, acc_row) in acc.iter().enumerate() {
             let out = sums[row].as_mut_ptr() as *mut __m256i;
             _mm256_storeu_si256(out, acc_row[0]);
             _mm256_storeu_si256(out.add(1), acc_row[1]);
-            _mm256_storeu_si256(out.add(2), acc_row[2]);
         }
     }
 }

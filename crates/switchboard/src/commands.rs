@@ -285,6 +285,9 @@ pub struct EvalArgs {
     /// Print the report as one JSON object on the last line.
     #[arg(long)]
     json: bool,
+    /// Also save the trained model here (e.g. to benchmark it with `switchboard bench`).
+    #[arg(long)]
+    save: Option<PathBuf>,
     #[command(flatten)]
     options: TrainOptions,
 }
@@ -298,6 +301,9 @@ pub fn eval(args: EvalArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let (classifier, report) = models::train_classifier(&train_texts, &train_labels, embedder.as_deref(), &args.options.config())?;
     let train_seconds = started.elapsed().as_secs_f64();
+    if let Some(dir) = &args.save {
+        classifier.save(dir).with_context(|| format!("cannot save the model to {}", dir.display()))?;
+    }
 
     let test_texts: Vec<&str> = test_rows.texts.iter().map(String::as_str).collect();
     let inference_started = Instant::now();
@@ -461,5 +467,120 @@ pub fn eval_triage(args: EvalTriageArgs) -> Result<ExitCode> {
     if args.json {
         println!("{summary}");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// A model directory written by `switchboard train`.
+    #[arg(long)]
+    model: PathBuf,
+    /// CSV whose `text` column is used as the messages.
+    #[arg(long)]
+    data: PathBuf,
+    #[arg(long, default_value = "text")]
+    text_col: String,
+    /// Also time the full triage engine on the default taxonomy model.
+    #[arg(long)]
+    triage: bool,
+    #[arg(long)]
+    no_embeddings: bool,
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+}
+
+fn percentile(sorted: &[f64], quantile: f64) -> f64 {
+    let position = (sorted.len() - 1) as f64 * quantile;
+    let (low, high) = (position.floor() as usize, position.ceil() as usize);
+    sorted[low] + (sorted[high] - sorted[low]) * (position - low as f64)
+}
+
+fn latency_summary(mut micros: Vec<f64>) -> serde_json::Value {
+    micros.sort_by(f64::total_cmp);
+    json!({"n": micros.len(), "median_ms": percentile(&micros, 0.5) / 1e3, "p99_ms": percentile(&micros, 0.99) / 1e3, "max_ms": micros[micros.len() - 1] / 1e3})
+}
+
+fn resident_megabytes() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kilobytes| kilobytes / 1024.0)
+}
+
+/// Single-message latency (one call per message, after a warm-up) and batch throughput.
+pub fn bench(args: BenchArgs) -> Result<ExitCode> {
+    let rows = read_labelled_csv(&args.data, &args.text_col, &args.text_col, &[])?;
+    let texts: Vec<&str> = rows.texts.iter().map(String::as_str).collect();
+    let classifier = sb_classify::Classifier::load(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
+    let embedder = if classifier.embedding().is_some() { load_embedder(args.no_embeddings)? } else { None };
+    if classifier.embedding().is_some() && embedder.is_none() {
+        bail!("{} needs MiniLM embeddings: run scripts/fetch-model.sh", args.model.display());
+    }
+    let mut report = serde_json::Map::new();
+    report.insert("model".into(), json!(args.model.display().to_string()));
+    report.insert("features".into(), json!(classifier.metadata().feature_names()));
+    report.insert("n_messages".into(), json!(texts.len()));
+    report.insert("rss_mb_after_load".into(), json!(resident_megabytes()));
+    let mut scratch = sb_classify::PredictScratch::default();
+    let mut rounds = Vec::new();
+    for _ in 0..args.rounds {
+        let mut round = serde_json::Map::new();
+        // Classifier path alone (TF-IDF vectorising + linear scoring), one message at a time.
+        for text in texts.iter().take(50) {
+            if embedder.is_none() {
+                classifier.predict_into(text, None, &mut scratch)?;
+            }
+        }
+        let mut single = Vec::with_capacity(texts.len());
+        for text in &texts {
+            let started = Instant::now();
+            match &embedder {
+                Some(embedder) => {
+                    let vector = embedder.embed_one(text)?;
+                    classifier.predict_into(text, Some(&vector), &mut scratch)?;
+                }
+                None => classifier.predict_into(text, None, &mut scratch)?,
+            }
+            single.push(started.elapsed().as_secs_f64() * 1e6);
+        }
+        round.insert("single_message".into(), latency_summary(single));
+        // Batch: repeat the set until at least a second has passed.
+        let started = Instant::now();
+        let mut n_done = 0usize;
+        while started.elapsed().as_secs_f64() < 1.0 {
+            let embeddings = match &embedder {
+                Some(embedder) => Some(embedder.embed(&texts)?),
+                None => None,
+            };
+            classifier.predict_batch(&texts, embeddings.as_deref())?;
+            n_done += texts.len();
+        }
+        round.insert("batch_msgs_per_s".into(), json!(n_done as f64 / started.elapsed().as_secs_f64()));
+        rounds.push(serde_json::Value::Object(round));
+    }
+    report.insert("rounds".into(), json!(rounds));
+    if args.triage {
+        let engine = load_engine(None, args.no_embeddings)?;
+        let today = chrono::Local::now().date_naive();
+        let messages: Vec<InboundMessage> = texts.iter().map(|text| InboundMessage::chat(*text)).collect();
+        for message in messages.iter().take(50) {
+            engine.triage(message, today)?;
+        }
+        let mut single = Vec::with_capacity(messages.len());
+        for message in &messages {
+            let started = Instant::now();
+            engine.triage(message, today)?;
+            single.push(started.elapsed().as_secs_f64() * 1e6);
+        }
+        report.insert("triage_single_message".into(), latency_summary(single));
+        let started = Instant::now();
+        let results = engine.triage_batch(&messages, today);
+        report.insert("triage_batch_msgs_per_s".into(), json!(results.len() as f64 / started.elapsed().as_secs_f64()));
+        report.insert("triage_features".into(), json!(engine.model_info().features));
+    }
+    report.insert("rss_mb_at_end".into(), json!(resident_megabytes()));
+    println!("{}", serde_json::to_string_pretty(&serde_json::Value::Object(report))?);
     Ok(ExitCode::SUCCESS)
 }

@@ -25,6 +25,8 @@ enum Command {
     Eval(commands::EvalArgs),
     /// Evaluate the full triage engine (model + safety rules + severity) on a taxonomy test CSV.
     EvalTriage(commands::EvalTriageArgs),
+    /// Time single-message latency, batch throughput and memory of a trained model.
+    Bench(commands::BenchArgs),
     /// Build the default triage model (if needed) and print its directory.
     DefaultModel {
         /// Train without sentence embeddings even if MiniLM is present.
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train(args),
         Command::Eval(args) => commands::eval(args),
         Command::EvalTriage(args) => commands::eval_triage(args),
+        Command::Bench(args) => commands::bench(args),
         Command::DefaultModel { no_embeddings } => models::load_embedder(no_embeddings).and_then(|embedder| {
             let dir = models::ensure_default_model(embedder.as_deref())?;
             println!("{}", dir.display());

@@ -66,10 +66,14 @@ pub fn check_properties(embedder: &Embedder) {
     let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let batch = embedder.embed(&text_refs).unwrap();
     assert_eq!(batch.len(), texts.len());
-    for (text, embedding) in texts.iter().zip(&batch) {
+    for (text_idx, (text, embedding)) in texts.iter().zip(&batch).enumerate() {
         assert_eq!(embedding.len(), dim);
         assert!((norm(embedding) - 1.0).abs() < 1e-5, "norm of {text:?} is {}", norm(embedding));
-        // Alone equals inside a batch of others (of other lengths).
+        // Alone equals inside a batch of others (of other lengths); a third of the texts, as
+        // the suite runs unoptimized.
+        if text_idx % 3 != 0 {
+            continue;
+        }
         let alone = embedder.embed_one(text).unwrap();
         let diff = max_abs_diff(&alone, embedding);
         assert!(diff < 1e-5, "{text:?}: alone vs in batch differ by {diff}");
