@@ -77,6 +77,18 @@ fn read_texts(path: &PathBuf) -> anyhow::Result<Vec<String>> {
     Ok(content.lines().filter(|line| !line.trim().is_empty()).map(str::to_owned).collect())
 }
 
+/// CPU time used by this process so far (user + system), from /proc on Linux. On a machine
+/// shared with other work, wall-clock rates understate what the code does with the cores it
+/// gets; messages per CPU-second is the steadier number.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0) // USER_HZ is 100 on Linux
+}
+
 fn percentile(sorted_ms: &[f64], fraction: f64) -> f64 {
     let idx = ((sorted_ms.len() as f64 - 1.0) * fraction).round() as usize;
     sorted_ms[idx.min(sorted_ms.len() - 1)]
@@ -114,15 +126,35 @@ fn main() -> anyhow::Result<()> {
         // Warm-up: page in weights, spin up the thread pool.
         embedder.embed(&text_refs[..text_refs.len().min(64)])?;
 
+        let token_counts: Vec<usize> =
+            text_refs.iter().map(|text| embedder.count_tokens(text)).collect::<Result<_, _>>()?;
+        let mut sorted_counts = token_counts.clone();
+        sorted_counts.sort_unstable();
+        println!(
+            "tokens per message ([CLS]/[SEP] included): mean {:.1}, p99 {}, max {}",
+            token_counts.iter().sum::<usize>() as f64 / token_counts.len() as f64,
+            sorted_counts[(sorted_counts.len() - 1) * 99 / 100],
+            sorted_counts.last().copied().unwrap_or(0)
+        );
+
         let mut latencies_ms: Vec<f64> = Vec::with_capacity(single_texts.len());
         if single_texts.is_empty() {
             latencies_ms.push(f64::NAN);
         }
+        let single_cpu_start = process_cpu_seconds();
         for text in single_texts {
             let start = Instant::now();
             let embedding = embedder.embed_one(text)?;
             latencies_ms.push(start.elapsed().as_secs_f64() * 1e3);
             std::hint::black_box(embedding);
+        }
+        if let (Some(cpu_start), Some(cpu_end), false) =
+            (single_cpu_start, process_cpu_seconds(), single_texts.is_empty())
+        {
+            println!(
+                "single CPU cost: {:.2} CPU-ms per message on average",
+                (cpu_end - cpu_start) * 1e3 / single_texts.len() as f64
+            );
         }
         latencies_ms.sort_by(f64::total_cmp);
         println!(
@@ -136,10 +168,19 @@ fn main() -> anyhow::Result<()> {
 
         let mut rates = Vec::new();
         let mut embeddings = Vec::new();
+        let cpu_start = process_cpu_seconds();
         for _ in 0..args.rounds {
             let start = Instant::now();
             embeddings = embedder.embed(batch_texts)?;
             rates.push(batch_texts.len() as f64 / start.elapsed().as_secs_f64());
+        }
+        if let (Some(cpu_start), Some(cpu_end)) = (cpu_start, process_cpu_seconds()) {
+            let per_cpu_second = (batch_texts.len() * args.rounds) as f64 / (cpu_end - cpu_start);
+            println!(
+                "batch CPU cost: {per_cpu_second:.0} msgs per CPU-second ({:.0} msgs/s if {} cores were ours alone)",
+                per_cpu_second * rayon::current_num_threads() as f64,
+                rayon::current_num_threads()
+            );
         }
         let mut sorted_rates = rates.clone();
         sorted_rates.sort_by(f64::total_cmp);

@@ -192,15 +192,30 @@ impl Embedder {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&text_idx| std::cmp::Reverse(tokenized[text_idx].len()));
 
+        // Batches run in parallel, one per core: a whole forward pass per worker keeps both
+        // cores busy without a synchronisation point per layer. (The parallel loops inside a
+        // batch still spread out when a core is idle, e.g. for the last batch.)
+        let batches: Vec<&[usize]> = order.chunks(BATCH_SIZE).collect();
+        let batch_embeddings: Vec<Vec<Vec<f32>>> = batches
+            .par_iter()
+            .map(|batch| {
+                let sequences: Vec<&TokenizedText> = batch.iter().map(|&text_idx| &tokenized[text_idx]).collect();
+                self.encoder.embed_batch(&sequences)
+            })
+            .collect::<Result<_>>()?;
+
         let mut embeddings = vec![Vec::new(); texts.len()];
-        for batch in order.chunks(BATCH_SIZE) {
-            let sequences: Vec<&TokenizedText> = batch.iter().map(|&text_idx| &tokenized[text_idx]).collect();
-            let batch_embeddings = self.encoder.embed_batch(&sequences)?;
-            for (&text_idx, embedding) in batch.iter().zip(batch_embeddings) {
+        for (batch, batch_output) in batches.iter().zip(batch_embeddings) {
+            for (&text_idx, embedding) in batch.iter().zip(batch_output) {
                 embeddings[text_idx] = embedding;
             }
         }
         Ok(embeddings)
+    }
+
+    /// Tokens the model sees for `text` (`[CLS]` and `[SEP]` included, after truncation).
+    pub fn count_tokens(&self, text: &str) -> Result<usize> {
+        Ok(self.tokenizer.encode(text)?.len())
     }
 
     /// Unit-length embedding of one text.

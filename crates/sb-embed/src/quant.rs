@@ -344,3 +344,36 @@ mod tests {
         assert_eq!(output, vec![1.0, 2.0]);
     }
 }
+
+#[cfg(test)]
+mod scratch_bench {
+    use super::*;
+    #[test]
+    fn scratch_kernel_speed() {
+        let (m, k, n) = (480usize, 384usize, 1536usize);
+        let weight: Vec<f32> = (0..n * k).map(|i| ((i * 7919) % 255) as f32 - 127.0).collect();
+        let input: Vec<f32> = (0..m * k).map(|i| ((i * 104729) % 251) as f32 - 125.0).collect();
+        let linear = Int8Linear::new(&weight, vec![0.0; n], n, k);
+        let (quantized, _) = quantize_rows(&input, m, k, linear.k_padded);
+        let k_pairs = linear.k_padded / 2;
+        let reps = 20;
+        let start = std::time::Instant::now();
+        let mut sums = [[0i32; PANEL_COLS]; KERNEL_ROWS];
+        let mut total = 0i64;
+        for _ in 0..reps {
+            for panel in 0..linear.n_panels {
+                let pw = &linear.packed[panel * k_pairs * PANEL_COLS * 2..][..k_pairs * PANEL_COLS * 2];
+                for row in (0..m).step_by(KERNEL_ROWS) {
+                    dot_panel(&quantized[row * k..(row + KERNEL_ROWS) * k], k, KERNEL_ROWS, pw, &mut sums);
+                    total += sums[0][0] as i64;
+                }
+            }
+        }
+        let secs = start.elapsed().as_secs_f64();
+        println!("single-thread kernel: {:.1} GMAC/s ({total})", (m * k * n * reps) as f64 / secs / 1e9);
+        let start = std::time::Instant::now();
+        for _ in 0..reps { std::hint::black_box(linear.forward(&input, m)); }
+        let secs = start.elapsed().as_secs_f64();
+        println!("forward (parallel): {:.1} GMAC/s", (m * k * n * reps) as f64 / secs / 1e9);
+    }
+}

@@ -157,7 +157,8 @@ fn eval_prints_the_report_and_a_json_last_line() {
     for field in ["accuracy", "macro_f1", "ece", "train_seconds"] {
         assert!(last[field].is_number(), "{field}: {last}");
     }
-    // Category on our own test split, TF-IDF only: measured 0.93; the floor catches regressions.
+    // Category model on our own test split, TF-IDF only, C=30: measured 0.919 accuracy and ECE
+    // 0.034 (2026-11-23); the floors sit below that to catch regressions, not noise.
     assert!(last["accuracy"].as_f64().unwrap() >= 0.88, "{last}");
     assert!(last["ece"].as_f64().unwrap() <= 0.06, "{last}");
 }
