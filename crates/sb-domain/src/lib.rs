@@ -5,11 +5,13 @@
 //! is derived from them at the server edge, never the other way round.
 
 mod message;
+mod order;
 mod taxonomy;
 mod text;
 mod triage;
 
 pub use message::{Channel, InboundMessage};
+pub use order::{Order, OrderItem, OrderStatus};
 pub use taxonomy::{Category, Intent, Severity, UnknownLabel};
 pub use text::{Carrier, Entity, EntityKind, EntityValue, Language, PiiKind, PiiSpan, Redaction, Sentiment, SentimentLabel, Span};
 pub use triage::{ModelInfo, RankedIntent, TriageResult};

@@ -11,15 +11,25 @@ pub enum Channel {
     Chat,
     Voice,
     Api,
+    /// Text messages relayed by an SMS gateway.
+    Sms,
 }
 
 impl Channel {
+    pub const ALL: [Channel; 5] = [Channel::Email, Channel::Chat, Channel::Voice, Channel::Api, Channel::Sms];
+
+    /// The channel named `label` (`email`, `chat`, `voice`, `api`, `sms`).
+    pub fn parse(label: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|channel| channel.as_str() == label)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Email => "email",
             Channel::Chat => "chat",
             Channel::Voice => "voice",
             Channel::Api => "api",
+            Channel::Sms => "sms",
         }
     }
 }

@@ -43,7 +43,7 @@ pub fn normalize(message: &InboundMessage) -> String {
             let stripped_body = strip_history(&normalized_body, subject_is_forward, 0);
             normalize_text(&stripped_body)
         }
-        Channel::Chat | Channel::Voice | Channel::Api => normalize_text(&body_text),
+        Channel::Chat | Channel::Voice | Channel::Api | Channel::Sms => normalize_text(&body_text),
     }
 }
 

@@ -1,0 +1,484 @@
+//! The durable pipeline: raw ingest, claiming work, recording triage.
+//!
+//! `ingest` is the write that must be durable before a sender is acknowledged: in one
+//! transaction it finds or creates the customer, threads the message into its ticket (or opens
+//! one), and stores the raw payload. It is idempotent on (channel, external id): a retried
+//! delivery returns the ticket of the first one.
+//!
+//! The ingesting process holds a short *claim* on the message while it triages in the request;
+//! if it dies, the claim expires and a background worker of any process takes the message
+//! (`claim_pending`, with `FOR UPDATE SKIP LOCKED` on PostgreSQL so two processes never take
+//! the same one).
+
+use sqlx::AssertSqlSafe;
+use chrono::{DateTime, Utc};
+use sb_domain::Channel;
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{append_audit, NewAuditEntry};
+use crate::records::{json_text, message_from_row, MessageRow, Queue, TicketStatus};
+use crate::tickets::NewOutbound;
+use crate::{on_writer, to_ms, Backend, Error, Result, Store};
+
+/// What identifies the sender; any field may be missing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCustomer {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    pub external_id: Option<String>,
+}
+
+impl NewCustomer {
+    fn is_empty(&self) -> bool {
+        self.email.is_none() && self.phone.is_none() && self.external_id.is_none()
+    }
+}
+
+/// An inbound message to store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewInbound {
+    pub channel: Channel,
+    /// The channel's id for this delivery (Message-ID, chat message id, API idempotency key).
+    pub external_id: Option<String>,
+    /// The channel's thread key: messages with the same key join the same open ticket.
+    pub conversation_key: Option<String>,
+    /// Join this ticket (threading already resolved by the channel), if it is still open.
+    pub ticket_id: Option<i64>,
+    pub subject: Option<String>,
+    pub body: String,
+    pub body_is_html: bool,
+    /// Media type of `raw_payload`.
+    pub content_type: String,
+    pub raw_payload: Vec<u8>,
+    pub metadata: Option<serde_json::Value>,
+    pub customer: NewCustomer,
+    pub received_at: DateTime<Utc>,
+    /// Who holds the triage claim after ingest (this process), and until when.
+    pub claim: Option<(String, DateTime<Utc>)>,
+}
+
+/// What `ingest` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ingested {
+    pub ticket_id: i64,
+    pub message_id: i64,
+    pub customer_id: Option<i64>,
+    /// False when this (channel, external id) was already stored: nothing was written.
+    pub created: bool,
+    /// True when the message opened a new ticket.
+    pub new_ticket: bool,
+}
+
+/// A message a worker has claimed for (re-)triage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedMessage {
+    pub message: MessageRow,
+    pub customer_id: Option<i64>,
+}
+
+/// Everything one triage run writes, in one transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TriageOutcome {
+    pub message_id: i64,
+    pub ticket_id: i64,
+    pub model_name: String,
+    pub model_version: String,
+    /// The `TriageResult` as JSON.
+    pub result: serde_json::Value,
+    pub latency_us: i64,
+    /// The decision record: route, reason code, priority and the whole record as JSON.
+    pub route: String,
+    pub reason_code: String,
+    pub priority: i64,
+    pub decision: serde_json::Value,
+    /// The ticket after this decision.
+    pub ticket: TicketTriageUpdate,
+    /// For safety_compliance: (intent, severity, redacted text, record).
+    pub compliance: Option<(String, String, String, serde_json::Value)>,
+    /// An automatic reply to store and hand to the outbox.
+    pub reply: Option<NewOutbound>,
+    pub audit: Vec<NewAuditEntry>,
+}
+
+/// The ticket fields a triage run sets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketTriageUpdate {
+    pub status: TicketStatus,
+    pub queue: Queue,
+    pub category: String,
+    pub intent: String,
+    pub severity: Option<String>,
+    pub confidence: f64,
+    pub sentiment: f64,
+    pub priority: i64,
+    pub route: String,
+    pub sla_policy: Option<String>,
+    pub first_response_due_at: Option<DateTime<Utc>>,
+    pub resolution_due_at: Option<DateTime<Utc>>,
+}
+
+fn normalise_email(email: &Option<String>) -> Option<String> {
+    email.as_deref().map(str::trim).filter(|email| !email.is_empty()).map(str::to_lowercase)
+}
+
+impl Store {
+    /// Stores an inbound message durably (see the module docs). On SQLite the commit is synced
+    /// to disk before this returns.
+    pub async fn ingest(&self, inbound: &NewInbound) -> Result<Ingested> {
+        let now_ms = to_ms(inbound.received_at);
+        let email = normalise_email(&inbound.customer.email);
+        let metadata_text = inbound.metadata.as_ref().map(|metadata| json_text("message metadata", metadata)).transpose()?;
+        let (claimed_by, claimed_until) = match &inbound.claim {
+            Some((holder, until)) => (Some(holder.clone()), Some(to_ms(*until))),
+            None => (None, None),
+        };
+        let channel = inbound.channel.as_str();
+        let outcome: Result<Ingested> = on_writer!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            if let Some(external_id) = &inbound.external_id {
+                let existing: Option<(i64, i64)> = sqlx::query_as("SELECT id, ticket_id FROM messages WHERE channel = $1 AND external_id = $2")
+                    .bind(channel)
+                    .bind(external_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some((message_id, ticket_id)) = existing {
+                    let customer_id: Option<i64> = sqlx::query_scalar("SELECT customer_id FROM tickets WHERE id = $1").bind(ticket_id).fetch_one(&mut *tx).await?;
+                    return Ok(Ingested { ticket_id, message_id, customer_id, created: false, new_ticket: false });
+                }
+            }
+
+            // The customer: by external id, then email, then phone; created when the message
+            // says who sent it.
+            let mut customer_id: Option<i64> = None;
+            if let Some(external_id) = &inbound.customer.external_id {
+                customer_id = sqlx::query_scalar("SELECT id FROM customers WHERE external_id = $1").bind(external_id).fetch_optional(&mut *tx).await?;
+            }
+            if customer_id.is_none() {
+                if let Some(email) = &email {
+                    customer_id = sqlx::query_scalar("SELECT id FROM customers WHERE email = $1").bind(email).fetch_optional(&mut *tx).await?;
+                }
+            }
+            if customer_id.is_none() {
+                if let Some(phone) = &inbound.customer.phone {
+                    customer_id = sqlx::query_scalar("SELECT id FROM customers WHERE phone = $1 ORDER BY id LIMIT 1").bind(phone).fetch_optional(&mut *tx).await?;
+                }
+            }
+            match customer_id {
+                Some(id) => {
+                    // Fill in what we did not know; never overwrite what we did, and never take an
+                    // email or external id another customer already has (a failed statement
+                    // would abort the whole transaction on PostgreSQL).
+                    sqlx::query(
+                        "UPDATE customers SET name = COALESCE(name, $1), phone = COALESCE(phone, $2), \
+                         email = COALESCE(email, (SELECT $3 WHERE NOT EXISTS (SELECT 1 FROM customers WHERE email = $4))), \
+                         external_id = COALESCE(external_id, (SELECT $5 WHERE NOT EXISTS (SELECT 1 FROM customers WHERE external_id = $6))), \
+                         updated_at = $7 WHERE id = $8 AND erased_at IS NULL",
+                    )
+                    .bind(&inbound.customer.name)
+                    .bind(&inbound.customer.phone)
+                    .bind(&email)
+                    .bind(&email)
+                    .bind(&inbound.customer.external_id)
+                    .bind(&inbound.customer.external_id)
+                    .bind(now_ms)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None if !inbound.customer.is_empty() => {
+                    // ON CONFLICT: a concurrent message from the same new customer may have
+                    // created them first; then take theirs.
+                    let inserted: Option<i64> = sqlx::query_scalar(
+                        "INSERT INTO customers (external_id, email, phone, name, vip, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, FALSE, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+                    )
+                    .bind(&inbound.customer.external_id)
+                    .bind(&email)
+                    .bind(&inbound.customer.phone)
+                    .bind(&inbound.customer.name)
+                    .bind(now_ms)
+                    .bind(now_ms)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    customer_id = match inserted {
+                        Some(id) => Some(id),
+                        None => {
+                            sqlx::query_scalar("SELECT id FROM customers WHERE external_id = $1 OR email = $2 ORDER BY id LIMIT 1")
+                                .bind(&inbound.customer.external_id)
+                                .bind(&email)
+                                .fetch_optional(&mut *tx)
+                                .await?
+                        }
+                    };
+                }
+                None => {}
+            }
+
+            // The ticket: an explicit target, then the open ticket of the conversation, else a
+            // new one. Merged tickets forward to the ticket they were merged into.
+            let mut ticket_id: Option<i64> = None;
+            if let Some(target) = inbound.ticket_id {
+                let mut current = Some(target);
+                for _ in 0..8 {
+                    let Some(candidate) = current else { break };
+                    let row: Option<(String, Option<i64>)> = sqlx::query_as("SELECT status, merged_into FROM tickets WHERE id = $1").bind(candidate).fetch_optional(&mut *tx).await?;
+                    match row {
+                        Some((status, Some(merged_into))) if status == "merged" => current = Some(merged_into),
+                        Some((status, _)) if status != "closed" => {
+                            ticket_id = Some(candidate);
+                            break;
+                        }
+                        _ => break,
+                    }
+                }
+            }
+            if ticket_id.is_none() {
+                if let Some(conversation_key) = &inbound.conversation_key {
+                    ticket_id = sqlx::query_scalar(
+                        "SELECT id FROM tickets WHERE channel = $1 AND conversation_key = $2 AND status NOT IN ('closed', 'merged') \
+                         ORDER BY id DESC LIMIT 1",
+                    )
+                    .bind(channel)
+                    .bind(conversation_key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                }
+            }
+            let new_ticket = ticket_id.is_none();
+            let ticket_id: i64 = match ticket_id {
+                Some(id) => {
+                    sqlx::query("UPDATE tickets SET last_message_at = $1, updated_at = $2 WHERE id = $3").bind(now_ms).bind(now_ms).bind(id).execute(&mut *tx).await?;
+                    id
+                }
+                None => {
+                    sqlx::query_scalar(
+                        "INSERT INTO tickets (customer_id, channel, conversation_key, subject, status, queue, priority, created_at, updated_at, last_message_at) \
+                         VALUES ($1, $2, $3, $4, 'new', 'triage', 0, $5, $6, $7) RETURNING id",
+                    )
+                    .bind(customer_id)
+                    .bind(channel)
+                    .bind(&inbound.conversation_key)
+                    .bind(&inbound.subject)
+                    .bind(now_ms)
+                    .bind(now_ms)
+                    .bind(now_ms)
+                    .fetch_one(&mut *tx)
+                    .await?
+                }
+            };
+
+            let inserted: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO messages (ticket_id, channel, external_id, direction, content_type, raw_payload, subject, body, body_is_html, \
+                 metadata, stage, attempts, next_attempt_at, claimed_by, claimed_until, received_at) \
+                 VALUES ($1, $2, $3, 'inbound', $4, $5, $6, $7, $8, $9, 'raw', 0, $10, $11, $12, $13) \
+                 ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
+            )
+            .bind(ticket_id)
+            .bind(channel)
+            .bind(&inbound.external_id)
+            .bind(&inbound.content_type)
+            .bind(&inbound.raw_payload)
+            .bind(&inbound.subject)
+            .bind(&inbound.body)
+            .bind(inbound.body_is_html)
+            .bind(&metadata_text)
+            .bind(now_ms)
+            .bind(&claimed_by)
+            .bind(claimed_until)
+            .bind(now_ms)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match inserted {
+                Some(message_id) => {
+                    tx.commit().await?;
+                    Ok(Ingested { ticket_id, message_id, customer_id, created: true, new_ticket })
+                }
+                None => {
+                    // A concurrent delivery of the same message won the race (PostgreSQL): drop
+                    // what this one wrote and answer with the first one's ticket.
+                    tx.rollback().await?;
+                    Err(Error::Conflict("duplicate delivery".into()))
+                }
+            }
+        });
+        match outcome {
+            Err(Error::Conflict(_)) => {
+                let external_id = inbound.external_id.as_deref().unwrap_or_default();
+                let message = self.find_message_by_external_id(inbound.channel, external_id).await?.ok_or_else(|| Error::not_found("message", external_id))?;
+                let customer_id = self.ticket(message.ticket_id).await?.customer_id;
+                Ok(Ingested { ticket_id: message.ticket_id, message_id: message.id, customer_id, created: false, new_ticket: false })
+            }
+            other => other,
+        }
+    }
+
+    /// Takes up to `limit` inbound messages that still need triage and whose claim (if any)
+    /// has expired, claiming each for `worker` until `lease_until`. Two processes never receive
+    /// the same message while its claim holds.
+    pub async fn claim_pending(&self, worker: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<ClaimedMessage>> {
+        let now_ms = to_ms(now);
+        let until_ms = to_ms(lease_until);
+        let lock_clause = match self.backend() {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            // One writer connection: the UPDATE below runs alone.
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE messages SET claimed_by = $1, claimed_until = $2 WHERE id IN ( \
+                SELECT id FROM messages WHERE stage = 'raw' AND direction = 'inbound' AND next_attempt_at <= $3 \
+                AND (claimed_until IS NULL OR claimed_until < $4) ORDER BY next_attempt_at, id LIMIT $5 {lock_clause}) \
+             RETURNING {}",
+            crate::records::MESSAGE_COLUMNS
+        );
+        let messages: Vec<MessageRow> = on_writer!(self, |pool| {
+            let rows = sqlx::query(AssertSqlSafe(&*sql)).bind(worker).bind(until_ms).bind(now_ms).bind(now_ms).bind(limit).fetch_all(pool).await?;
+            rows.iter().map(message_from_row).collect::<Result<Vec<_>>>()?
+        });
+        let mut claimed = Vec::with_capacity(messages.len());
+        for message in messages {
+            let customer_id = self.ticket(message.ticket_id).await?.customer_id;
+            claimed.push(ClaimedMessage { message, customer_id });
+        }
+        claimed.sort_by_key(|claimed_message| claimed_message.message.id);
+        Ok(claimed)
+    }
+
+    /// Records a failed triage attempt: the message stays stored, its claim is released, and it
+    /// is retried at `retry_at` — or marked failed when `retry_at` is `None` (retry budget spent).
+    pub async fn record_triage_failure(&self, message_id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()> {
+        let stage = if retry_at.is_some() { "raw" } else { "failed" };
+        let retry_ms = retry_at.map(to_ms);
+        let error_text: String = error.chars().take(500).collect();
+        on_writer!(self, |pool| {
+            sqlx::query(
+                "UPDATE messages SET attempts = attempts + 1, last_error = $1, stage = $2, next_attempt_at = $3, claimed_by = NULL, \
+                 claimed_until = NULL WHERE id = $4 AND stage IN ('raw', 'enriched')",
+            )
+            .bind(&error_text)
+            .bind(stage)
+            .bind(retry_ms)
+            .bind(message_id)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Puts a message back for triage (after a model update); its earlier results and decisions
+    /// stay.
+    pub async fn request_retriage(&self, message_id: i64, now: DateTime<Utc>) -> Result<()> {
+        let now_ms = to_ms(now);
+        let updated = on_writer!(self, |pool| {
+            sqlx::query(
+                "UPDATE messages SET stage = 'raw', next_attempt_at = $1, claimed_by = NULL, claimed_until = NULL, attempts = 0 \
+                 WHERE id = $2 AND direction = 'inbound'",
+            )
+            .bind(now_ms)
+            .bind(message_id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if updated == 0 {
+            return Err(Error::not_found("inbound message", message_id));
+        }
+        Ok(())
+    }
+
+    /// Writes one triage run: the triage result, the decision record, the ticket's new state,
+    /// the compliance record, the automatic reply with its outbox entry, and the audit entries —
+    /// all or nothing. Returns (triage id, decision id, reply message id).
+    pub async fn record_triage(&self, outcome: &TriageOutcome, now: DateTime<Utc>) -> Result<(i64, i64, Option<i64>)> {
+        let now_ms = to_ms(now);
+        let result_text = json_text("triage result", &outcome.result)?;
+        let decision_text = json_text("decision record", &outcome.decision)?;
+        let ticket = &outcome.ticket;
+        let ids = on_writer!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let triage_id: i64 = sqlx::query_scalar(
+                "INSERT INTO triage_results (message_id, ticket_id, model_name, model_version, result, latency_us, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(outcome.message_id)
+            .bind(outcome.ticket_id)
+            .bind(&outcome.model_name)
+            .bind(&outcome.model_version)
+            .bind(&result_text)
+            .bind(outcome.latency_us)
+            .bind(now_ms)
+            .fetch_one(&mut *tx)
+            .await?;
+            let decision_id: i64 = sqlx::query_scalar(
+                "INSERT INTO decisions (ticket_id, message_id, triage_id, route, reason_code, priority, record, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(outcome.ticket_id)
+            .bind(outcome.message_id)
+            .bind(triage_id)
+            .bind(&outcome.route)
+            .bind(&outcome.reason_code)
+            .bind(outcome.priority)
+            .bind(&decision_text)
+            .bind(now_ms)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE tickets SET status = $1, queue = $2, category = $3, intent = $4, severity = $5, confidence = $6, sentiment = $7, \
+                 priority = $8, route = $9, sla_policy = $10, first_response_due_at = $11, resolution_due_at = $12, updated_at = $13 \
+                 WHERE id = $14",
+            )
+            .bind(ticket.status.as_str())
+            .bind(ticket.queue.as_str())
+            .bind(&ticket.category)
+            .bind(&ticket.intent)
+            .bind(&ticket.severity)
+            .bind(ticket.confidence)
+            .bind(ticket.sentiment)
+            .bind(ticket.priority)
+            .bind(&ticket.route)
+            .bind(&ticket.sla_policy)
+            .bind(ticket.first_response_due_at.map(to_ms))
+            .bind(ticket.resolution_due_at.map(to_ms))
+            .bind(now_ms)
+            .bind(outcome.ticket_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE messages SET stage = 'triaged', triaged_at = $1, claimed_by = NULL, claimed_until = NULL, last_error = NULL WHERE id = $2")
+                .bind(now_ms)
+                .bind(outcome.message_id)
+                .execute(&mut *tx)
+                .await?;
+            if let Some((intent, severity, redacted_text, record)) = &outcome.compliance {
+                let record_text = json_text("compliance record", record)?;
+                sqlx::query(
+                    "INSERT INTO compliance_records (ticket_id, message_id, intent, severity, redacted_text, record, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(outcome.ticket_id)
+                .bind(outcome.message_id)
+                .bind(intent)
+                .bind(severity)
+                .bind(redacted_text)
+                .bind(&record_text)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let mut reply_id = None;
+            if let Some(reply) = &outcome.reply {
+                let id = crate::tickets::insert_outbound!(tx, outcome.ticket_id, reply, now_ms);
+                sqlx::query("UPDATE tickets SET first_responded_at = COALESCE(first_responded_at, $1) WHERE id = $2")
+                    .bind(now_ms)
+                    .bind(outcome.ticket_id)
+                    .execute(&mut *tx)
+                    .await?;
+                reply_id = Some(id);
+            }
+            append_audit!(self, tx, &outcome.audit, now_ms);
+            tx.commit().await?;
+            (triage_id, decision_id, reply_id)
+        });
+        Ok(ids)
+    }
+}

@@ -1,0 +1,498 @@
+//! The conformance suite: one body per behaviour, run against SQLite and PostgreSQL by the
+//! `conformance_tests!` macro at the bottom. A backend that behaves differently fails here.
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use sb_domain::{Carrier, Channel, Order, OrderItem, OrderStatus};
+use sb_store::{
+    Direction, Error, MessageStage, NewAuditEntry, NewCustomer, NewInbound, NewOutbound, NewUser, Page, Queue, Role, Scope, Store, TicketFilter,
+    TicketStatus, TicketTriageUpdate, TicketUpdate, TriageOutcome,
+};
+use serde_json::json;
+
+use crate::support::TestDb;
+
+fn at(minutes: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap() + Duration::minutes(minutes)
+}
+
+fn inbound(external_id: Option<&str>, body: &str, email: Option<&str>) -> NewInbound {
+    NewInbound {
+        channel: Channel::Api,
+        external_id: external_id.map(str::to_string),
+        conversation_key: None,
+        ticket_id: None,
+        subject: None,
+        body: body.to_string(),
+        body_is_html: false,
+        content_type: "application/json".into(),
+        raw_payload: format!("{{\"text\":{body:?}}}").into_bytes(),
+        metadata: None,
+        customer: NewCustomer { email: email.map(str::to_string), name: Some("Ana Silva".into()), ..NewCustomer::default() },
+        received_at: at(0),
+        claim: None,
+    }
+}
+
+fn outcome(message_id: i64, ticket_id: i64, route: &str, safety: bool) -> TriageOutcome {
+    TriageOutcome {
+        message_id,
+        ticket_id,
+        model_name: "triage-default".into(),
+        model_version: "v1".into(),
+        result: json!({"intent": if safety { "adverse_reaction" } else { "track_order" }, "confidence": 0.93}),
+        latency_us: 850,
+        route: route.into(),
+        reason_code: "test".into(),
+        priority: if safety { 90 } else { 40 },
+        decision: json!({"route": route, "reason": "because the test says so"}),
+        ticket: TicketTriageUpdate {
+            status: TicketStatus::Open,
+            queue: if safety { Queue::Safety } else { Queue::Human },
+            category: if safety { "safety_compliance".into() } else { "service_action".into() },
+            intent: if safety { "adverse_reaction".into() } else { "track_order".into() },
+            severity: safety.then(|| "high".to_string()),
+            confidence: 0.93,
+            sentiment: -0.2,
+            priority: if safety { 90 } else { 40 },
+            route: route.into(),
+            sla_policy: Some("default".into()),
+            first_response_due_at: Some(at(120)),
+            resolution_due_at: Some(at(60 * 24)),
+        },
+        compliance: safety.then(|| ("adverse_reaction".to_string(), "high".to_string(), "rash after [EMAIL] cream".to_string(), json!({"model": "v1"}))),
+        reply: None,
+        audit: vec![NewAuditEntry::new("system", "ai.decision", "ticket", ticket_id, json!({"route": route}))],
+    }
+}
+
+async fn migrations_are_idempotent_and_ready(db: &TestDb) {
+    assert!(db.store.is_ready().await.unwrap());
+    db.store.migrate().await.unwrap();
+    assert!(db.store.is_ready().await.unwrap());
+}
+
+async fn ingest_keeps_the_raw_payload_and_creates_ticket_and_customer(db: &TestDb) {
+    let store = &db.store;
+    let mut message = inbound(Some("m-1"), "where is my order #A10493?", Some("Ana@Example.com"));
+    // Not UTF-8: the raw payload is bytes, kept as received.
+    message.raw_payload = vec![0xff, 0xfe, b'{', 0x00, b'}'];
+    let ingested = store.ingest(&message).await.unwrap();
+    assert!(ingested.created && ingested.new_ticket);
+    let stored = store.message(ingested.message_id).await.unwrap();
+    assert_eq!(stored.raw_payload, vec![0xff, 0xfe, b'{', 0x00, b'}']);
+    assert_eq!(stored.stage, MessageStage::Raw);
+    assert_eq!(stored.direction, Direction::Inbound);
+    let ticket = store.ticket(ingested.ticket_id).await.unwrap();
+    assert_eq!((ticket.status, ticket.queue, ticket.channel), (TicketStatus::New, Queue::Triage, Channel::Api));
+    let customer = store.customer(ingested.customer_id.unwrap()).await.unwrap();
+    assert_eq!(customer.email.as_deref(), Some("ana@example.com"));
+    // The same customer is found again by email, case-insensitively.
+    let second = store.ingest(&inbound(Some("m-2"), "and my other order?", Some("ANA@example.com"))).await.unwrap();
+    assert_eq!(second.customer_id, ingested.customer_id);
+    assert_ne!(second.ticket_id, ingested.ticket_id);
+}
+
+async fn duplicate_delivery_returns_the_first_ticket(db: &TestDb) {
+    let store = &db.store;
+    let first = store.ingest(&inbound(Some("dup-1"), "hello", Some("a@example.com"))).await.unwrap();
+    let again = store.ingest(&inbound(Some("dup-1"), "hello again, changed text", Some("b@example.com"))).await.unwrap();
+    assert!(!again.created);
+    assert_eq!((again.ticket_id, again.message_id), (first.ticket_id, first.message_id));
+    let (tickets, total) = store.list_tickets(&TicketFilter::default(), Page::default(), at(0)).await.unwrap();
+    assert_eq!((tickets.len(), total), (1, 1));
+    // The same external id on another channel is another message.
+    let mut other_channel = inbound(Some("dup-1"), "hello", None);
+    other_channel.channel = Channel::Chat;
+    assert!(store.ingest(&other_channel).await.unwrap().created);
+}
+
+async fn concurrent_duplicates_make_one_ticket(db: &TestDb) {
+    let mut handles = Vec::new();
+    for attempt in 0..8 {
+        let store = db.store.clone();
+        handles.push(tokio::spawn(async move { store.ingest(&inbound(Some("race-1"), &format!("attempt {attempt}"), Some("race@example.com"))).await }));
+    }
+    let mut ticket_ids = Vec::new();
+    let mut created = 0;
+    for handle in handles {
+        let ingested = handle.await.unwrap().unwrap();
+        created += usize::from(ingested.created);
+        ticket_ids.push(ingested.ticket_id);
+    }
+    assert_eq!(created, 1);
+    ticket_ids.dedup();
+    assert_eq!(ticket_ids.len(), 1);
+    let (_, total) = db.store.list_tickets(&TicketFilter::default(), Page::default(), at(0)).await.unwrap();
+    assert_eq!(total, 1);
+}
+
+async fn conversations_thread_into_one_open_ticket(db: &TestDb) {
+    let store = &db.store;
+    let mut first = inbound(Some("c-1"), "hi, my parcel is late", Some("c@example.com"));
+    first.conversation_key = Some("chat-42".into());
+    let mut second = first.clone();
+    second.external_id = Some("c-2".into());
+    second.body = "it was order 558201".into();
+    let one = store.ingest(&first).await.unwrap();
+    let two = store.ingest(&second).await.unwrap();
+    assert_eq!(one.ticket_id, two.ticket_id);
+    assert!(!two.new_ticket);
+    assert_eq!(store.ticket_messages(one.ticket_id).await.unwrap().len(), 2);
+    // A closed conversation starts a new ticket.
+    store.update_ticket(one.ticket_id, &TicketUpdate { status: Some(TicketStatus::Closed), ..TicketUpdate::default() }, &[], at(5)).await.unwrap();
+    let mut third = first.clone();
+    third.external_id = Some("c-3".into());
+    let three = store.ingest(&third).await.unwrap();
+    assert!(three.new_ticket);
+    // An explicit ticket id follows merges to the surviving ticket.
+    let other = store.ingest(&inbound(Some("c-4"), "another thing", Some("c@example.com"))).await.unwrap();
+    store.merge_tickets(other.ticket_id, three.ticket_id, &[], at(6)).await.unwrap();
+    let mut follow_up = inbound(Some("c-5"), "any news?", Some("c@example.com"));
+    follow_up.ticket_id = Some(other.ticket_id);
+    assert_eq!(store.ingest(&follow_up).await.unwrap().ticket_id, three.ticket_id);
+}
+
+async fn claims_hold_until_their_lease_expires(db: &TestDb) {
+    let store = &db.store;
+    let mut claimed_in_request = inbound(Some("cl-1"), "one", None);
+    claimed_in_request.claim = Some(("server-a".into(), at(1)));
+    let held = store.ingest(&claimed_in_request).await.unwrap();
+    let free = store.ingest(&inbound(Some("cl-2"), "two", None)).await.unwrap();
+    let first = store.claim_pending("worker-b", at(0), at(2), 10).await.unwrap();
+    assert_eq!(first.iter().map(|claimed| claimed.message.id).collect::<Vec<_>>(), vec![free.message_id]);
+    // Nothing more while both claims hold.
+    assert!(store.claim_pending("worker-c", at(0), at(2), 10).await.unwrap().is_empty());
+    // After server-a's lease ran out (it died), its message is taken over.
+    let later = store.claim_pending("worker-c", at(1) + Duration::seconds(1), at(3), 10).await.unwrap();
+    assert_eq!(later.iter().map(|claimed| claimed.message.id).collect::<Vec<_>>(), vec![held.message_id]);
+}
+
+async fn concurrent_claimers_never_share_a_message(db: &TestDb) {
+    let store = &db.store;
+    for idx in 0..60 {
+        store.ingest(&inbound(Some(&format!("w-{idx}")), "work", None)).await.unwrap();
+    }
+    let mut handles = Vec::new();
+    for worker in 0..4 {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store.claim_pending(&format!("worker-{worker}"), at(0), at(10), 5).await.unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|claimed| claimed.message.id));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for handle in handles {
+        all.extend(handle.await.unwrap());
+    }
+    let claimed = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!((claimed, all.len()), (60, 60));
+}
+
+async fn triage_is_recorded_whole_and_retriage_keeps_history(db: &TestDb) {
+    let store = &db.store;
+    let ingested = store.ingest(&inbound(Some("t-1"), "the cream gave me a rash", Some("t@example.com"))).await.unwrap();
+    let (triage_id, decision_id, reply_id) = store.record_triage(&outcome(ingested.message_id, ingested.ticket_id, "safety_queue", true), at(1)).await.unwrap();
+    assert!(triage_id > 0 && decision_id > 0 && reply_id.is_none());
+    let ticket = store.ticket(ingested.ticket_id).await.unwrap();
+    assert_eq!((ticket.status, ticket.queue, ticket.priority), (TicketStatus::Open, Queue::Safety, 90));
+    assert_eq!(ticket.severity.map(|severity| severity.as_str()), Some("high"));
+    assert_eq!(ticket.first_response_due_at, Some(at(120)));
+    assert_eq!(store.message(ingested.message_id).await.unwrap().stage, MessageStage::Triaged);
+    let records = store.list_compliance_records(Some(ingested.ticket_id), Page::default()).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].redacted_text, "rash after [EMAIL] cream");
+
+    // Re-triage after a model update adds a decision; the first stays.
+    store.request_retriage(ingested.message_id, at(2)).await.unwrap();
+    let claimed = store.claim_pending("w", at(2), at(3), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let mut second = outcome(ingested.message_id, ingested.ticket_id, "safety_queue", true);
+    second.model_version = "v2".into();
+    store.record_triage(&second, at(3)).await.unwrap();
+    let decisions = store.ticket_decisions(ingested.ticket_id).await.unwrap();
+    assert_eq!(decisions.len(), 2);
+    let versions: Vec<String> = store.ticket_triage_results(ingested.ticket_id).await.unwrap().into_iter().map(|row| row.model_version).collect();
+    assert_eq!(versions, vec!["v1", "v2"]);
+}
+
+async fn failed_triage_is_retried_then_marked_failed(db: &TestDb) {
+    let store = &db.store;
+    let ingested = store.ingest(&inbound(Some("f-1"), "text", None)).await.unwrap();
+    assert_eq!(store.claim_pending("w", at(0), at(1), 10).await.unwrap().len(), 1);
+    store.record_triage_failure(ingested.message_id, "model not loaded", Some(at(5))).await.unwrap();
+    assert!(store.claim_pending("w", at(4), at(6), 10).await.unwrap().is_empty(), "not before its retry time");
+    assert_eq!(store.claim_pending("w", at(5), at(6), 10).await.unwrap().len(), 1);
+    store.record_triage_failure(ingested.message_id, "still broken", None).await.unwrap();
+    let message = store.message(ingested.message_id).await.unwrap();
+    assert_eq!((message.stage, message.attempts, message.last_error.as_deref()), (MessageStage::Failed, 2, Some("still broken")));
+    assert!(store.claim_pending("w", at(60), at(61), 10).await.unwrap().is_empty());
+}
+
+async fn a_failing_triage_write_leaves_nothing_half_way(db: &TestDb) {
+    let store = &db.store;
+    let ingested = store.ingest(&inbound(Some("h-1"), "text", None)).await.unwrap();
+    let mut broken = outcome(ingested.message_id, ingested.ticket_id, "no_such_route", false);
+    broken.route = "no_such_route".into(); // violates the decisions.route CHECK after the triage row is written
+    assert!(store.record_triage(&broken, at(1)).await.is_err());
+    assert!(store.ticket_triage_results(ingested.ticket_id).await.unwrap().is_empty());
+    assert!(store.ticket_decisions(ingested.ticket_id).await.unwrap().is_empty());
+    assert_eq!(store.message(ingested.message_id).await.unwrap().stage, MessageStage::Raw);
+}
+
+async fn compliance_records_are_append_only(db: &TestDb) {
+    let store = &db.store;
+    let ingested = store.ingest(&inbound(Some("ap-1"), "my child swallowed a battery", None)).await.unwrap();
+    store.record_triage(&outcome(ingested.message_id, ingested.ticket_id, "safety_queue", true), at(1)).await.unwrap();
+    assert!(db.raw_execute("UPDATE compliance_records SET severity = 'standard'").await.is_err());
+    assert!(db.raw_execute("DELETE FROM compliance_records").await.is_err());
+    assert_eq!(store.list_compliance_records(None, Page::default()).await.unwrap()[0].severity, "high");
+}
+
+async fn the_audit_chain_verifies_and_reports_tampering(db: &TestDb) {
+    let store = &db.store;
+    for idx in 0..5 {
+        store.append_audit(&[NewAuditEntry::new("user:1", "ticket.status_changed", "ticket", idx, json!({"to": "resolved"}))], at(idx)).await.unwrap();
+    }
+    let verification = store.verify_audit(|_| {}).await.unwrap();
+    assert_eq!((verification.entries_checked, verification.first_bad_entry.clone()), (5, None));
+    let entries = store.list_audit(None, 10).await.unwrap();
+    let third_id = entries.iter().map(|entry| entry.id).min().unwrap() + 2;
+    assert!(db.raw_execute(&format!("UPDATE audit_log SET actor = 'user:2' WHERE id = {third_id}")).await.is_err(), "updates are refused");
+    // Someone with full database access removes the guard and edits an entry.
+    let drop_trigger = if db.schema.is_some() { "DROP TRIGGER audit_log_no_update ON audit_log" } else { "DROP TRIGGER audit_log_no_update" };
+    db.raw_execute(drop_trigger).await.unwrap();
+    db.raw_execute(&format!("UPDATE audit_log SET details = '{{\"to\":\"open\"}}' WHERE id = {third_id}")).await.unwrap();
+    let verification = store.verify_audit(|_| {}).await.unwrap();
+    assert_eq!(verification.first_bad_entry.map(|(id, _)| id), Some(third_id));
+}
+
+async fn concurrent_audit_appends_keep_one_chain(db: &TestDb) {
+    let mut handles = Vec::new();
+    for writer in 0..4 {
+        let store = db.store.clone();
+        handles.push(tokio::spawn(async move {
+            for idx in 0..10 {
+                store.append_audit(&[NewAuditEntry::new(format!("user:{writer}"), "note.added", "ticket", idx, json!({}))], at(idx)).await.unwrap();
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let verification = db.store.verify_audit(|_| {}).await.unwrap();
+    assert_eq!((verification.entries_checked, verification.first_bad_entry), (40, None));
+}
+
+async fn ticket_lists_filter_and_page(db: &TestDb) {
+    let store = &db.store;
+    let mut ids = Vec::new();
+    for idx in 0..6 {
+        let ingested = store.ingest(&inbound(Some(&format!("l-{idx}")), "text", Some("l@example.com"))).await.unwrap();
+        let safety = idx % 3 == 0;
+        store.record_triage(&outcome(ingested.message_id, ingested.ticket_id, if safety { "safety_queue" } else { "human_queue" }, safety), at(1)).await.unwrap();
+        ids.push(ingested.ticket_id);
+    }
+    let safety = TicketFilter { queue: Some(Queue::Safety), ..TicketFilter::default() };
+    let (tickets, total) = store.list_tickets(&safety, Page::default(), at(2)).await.unwrap();
+    assert_eq!((tickets.len(), total), (2, 2));
+    let by_intent = TicketFilter { intent: Some("track_order".into()), status: Some(vec![TicketStatus::Open, TicketStatus::New]), ..TicketFilter::default() };
+    assert_eq!(store.list_tickets(&by_intent, Page::default(), at(2)).await.unwrap().1, 4);
+    let (page, total) = store.list_tickets(&TicketFilter::default(), Page { limit: 4, offset: 4 }, at(2)).await.unwrap();
+    assert_eq!((page.len(), total), (2, 6));
+    // Highest priority first.
+    let (all, _) = store.list_tickets(&TicketFilter::default(), Page::default(), at(2)).await.unwrap();
+    assert_eq!(all[0].priority, 90);
+    // The first-response deadline (at(120)) has passed at at(121) and nobody answered.
+    let breached = TicketFilter { sla_breached: Some(true), ..TicketFilter::default() };
+    assert_eq!(store.list_tickets(&breached, Page::default(), at(121)).await.unwrap().1, 6);
+    assert_eq!(store.list_tickets(&breached, Page::default(), at(60)).await.unwrap().1, 0);
+    store.add_outbound(ids[0], &reply("We are on it"), &[], at(30)).await.unwrap();
+    assert_eq!(store.list_tickets(&breached, Page::default(), at(121)).await.unwrap().1, 5);
+    let none = TicketFilter { status: Some(vec![]), ..TicketFilter::default() };
+    assert_eq!(store.list_tickets(&none, Page::default(), at(2)).await.unwrap().1, 0);
+}
+
+fn reply(body: &str) -> NewOutbound {
+    NewOutbound {
+        direction: Direction::Outbound,
+        channel: Channel::Email,
+        author_user_id: None,
+        subject: Some("Re: your order".into()),
+        body: body.into(),
+        recipient: Some("r@example.com".into()),
+        metadata: None,
+    }
+}
+
+async fn replies_go_to_the_outbox_and_notes_do_not(db: &TestDb) {
+    let store = &db.store;
+    let ingested = store.ingest(&inbound(Some("o-1"), "text", Some("o@example.com"))).await.unwrap();
+    let mut note = reply("internal: customer is a VIP");
+    note.direction = Direction::Note;
+    store.add_outbound(ingested.ticket_id, &note, &[], at(1)).await.unwrap();
+    assert!(store.ticket(ingested.ticket_id).await.unwrap().first_responded_at.is_none());
+    let reply_id = store.add_outbound(ingested.ticket_id, &reply("Here is your tracking link"), &[], at(2)).await.unwrap();
+    assert_eq!(store.ticket(ingested.ticket_id).await.unwrap().first_responded_at, Some(at(2)));
+    let items = store.claim_outbox(Channel::Email, "smtp-1", at(2), at(3), 10).await.unwrap();
+    assert_eq!(items.iter().map(|item| item.message_id).collect::<Vec<_>>(), vec![reply_id]);
+    assert!(store.claim_outbox(Channel::Email, "smtp-2", at(2), at(3), 10).await.unwrap().is_empty());
+    store.mark_outbox_failed(items[0].id, "connection refused", Some(at(10))).await.unwrap();
+    assert!(store.claim_outbox(Channel::Email, "smtp-2", at(9), at(11), 10).await.unwrap().is_empty());
+    let retried = store.claim_outbox(Channel::Email, "smtp-2", at(10), at(11), 10).await.unwrap();
+    assert_eq!(retried[0].attempts, 1);
+    store.mark_outbox_sent(retried[0].id, "sent", at(10)).await.unwrap();
+    assert!(store.claim_outbox(Channel::Email, "smtp-2", at(20), at(21), 10).await.unwrap().is_empty());
+    assert_eq!(store.add_outbound(999_999, &reply("x"), &[], at(3)).await.unwrap_err().to_string(), "ticket 999999 not found");
+}
+
+async fn ticket_updates_clear_and_set_fields(db: &TestDb) {
+    let store = &db.store;
+    let ingested = store.ingest(&inbound(Some("u-1"), "text", None)).await.unwrap();
+    let user = store.create_user(&new_user("agent@example.com", Role::Agent), &[], at(0)).await.unwrap();
+    let assign = TicketUpdate { assignee_id: Some(Some(user.id)), status: Some(TicketStatus::Pending), sla_paused_at: Some(Some(at(3))), ..TicketUpdate::default() };
+    let audit = [NewAuditEntry::new(format!("user:{}", user.id), "ticket.assigned", "ticket", ingested.ticket_id, json!({"assignee": user.id}))];
+    let ticket = store.update_ticket(ingested.ticket_id, &assign, &audit, at(3)).await.unwrap();
+    assert_eq!((ticket.assignee_id, ticket.status, ticket.sla_paused_at), (Some(user.id), TicketStatus::Pending, Some(at(3))));
+    let unassign = TicketUpdate { assignee_id: Some(None), sla_paused_at: Some(None), sla_paused_ms: Some(60_000), ..TicketUpdate::default() };
+    let ticket = store.update_ticket(ingested.ticket_id, &unassign, &[], at(4)).await.unwrap();
+    assert_eq!((ticket.assignee_id, ticket.sla_paused_at, ticket.sla_paused_ms), (None, None, 60_000));
+    assert_eq!(store.list_audit(Some(("ticket", &ingested.ticket_id.to_string())), 10).await.unwrap().len(), 1);
+    assert!(matches!(store.update_ticket(424_242, &TicketUpdate::default(), &[], at(4)).await, Err(Error::NotFound { .. })));
+}
+
+fn new_user(email: &str, role: Role) -> NewUser {
+    NewUser { email: email.into(), name: "Test User".into(), role, password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".into() }
+}
+
+async fn users_sessions_and_tokens_store_only_hashes(db: &TestDb) {
+    let store = &db.store;
+    let user = store.create_user(&new_user("Boss@Example.com", Role::Admin), &[], at(0)).await.unwrap();
+    assert_eq!(user.email, "boss@example.com");
+    assert!(matches!(store.create_user(&new_user("boss@example.com", Role::Agent), &[], at(0)).await, Err(Error::Conflict(_))));
+    store.create_session(user.id, "session-secret", "csrf-1", at(60), at(0)).await.unwrap();
+    assert_eq!(store.session("session-secret", at(1)).await.unwrap().unwrap().user.id, user.id);
+    assert!(store.session("session-secret", at(61)).await.unwrap().is_none(), "expired");
+    assert!(store.session("other", at(1)).await.unwrap().is_none());
+    store.delete_session("session-secret").await.unwrap();
+    assert!(store.session("session-secret", at(1)).await.unwrap().is_none());
+
+    let token = store.create_api_token("shop", "sbt_0123456789abcdef", &[Scope::Ingest, Scope::Read], Some(user.id), &[], at(0)).await.unwrap();
+    assert_eq!((token.prefix.as_str(), token.scopes.clone()), ("sbt_012345", vec![Scope::Ingest, Scope::Read]));
+    assert_eq!(store.api_token("sbt_0123456789abcdef").await.unwrap().unwrap().id, token.id);
+    assert!(store.api_token("sbt_0123456789abcdeX").await.unwrap().is_none());
+    store.revoke_api_token(token.id, &[], at(1)).await.unwrap();
+    assert!(store.api_token("sbt_0123456789abcdef").await.unwrap().is_none());
+    assert!(store.revoke_api_token(token.id, &[], at(2)).await.is_err());
+}
+
+fn demo_order(number: &str, status: OrderStatus) -> Order {
+    Order {
+        number: number.into(),
+        customer_email: Some("Ana@Example.com".into()),
+        customer_name: Some("Ana Silva".into()),
+        status,
+        placed_at: at(-60 * 24 * 5),
+        shipped_at: (status != OrderStatus::Unfulfilled).then(|| at(-60 * 24 * 3)),
+        delivered_at: None,
+        promised_delivery: Some(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()),
+        carrier: Some(Carrier::Ups),
+        tracking_number: Some("1Z999AA10123456784".into()),
+        total_minor: 4_999,
+        currency: "USD".into(),
+        items: vec![OrderItem { sku: "TEA-01".into(), name: "Green tea".into(), quantity: 2, unit_price_minor: 2_499 }],
+    }
+}
+
+async fn orders_are_found_by_number_and_customer(db: &TestDb) {
+    let store = &db.store;
+    store.upsert_order(&demo_order("#a10493", OrderStatus::Shipped)).await.unwrap();
+    store.upsert_order(&demo_order("A10494", OrderStatus::Unfulfilled)).await.unwrap();
+    let found = store.find_order("A10493").await.unwrap().unwrap();
+    assert_eq!((found.number.as_str(), found.status, found.carrier), ("A10493", OrderStatus::Shipped, Some(Carrier::Ups)));
+    assert_eq!(found.items.len(), 1);
+    assert!(found.is_late(NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()));
+    assert!(store.find_order("#A99999").await.unwrap().is_none());
+    assert_eq!(store.orders_for_customer("ana@example.com", 10).await.unwrap().len(), 2);
+    store.set_order_status("a10494", OrderStatus::Cancelled, at(0)).await.unwrap();
+    assert_eq!(store.find_order("A10494").await.unwrap().unwrap().status, OrderStatus::Cancelled);
+}
+
+async fn sla_events_are_recorded_once(db: &TestDb) {
+    let store = &db.store;
+    let ingested = store.ingest(&inbound(Some("s-1"), "text", None)).await.unwrap();
+    store.record_triage(&outcome(ingested.message_id, ingested.ticket_id, "human_queue", false), at(1)).await.unwrap();
+    assert_eq!(store.tickets_with_sla_due(at(121), 10).await.unwrap().len(), 1);
+    assert!(store.record_sla_event(ingested.ticket_id, "first_response_breached", at(120), at(121)).await.unwrap());
+    assert!(!store.record_sla_event(ingested.ticket_id, "first_response_breached", at(120), at(122)).await.unwrap());
+    assert!(store.ticket(ingested.ticket_id).await.unwrap().first_response_breached);
+    assert_eq!(store.ticket_sla_events(ingested.ticket_id).await.unwrap().len(), 1);
+    assert!(store.tickets_with_sla_due(at(121), 10).await.unwrap().is_empty());
+    let depths = store.queue_depths().await.unwrap();
+    assert_eq!(depths, vec![("human".to_string(), "open".to_string(), 1)]);
+    store.upsert_sla_policy("default", &json!({"first_response_minutes": 120}), &[], at(0)).await.unwrap();
+    store.upsert_sla_policy("default", &json!({"first_response_minutes": 60}), &[], at(1)).await.unwrap();
+    let policies = store.list_sla_policies().await.unwrap();
+    assert_eq!(policies.len(), 1);
+    assert_eq!(policies[0].definition["first_response_minutes"], 60);
+}
+
+/// Expands each test body into a `sqlite` and a `postgres` test.
+macro_rules! conformance_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = crate::support::TestDb::sqlite().await;
+                    super::$name(&db).await;
+                    db.cleanup().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = crate::support::TestDb::postgres().await;
+                    super::$name(&db).await;
+                    db.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance_tests!(
+    migrations_are_idempotent_and_ready,
+    ingest_keeps_the_raw_payload_and_creates_ticket_and_customer,
+    duplicate_delivery_returns_the_first_ticket,
+    concurrent_duplicates_make_one_ticket,
+    conversations_thread_into_one_open_ticket,
+    claims_hold_until_their_lease_expires,
+    concurrent_claimers_never_share_a_message,
+    triage_is_recorded_whole_and_retriage_keeps_history,
+    failed_triage_is_retried_then_marked_failed,
+    a_failing_triage_write_leaves_nothing_half_way,
+    compliance_records_are_append_only,
+    the_audit_chain_verifies_and_reports_tampering,
+    concurrent_audit_appends_keep_one_chain,
+    ticket_lists_filter_and_page,
+    replies_go_to_the_outbox_and_notes_do_not,
+    ticket_updates_clear_and_set_fields,
+    users_sessions_and_tokens_store_only_hashes,
+    orders_are_found_by_number_and_customer,
+    sla_events_are_recorded_once,
+);
+
+#[allow(dead_code)]
+fn assert_store_is_send_sync(store: Store) -> impl Send + Sync {
+    store
+}
