@@ -22,7 +22,8 @@ pub(crate) fn has_avx2_fma() -> bool {
         use std::sync::OnceLock;
         static DETECTED: OnceLock<bool> = OnceLock::new();
         *DETECTED.get_or_init(|| {
-            std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+            std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
         })
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -127,12 +128,13 @@ pub(crate) fn erf_approx(x: f32) -> f32 {
 
 /// e^x for the softmax, Cephes' `expf` scheme: x = n·ln2 + r, a degree-6 polynomial for e^r, and
 /// 2^n built in the exponent bits (relative error about 2e-7). Inputs are softmax logits minus
-/// their maximum, so x ≤ 0; the clamp keeps 2^n a normal number (e^-87 is 0 for the softmax).
+/// their maximum, so x ≤ 0; the clamp keeps 2^n a normal number.
 #[inline(always)]
 fn exp_approx(x: f32) -> f32 {
     const LOG2_E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
+    let x_in = x;
     let x = x.clamp(-87.0, 88.0);
     let n = (x * LOG2_E + 0.5).floor();
     let r = x - n * LN2_HI - n * LN2_LO;
@@ -144,7 +146,55 @@ fn exp_approx(x: f32) -> f32 {
     poly = poly * r + 0.5;
     let exp_r = poly * r * r + r + 1.0;
     let two_pow_n = f32::from_bits(((n as i32 + 127) as u32) << 23);
-    exp_r * two_pow_n
+    // Below the clamp the true value is under 1.7e-38: return 0 so that -inf (the padding
+    // columns of the attention scores) gets exactly zero weight.
+    if x_in < -87.0 {
+        0.0
+    } else {
+        exp_r * two_pow_n
+    }
+}
+
+dispatch_simd! {
+    /// Symmetric per-row quantization for [`crate::quant`]: each row of `input` (`k` wide) is
+    /// scaled so its largest magnitude maps to `levels`, rounded half away from zero, and
+    /// written to `quantized` (`k_padded` wide; the padding is left as is). The row's scale
+    /// (value per level; 0 for an all-zero or non-finite row, which is written as zeros) goes
+    /// to `scales`.
+    fn quantize_rows(input: &[f32], k: usize, k_padded: usize, levels: f32, quantized: &mut [i16], scales: &mut [f32]) {
+        for ((values, quantized_row), scale) in
+            input.chunks_exact(k).zip(quantized.chunks_exact_mut(k_padded)).zip(scales.iter_mut())
+        {
+            let mut max_lanes = [0.0f32; LANES];
+            let chunks = values.chunks_exact(LANES);
+            let remainder = chunks.remainder();
+            // Written as compare-and-select, which maps onto `vmaxps`; `f32::max` carries NaN
+            // rules that keep LLVM scalar. (A NaN input is ignored here and quantizes to 0.)
+            for chunk in chunks {
+                for lane in 0..LANES {
+                    let magnitude = chunk[lane].abs();
+                    max_lanes[lane] = if magnitude > max_lanes[lane] { magnitude } else { max_lanes[lane] };
+                }
+            }
+            let mut max_abs = 0.0f32;
+            for value in max_lanes.iter().chain(remainder) {
+                let magnitude = value.abs();
+                max_abs = if magnitude > max_abs { magnitude } else { max_abs };
+            }
+            if max_abs == 0.0 || !max_abs.is_finite() {
+                *scale = 0.0;
+                quantized_row[..k].fill(0);
+                continue;
+            }
+            *scale = max_abs / levels;
+            let inv_scale = levels / max_abs;
+            for (q, v) in quantized_row[..k].iter_mut().zip(values) {
+                let scaled = v * inv_scale;
+                // Add-then-truncate rounds half away from zero without a libm call.
+                *q = (scaled + 0.5f32.copysign(scaled)) as i16;
+            }
+        }
+    }
 }
 
 dispatch_simd! {
@@ -211,61 +261,102 @@ pub(crate) struct AttentionShape {
     pub head_dim: usize,
 }
 
+/// Reusable buffers for [`attention_head`]. Two separate allocations on purpose: carved out of
+/// one buffer, LLVM cannot prove the keys and scores never overlap and gives up vectorizing.
+#[derive(Default)]
+pub(crate) struct AttentionScratch {
+    keys_t: Vec<f32>,
+    scores: Vec<f32>,
+}
+
 dispatch_simd! {
     /// Self-attention of one head over one sequence.
     ///
     /// `qkv` holds the sequence's rows of the fused projection, `[seq_len, 3 * hidden]`, laid out
-    /// as q | k | v; `head_offset` is the head's first column inside each of q, k, v. Writes
-    /// `[seq_len, head_dim]` into `context`. `scratch` is reused between calls to avoid
-    /// allocation. Every token is a real token (sequences are packed, never padded), so there is
-    /// no mask: this equals BERT's masked attention over a padded batch.
+    /// as q | k | v; `head_offset` is the head's first column inside each of q, k, v. Writes row
+    /// `i` of the head's context to `context[i * context_stride..][..head_dim]`. Every token is
+    /// a real token (sequences are packed, never padded), so there is no mask: this equals
+    /// BERT's masked attention over a padded batch.
+    ///
+    /// Inner loops accumulate into local `[f32; 8]` arrays, which LLVM keeps in one register.
     fn attention_head(
         qkv: &[f32],
         shape: AttentionShape,
         head_offset: usize,
         scale: f32,
         context: &mut [f32],
-        scratch: &mut Vec<f32>,
+        context_stride: usize,
+        scratch: &mut AttentionScratch,
     ) {
         let AttentionShape { seq_len, hidden, head_dim } = shape;
         let row_width = 3 * hidden;
-        // Scratch: keys transposed [head_dim, seq_len] so the score loop runs along contiguous
-        // keys, then one row of scores.
-        scratch.clear();
-        scratch.resize(head_dim * seq_len + seq_len, 0.0);
-        let (keys_t, scores) = scratch.split_at_mut(head_dim * seq_len);
+        // Keys transposed, [head_dim, padded_len], so scores come out 8 keys at a time; the
+        // padding columns are zero keys whose scores are set to -inf, i.e. zero weight.
+        let padded_len = seq_len.div_ceil(LANES) * LANES;
+        let keys_t = &mut scratch.keys_t;
+        keys_t.clear();
+        keys_t.resize(head_dim * padded_len, 0.0);
         for token_idx in 0..seq_len {
             let key = &qkv[token_idx * row_width + hidden + head_offset..][..head_dim];
             for (dim_idx, k) in key.iter().enumerate() {
-                keys_t[dim_idx * seq_len + token_idx] = *k;
+                keys_t[dim_idx * padded_len + token_idx] = *k;
             }
         }
+        let scores = &mut scratch.scores;
+        scores.clear();
+        scores.resize(padded_len, 0.0);
         for query_idx in 0..seq_len {
             let query = &qkv[query_idx * row_width + head_offset..][..head_dim];
-            scores.fill(0.0);
-            for (dim_idx, q) in query.iter().enumerate() {
-                let q_scaled = q * scale;
-                let key_row = &keys_t[dim_idx * seq_len..][..seq_len];
-                for (score, k) in scores.iter_mut().zip(key_row) {
-                    *score += q_scaled * k;
+            for (chunk_idx, score_chunk) in scores.chunks_exact_mut(LANES).enumerate() {
+                let mut acc = [0.0f32; LANES];
+                for (q, key_row) in query.iter().zip(keys_t.chunks_exact(padded_len)) {
+                    let keys: &[f32; LANES] = key_row[chunk_idx * LANES..][..LANES].try_into().unwrap_or(&[0.0; LANES]);
+                    for lane in 0..LANES {
+                        acc[lane] += q * keys[lane];
+                    }
+                }
+                for lane in 0..LANES {
+                    score_chunk[lane] = acc[lane] * scale;
                 }
             }
-            let mut max_score = f32::NEG_INFINITY;
-            for score in scores.iter() {
-                max_score = max_score.max(*score);
+            for score in scores[seq_len..].iter_mut() {
+                *score = f32::NEG_INFINITY;
             }
+            let mut max_lanes = [f32::NEG_INFINITY; LANES];
+            for chunk in scores.chunks_exact(LANES) {
+                for lane in 0..LANES {
+                    max_lanes[lane] = if chunk[lane] > max_lanes[lane] { chunk[lane] } else { max_lanes[lane] };
+                }
+            }
+            let max_score = max_lanes.iter().fold(f32::NEG_INFINITY, |acc, v| if *v > acc { *v } else { acc });
             for score in scores.iter_mut() {
                 *score = exp_approx(*score - max_score);
             }
             let inv_total = 1.0 / sum_lanes(scores);
-            let out = &mut context[query_idx * head_dim..][..head_dim];
-            out.fill(0.0);
-            for (value_idx, weight) in scores.iter().enumerate() {
-                let weight = weight * inv_total;
-                let value = &qkv[value_idx * row_width + 2 * hidden + head_offset..][..head_dim];
-                for (o, v) in out.iter_mut().zip(value) {
-                    *o += weight * v;
+
+            let out = &mut context[query_idx * context_stride..][..head_dim];
+            let mut dim_start = 0;
+            while dim_start + LANES <= head_dim {
+                let mut acc = [0.0f32; LANES];
+                for (value_idx, weight) in scores[..seq_len].iter().enumerate() {
+                    let value_start = value_idx * row_width + 2 * hidden + head_offset + dim_start;
+                    let values: &[f32; LANES] = qkv[value_start..][..LANES].try_into().unwrap_or(&[0.0; LANES]);
+                    for lane in 0..LANES {
+                        acc[lane] += weight * values[lane];
+                    }
                 }
+                for lane in 0..LANES {
+                    out[dim_start + lane] = acc[lane] * inv_total;
+                }
+                dim_start += LANES;
+            }
+            // Head widths that are not a multiple of 8 (MiniLM's is 32) finish one by one.
+            for dim_idx in dim_start..head_dim {
+                let mut acc = 0.0f32;
+                for (value_idx, weight) in scores[..seq_len].iter().enumerate() {
+                    acc += weight * qkv[value_idx * row_width + 2 * hidden + head_offset + dim_idx];
+                }
+                out[dim_idx] = acc * inv_total;
             }
         }
     }
@@ -322,10 +413,15 @@ mod tests {
             let x = -(step as f32) / 200.0; // 0 down to -100
             let expected = x.exp();
             let got = exp_approx(x);
-            let relative = if expected > 1e-30 { (got - expected).abs() / expected } else { got.abs() };
+            let relative = if expected > 1e-30 {
+                (got - expected).abs() / expected
+            } else {
+                got.abs()
+            };
             worst = worst.max(relative);
         }
         assert!(worst < 1e-6, "worst exp relative error {worst}");
+        assert_eq!(exp_approx(f32::NEG_INFINITY), 0.0);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! dropping them computes the same embeddings while saving every padded row's matmul work.
 //!
 //! Weights are loaded from safetensors with candle; F32 linear layers run on candle's matmul
-//! (the `gemm` crate), int8 ones on [`crate::quant`].
+//! (the `gemm` crate), quantized ones on [`crate::quant`].
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,8 +17,8 @@ use rayon::prelude::*;
 
 use crate::config::BertConfig;
 use crate::error::{Error, Result};
-use crate::kernels::{self, AttentionShape};
-use crate::quant::Int8Linear;
+use crate::kernels::{self, AttentionScratch, AttentionShape};
+use crate::quant::QuantLinear;
 use crate::tokenize::TokenizedText;
 use crate::Precision;
 
@@ -33,7 +33,7 @@ enum Linear {
         bias: Vec<f32>,
         out_features: usize,
     },
-    Int8(Int8Linear),
+    Int16(QuantLinear),
 }
 
 impl Linear {
@@ -46,9 +46,14 @@ impl Linear {
                 bias,
                 out_features,
             }),
-            Precision::Int8 => {
+            Precision::Int16 => {
                 let weight = weight.flatten_all()?.to_vec1::<f32>()?;
-                Ok(Linear::Int8(Int8Linear::new(&weight, bias, out_features, in_features)))
+                Ok(Linear::Int16(QuantLinear::new(
+                    &weight,
+                    bias,
+                    out_features,
+                    in_features,
+                )))
             }
         }
     }
@@ -56,7 +61,7 @@ impl Linear {
     fn out_features(&self) -> usize {
         match self {
             Linear::F32 { out_features, .. } => *out_features,
-            Linear::Int8(linear) => linear.out_features(),
+            Linear::Int16(linear) => linear.out_features(),
         }
     }
 
@@ -71,10 +76,12 @@ impl Linear {
                 let in_features = input.len() / rows.max(1);
                 let input = Tensor::from_slice(input, (rows, in_features), &Device::Cpu)?;
                 let mut output = input.matmul(weight_t)?.flatten_all()?.to_vec1::<f32>()?;
-                for_row_chunks(&mut output, *out_features, |chunk| kernels::add_bias(chunk, bias));
+                for_row_chunks(&mut output, *out_features, |chunk| {
+                    kernels::add_bias(chunk, bias)
+                });
                 Ok(output)
             }
-            Linear::Int8(linear) => Ok(linear.forward(input, rows)),
+            Linear::Int16(linear) => Ok(linear.forward(input, rows)),
         }
     }
 }
@@ -123,7 +130,10 @@ impl WeightFile<'_> {
         if tensor.dims() != shape {
             return Err(Error::Weights {
                 path: self.path.to_owned(),
-                reason: format!("tensor {full_name} has shape {:?}, expected {shape:?}", tensor.dims()),
+                reason: format!(
+                    "tensor {full_name} has shape {:?}, expected {shape:?}",
+                    tensor.dims()
+                ),
             });
         }
         Ok(tensor.to_dtype(DType::F32)?)
@@ -140,7 +150,13 @@ impl WeightFile<'_> {
         })
     }
 
-    fn linear(&self, name: &str, out_features: usize, in_features: usize, precision: Precision) -> Result<Linear> {
+    fn linear(
+        &self,
+        name: &str,
+        out_features: usize,
+        in_features: usize,
+        precision: Precision,
+    ) -> Result<Linear> {
         Linear::new(
             self.get(&format!("{name}.weight"), &[out_features, in_features])?,
             self.get(&format!("{name}.bias"), &[out_features])?,
@@ -157,37 +173,66 @@ impl BertEncoder {
         path: &Path,
         precision: Precision,
     ) -> Result<BertEncoder> {
-        let tensors = candle_core::safetensors::load_buffer(bytes, &Device::Cpu).map_err(|e| Error::Weights {
-            path: path.to_owned(),
-            reason: e.to_string(),
+        let tensors = candle_core::safetensors::load_buffer(bytes, &Device::Cpu).map_err(|e| {
+            Error::Weights {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            }
         })?;
         let prefix = if tensors.contains_key("embeddings.word_embeddings.weight") {
             ""
         } else {
             "bert."
         };
-        let file = WeightFile { path, tensors, prefix };
+        let file = WeightFile {
+            path,
+            tensors,
+            prefix,
+        };
         let hidden = config.hidden_size;
         let intermediate = config.intermediate_size;
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for layer_idx in 0..config.num_hidden_layers {
             let name = format!("encoder.layer.{layer_idx}");
             let attention = format!("{name}.attention.self");
-            let weight_of = |part: &str| file.get(&format!("{attention}.{part}.weight"), &[hidden, hidden]);
+            let weight_of =
+                |part: &str| file.get(&format!("{attention}.{part}.weight"), &[hidden, hidden]);
             let bias_of = |part: &str| file.get(&format!("{attention}.{part}.bias"), &[hidden]);
-            let qkv_weight = Tensor::cat(&[weight_of("query")?, weight_of("key")?, weight_of("value")?], 0)?;
-            let qkv_bias = Tensor::cat(&[bias_of("query")?, bias_of("key")?, bias_of("value")?], 0)?;
+            let qkv_weight = Tensor::cat(
+                &[weight_of("query")?, weight_of("key")?, weight_of("value")?],
+                0,
+            )?;
+            let qkv_bias =
+                Tensor::cat(&[bias_of("query")?, bias_of("key")?, bias_of("value")?], 0)?;
             layers.push(Layer {
                 qkv: Linear::new(qkv_weight, qkv_bias, precision)?,
-                attention_output: file.linear(&format!("{name}.attention.output.dense"), hidden, hidden, precision)?,
+                attention_output: file.linear(
+                    &format!("{name}.attention.output.dense"),
+                    hidden,
+                    hidden,
+                    precision,
+                )?,
                 attention_norm: file.norm(&format!("{name}.attention.output.LayerNorm"), hidden)?,
-                intermediate: file.linear(&format!("{name}.intermediate.dense"), intermediate, hidden, precision)?,
-                output: file.linear(&format!("{name}.output.dense"), hidden, intermediate, precision)?,
+                intermediate: file.linear(
+                    &format!("{name}.intermediate.dense"),
+                    intermediate,
+                    hidden,
+                    precision,
+                )?,
+                output: file.linear(
+                    &format!("{name}.output.dense"),
+                    hidden,
+                    intermediate,
+                    precision,
+                )?,
                 output_norm: file.norm(&format!("{name}.output.LayerNorm"), hidden)?,
             });
         }
         Ok(BertEncoder {
-            word_embeddings: file.vec("embeddings.word_embeddings.weight", &[config.vocab_size, hidden])?,
+            word_embeddings: file.vec(
+                "embeddings.word_embeddings.weight",
+                &[config.vocab_size, hidden],
+            )?,
             position_embeddings: file.vec(
                 "embeddings.position_embeddings.weight",
                 &[config.max_position_embeddings, hidden],
@@ -231,24 +276,41 @@ impl BertEncoder {
 
         let mut states = self.embed_tokens(sequences, total_tokens)?;
         for_row_chunks(&mut states, hidden, |chunk| {
-            kernels::layer_norm(chunk, &self.embeddings_norm.gamma, &self.embeddings_norm.beta, eps)
+            kernels::layer_norm(
+                chunk,
+                &self.embeddings_norm.gamma,
+                &self.embeddings_norm.beta,
+                eps,
+            )
         });
 
         for layer in &self.layers {
             let qkv = layer.qkv.forward(&states, total_tokens)?;
             let context = self.attention(&qkv, &offsets);
             let attention_output = layer.attention_output.forward(&context, total_tokens)?;
-            add_layer_norm(&mut states, &attention_output, hidden, &layer.attention_norm, eps);
+            add_layer_norm(
+                &mut states,
+                &attention_output,
+                hidden,
+                &layer.attention_norm,
+                eps,
+            );
 
             let mut intermediate = layer.intermediate.forward(&states, total_tokens)?;
-            for_row_chunks(&mut intermediate, layer.intermediate.out_features(), kernels::gelu);
+            for_row_chunks(
+                &mut intermediate,
+                layer.intermediate.out_features(),
+                kernels::gelu,
+            );
             let output = layer.output.forward(&intermediate, total_tokens)?;
             add_layer_norm(&mut states, &output, hidden, &layer.output_norm, eps);
         }
 
         Ok(offsets
             .windows(2)
-            .map(|range| kernels::mean_pool_normalize(&states[range[0] * hidden..range[1] * hidden], hidden))
+            .map(|range| {
+                kernels::mean_pool_normalize(&states[range[0] * hidden..range[1] * hidden], hidden)
+            })
             .collect())
     }
 
@@ -257,7 +319,9 @@ impl BertEncoder {
         let hidden = self.config.hidden_size;
         let mut states = Vec::with_capacity(total_tokens * hidden);
         for sequence in sequences {
-            for (position, (&id, &type_id)) in sequence.ids.iter().zip(&sequence.type_ids).enumerate() {
+            for (position, (&id, &type_id)) in
+                sequence.ids.iter().zip(&sequence.type_ids).enumerate()
+            {
                 let (id, type_id) = (id as usize, type_id as usize);
                 if id >= self.config.vocab_size || type_id >= self.config.type_vocab_size {
                     return Err(Error::Tokenize(format!(
@@ -267,7 +331,12 @@ impl BertEncoder {
                 let word = &self.word_embeddings[id * hidden..][..hidden];
                 let position = &self.position_embeddings[position * hidden..][..hidden];
                 let token_type = &self.token_type_embeddings[type_id * hidden..][..hidden];
-                states.extend(word.iter().zip(position).zip(token_type).map(|((w, p), t)| w + p + t));
+                states.extend(
+                    word.iter()
+                        .zip(position)
+                        .zip(token_type)
+                        .map(|((w, p), t)| w + p + t),
+                );
             }
         }
         Ok(states)
@@ -280,39 +349,73 @@ impl BertEncoder {
         let head_dim = self.config.head_dim();
         let scale = 1.0 / (head_dim as f32).sqrt();
         let n_sequences = offsets.len() - 1;
-        let run_task = |scratch: &mut Vec<f32>, task_idx: usize| {
-            let (sequence_idx, head_idx) = (task_idx / n_heads, task_idx % n_heads);
-            let (start, end) = (offsets[sequence_idx], offsets[sequence_idx + 1]);
-            let shape = AttentionShape {
-                seq_len: end - start,
-                hidden,
-                head_dim,
-            };
-            let mut head_context = vec![0.0f32; shape.seq_len * head_dim];
-            kernels::attention_head(
-                &qkv[start * 3 * hidden..end * 3 * hidden],
-                shape,
-                head_idx * head_dim,
-                scale,
-                &mut head_context,
-                scratch,
-            );
-            head_context
+        let total_tokens = offsets[n_sequences];
+        let shape_of = |sequence_idx: usize| AttentionShape {
+            seq_len: offsets[sequence_idx + 1] - offsets[sequence_idx],
+            hidden,
+            head_dim,
         };
-        let head_contexts: Vec<Vec<f32>> = (0..n_sequences * n_heads)
-            .into_par_iter()
-            .map_init(Vec::new, run_task)
-            .collect();
+        let qkv_of = |sequence_idx: usize| {
+            &qkv[offsets[sequence_idx] * 3 * hidden..offsets[sequence_idx + 1] * 3 * hidden]
+        };
+        let mut context = vec![0.0f32; total_tokens * hidden];
 
-        let mut context = vec![0.0f32; offsets[n_sequences] * hidden];
-        for (task_idx, head_context) in head_contexts.iter().enumerate() {
-            let (sequence_idx, head_idx) = (task_idx / n_heads, task_idx % n_heads);
-            let start = offsets[sequence_idx];
-            for (row_idx, head_row) in head_context.chunks_exact(head_dim).enumerate() {
-                let row_start = (start + row_idx) * hidden + head_idx * head_dim;
-                context[row_start..row_start + head_dim].copy_from_slice(head_row);
+        if n_sequences == 1 {
+            // One message (the latency path): spread its heads over the cores, each head into
+            // its own buffer, then interleave them into rows.
+            let shape = shape_of(0);
+            let head_contexts: Vec<Vec<f32>> = (0..n_heads)
+                .into_par_iter()
+                .map_init(AttentionScratch::default, |scratch, head_idx| {
+                    let mut head_context = vec![0.0f32; shape.seq_len * head_dim];
+                    kernels::attention_head(
+                        qkv_of(0),
+                        shape,
+                        head_idx * head_dim,
+                        scale,
+                        &mut head_context,
+                        head_dim,
+                        scratch,
+                    );
+                    head_context
+                })
+                .collect();
+            for (head_idx, head_context) in head_contexts.iter().enumerate() {
+                for (row, head_row) in context
+                    .chunks_exact_mut(hidden)
+                    .zip(head_context.chunks_exact(head_dim))
+                {
+                    row[head_idx * head_dim..][..head_dim].copy_from_slice(head_row);
+                }
             }
+            return context;
         }
+
+        // A batch: one task per sequence, writing all heads straight into its own rows.
+        let mut sequence_rows: Vec<(usize, &mut [f32])> = Vec::with_capacity(n_sequences);
+        let mut rest = context.as_mut_slice();
+        for sequence_idx in 0..n_sequences {
+            let (rows, tail) = rest.split_at_mut(shape_of(sequence_idx).seq_len * hidden);
+            sequence_rows.push((sequence_idx, rows));
+            rest = tail;
+        }
+        sequence_rows.into_par_iter().for_each_init(
+            AttentionScratch::default,
+            |scratch, (sequence_idx, rows)| {
+                for head_idx in 0..n_heads {
+                    let head_offset = head_idx * head_dim;
+                    kernels::attention_head(
+                        qkv_of(sequence_idx),
+                        shape_of(sequence_idx),
+                        head_offset,
+                        scale,
+                        &mut rows[head_offset..],
+                        hidden,
+                        scratch,
+                    );
+                }
+            },
+        );
         context
     }
 }

@@ -53,7 +53,8 @@ impl TextTokenizer {
             path: path.to_owned(),
             reason,
         };
-        let mut tokenizer = Tokenizer::from_file(path).map_err(|e| tokenizer_error(e.to_string()))?;
+        let mut tokenizer =
+            Tokenizer::from_file(path).map_err(|e| tokenizer_error(e.to_string()))?;
         tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(TruncationParams {

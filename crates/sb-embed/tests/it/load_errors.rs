@@ -31,7 +31,10 @@ fn empty_folder_reports_the_first_file() {
 fn malformed_config_is_a_config_error() {
     let (_temp, model_dir) = tiny_model_dir(1);
     std::fs::write(model_dir.join("config.json"), "{ not json").unwrap();
-    assert!(matches!(Embedder::load(&model_dir), Err(Error::Config { .. })));
+    assert!(matches!(
+        Embedder::load(&model_dir),
+        Err(Error::Config { .. })
+    ));
 
     let mut config = tiny_config_json();
     config["hidden_act"] = "relu".into();
@@ -49,18 +52,33 @@ fn missing_tensor_is_named() {
     candle_core::safetensors::save(&weights, model_dir.join("model.safetensors")).unwrap();
     let error = Embedder::load(&model_dir).unwrap_err();
     assert!(matches!(error, Error::Weights { .. }), "{error:?}");
-    assert!(error.to_string().contains("encoder.layer.1.output.dense.weight"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("encoder.layer.1.output.dense.weight"),
+        "{error}"
+    );
 }
 
 #[test]
 fn corrupt_weights_and_tokenizer_are_errors_not_panics() {
     let (_temp, model_dir) = tiny_model_dir(1);
-    std::fs::write(model_dir.join("model.safetensors"), b"definitely not safetensors").unwrap();
-    assert!(matches!(Embedder::load(&model_dir), Err(Error::Weights { .. })));
+    std::fs::write(
+        model_dir.join("model.safetensors"),
+        b"definitely not safetensors",
+    )
+    .unwrap();
+    assert!(matches!(
+        Embedder::load(&model_dir),
+        Err(Error::Weights { .. })
+    ));
 
     let (_temp2, model_dir2) = tiny_model_dir(1);
     std::fs::write(model_dir2.join("tokenizer.json"), "{}").unwrap();
-    assert!(matches!(Embedder::load(&model_dir2), Err(Error::Tokenizer { .. })));
+    assert!(matches!(
+        Embedder::load(&model_dir2),
+        Err(Error::Tokenizer { .. })
+    ));
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! all-MiniLM-L6-v2 itself, when `scripts/fetch-model.sh` has put it in the default folder:
 //! reference cosines (from an independent numpy forward pass, see STACK-NOTES), agreement with
-//! candle-transformers' BertModel, and int8 agreement with F32. Without the model these tests
+//! candle-transformers' BertModel, and int16 agreement with F32. Without the model these tests
 //! print why they did nothing, or fail when `SWITCHBOARD_REQUIRE_MODEL=1` (CI sets it after
 //! fetching the model). The tiny-model tests cover the loading code either way.
 
@@ -11,7 +11,7 @@ use sb_embed::{Embedder, Precision};
 use crate::support::{cosine, max_abs_diff, norm, reference_embeddings};
 use crate::tiny_model::SAMPLE_TEXTS;
 
-/// Customer-service sentences for the int8 agreement check.
+/// Customer-service sentences for the int16 agreement check.
 const SUPPORT_SENTENCES: [&str; 12] = [
     "How do I locate my card?",
     "I still have not received my new card, I ordered over a week ago.",
@@ -29,10 +29,10 @@ const SUPPORT_SENTENCES: [&str; 12] = [
 
 fn real_embedder(precision: Precision) -> Option<&'static Embedder> {
     static F32: OnceLock<Option<Embedder>> = OnceLock::new();
-    static INT8: OnceLock<Option<Embedder>> = OnceLock::new();
+    static INT16: OnceLock<Option<Embedder>> = OnceLock::new();
     let cell = match precision {
         Precision::F32 => &F32,
-        Precision::Int8 => &INT8,
+        Precision::Int16 => &INT16,
     };
     cell.get_or_init(|| {
         let Some(model_dir) = sb_embed::find_model_dir() else {
@@ -68,7 +68,11 @@ pub fn check_properties(embedder: &Embedder) {
     assert_eq!(batch.len(), texts.len());
     for (text_idx, (text, embedding)) in texts.iter().zip(&batch).enumerate() {
         assert_eq!(embedding.len(), dim);
-        assert!((norm(embedding) - 1.0).abs() < 1e-5, "norm of {text:?} is {}", norm(embedding));
+        assert!(
+            (norm(embedding) - 1.0).abs() < 1e-5,
+            "norm of {text:?} is {}",
+            norm(embedding)
+        );
         // Alone equals inside a batch of others (of other lengths); a third of the texts, as
         // the suite runs unoptimized.
         if text_idx % 3 != 0 {
@@ -109,41 +113,68 @@ pub fn check_properties(embedder: &Embedder) {
 
 #[test]
 fn reference_cosines_match() {
-    let Some(embedder) = real_embedder(Precision::F32) else { return };
+    let Some(embedder) = real_embedder(Precision::F32) else {
+        return;
+    };
     assert_eq!(embedder.dim(), 384);
-    assert!(embedder.model_id().starts_with("all-MiniLM-L6-v2@"), "{}", embedder.model_id());
+    assert!(
+        embedder.model_id().starts_with("all-MiniLM-L6-v2@"),
+        "{}",
+        embedder.model_id()
+    );
     let vectors = embedder
-        .embed(&["Where is my package?", "My order has not arrived yet", "How do I reset my password?"])
+        .embed(&[
+            "Where is my package?",
+            "My order has not arrived yet",
+            "How do I reset my password?",
+        ])
         .unwrap();
     let related = cosine(&vectors[0], &vectors[1]);
     let unrelated = cosine(&vectors[0], &vectors[2]);
-    assert!((related - 0.4677).abs() < 1e-3, "cos(package, order) = {related}");
-    assert!((unrelated - 0.1171).abs() < 1e-3, "cos(package, password) = {unrelated}");
+    eprintln!("f32: cos(package, order) {related:.5}, cos(package, password) {unrelated:.5}");
+    assert!(
+        (related - 0.4677).abs() < 1e-3,
+        "cos(package, order) = {related}"
+    );
+    assert!(
+        (unrelated - 0.1171).abs() < 1e-3,
+        "cos(package, password) = {unrelated}"
+    );
 }
 
 #[test]
 fn f32_matches_candle_bert_reference() {
-    let Some(embedder) = real_embedder(Precision::F32) else { return };
+    let Some(embedder) = real_embedder(Precision::F32) else {
+        return;
+    };
     let model_dir = sb_embed::find_model_dir().unwrap();
     let ours = embedder.embed(&SUPPORT_SENTENCES).unwrap();
     let reference = reference_embeddings(&model_dir, &SUPPORT_SENTENCES);
     for (text_idx, text) in SUPPORT_SENTENCES.iter().enumerate() {
         let diff = max_abs_diff(&ours[text_idx], &reference[text_idx]);
-        assert!(diff < 1e-5, "{text:?}: max abs diff {diff} against BertModel");
+        assert!(
+            diff < 1e-5,
+            "{text:?}: max abs diff {diff} against BertModel"
+        );
     }
 }
 
 #[test]
 fn properties_hold() {
-    for precision in [Precision::F32, Precision::Int8] {
-        let Some(embedder) = real_embedder(precision) else { return };
+    for precision in [Precision::F32, Precision::Int16] {
+        let Some(embedder) = real_embedder(precision) else {
+            return;
+        };
         check_properties(embedder);
     }
 }
 
 #[test]
-fn int8_agrees_with_f32() {
-    let (Some(full), Some(quantized)) = (real_embedder(Precision::F32), real_embedder(Precision::Int8)) else {
+fn int16_agrees_with_f32() {
+    let (Some(full), Some(quantized)) = (
+        real_embedder(Precision::F32),
+        real_embedder(Precision::Int16),
+    ) else {
         return;
     };
     let full_vectors = full.embed(&SUPPORT_SENTENCES).unwrap();
@@ -152,9 +183,26 @@ fn int8_agrees_with_f32() {
     for (a, b) in full_vectors.iter().zip(&quantized_vectors) {
         worst = worst.min(cosine(a, b));
     }
-    assert!(worst >= 0.99, "worst int8/f32 cosine {worst}");
-    // The reference pair keeps its meaning within 0.01.
-    let pair = quantized.embed(&["Where is my package?", "My order has not arrived yet"]).unwrap();
-    let related = cosine(&pair[0], &pair[1]);
-    assert!((related - 0.4677).abs() < 0.01, "int8 cos(package, order) = {related}");
+    // The brief's floor for quantization is 0.99; this kernel does much better (0.99993 when
+    // written), and a regression to int8-like accuracy (0.98-0.997) must fail here.
+    assert!(worst >= 0.9995, "worst int16/f32 cosine {worst}");
+    // The reference pairs keep their values to within 2e-3.
+    let vectors = quantized
+        .embed(&[
+            "Where is my package?",
+            "My order has not arrived yet",
+            "How do I reset my password?",
+        ])
+        .unwrap();
+    let related = cosine(&vectors[0], &vectors[1]);
+    let unrelated = cosine(&vectors[0], &vectors[2]);
+    eprintln!("int16: worst cosine to f32 {worst:.5}, cos(package, order) {related:.4}, cos(package, password) {unrelated:.4}");
+    assert!(
+        (related - 0.4677).abs() < 2e-3,
+        "int16 cos(package, order) = {related}"
+    );
+    assert!(
+        (unrelated - 0.1171).abs() < 2e-3,
+        "int16 cos(package, password) = {unrelated}"
+    );
 }

@@ -47,7 +47,10 @@ impl Lcg {
 
     /// Uniform in [-1, 1).
     pub fn next_f32(&mut self) -> f32 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
     }
 
@@ -83,8 +86,11 @@ pub fn tiny_config_json() -> serde_json::Value {
 /// `truncation: 128` so the tests prove the loader overrides both.
 pub fn tiny_tokenizer_json() -> serde_json::Value {
     let vocab = tiny_vocab();
-    let vocab_map: serde_json::Map<String, serde_json::Value> =
-        vocab.iter().enumerate().map(|(id, token)| (token.clone(), json!(id))).collect();
+    let vocab_map: serde_json::Map<String, serde_json::Value> = vocab
+        .iter()
+        .enumerate()
+        .map(|(id, token)| (token.clone(), json!(id)))
+        .collect();
     let added_tokens: Vec<serde_json::Value> = SPECIAL_TOKENS
         .iter()
         .enumerate()
@@ -131,30 +137,78 @@ pub fn tiny_weights(seed: u64) -> HashMap<String, Tensor> {
     let mut put = |name: String, tensor: Tensor| {
         tensors.insert(name, tensor);
     };
-    put("embeddings.word_embeddings.weight".into(), rng.tensor(&[tiny_vocab().len(), h], 1.0, 0.0));
-    put("embeddings.position_embeddings.weight".into(), rng.tensor(&[TINY_MAX_POSITIONS, h], 0.3, 0.0));
-    put("embeddings.token_type_embeddings.weight".into(), rng.tensor(&[2, h], 0.3, 0.0));
-    put("embeddings.LayerNorm.weight".into(), rng.tensor(&[h], 0.1, 1.0));
-    put("embeddings.LayerNorm.bias".into(), rng.tensor(&[h], 0.1, 0.0));
+    put(
+        "embeddings.word_embeddings.weight".into(),
+        rng.tensor(&[tiny_vocab().len(), h], 1.0, 0.0),
+    );
+    put(
+        "embeddings.position_embeddings.weight".into(),
+        rng.tensor(&[TINY_MAX_POSITIONS, h], 0.3, 0.0),
+    );
+    put(
+        "embeddings.token_type_embeddings.weight".into(),
+        rng.tensor(&[2, h], 0.3, 0.0),
+    );
+    put(
+        "embeddings.LayerNorm.weight".into(),
+        rng.tensor(&[h], 0.1, 1.0),
+    );
+    put(
+        "embeddings.LayerNorm.bias".into(),
+        rng.tensor(&[h], 0.1, 0.0),
+    );
     // Weight scale ~1/sqrt(fan_in) keeps activations O(1) through the layers, like a trained model.
     let w_scale_h = 1.7 / (h as f32).sqrt();
     let w_scale_i = 1.7 / (i as f32).sqrt();
     for layer in 0..TINY_LAYERS {
         let p = format!("encoder.layer.{layer}");
         for part in ["query", "key", "value"] {
-            put(format!("{p}.attention.self.{part}.weight"), rng.tensor(&[h, h], w_scale_h, 0.0));
-            put(format!("{p}.attention.self.{part}.bias"), rng.tensor(&[h], 0.1, 0.0));
+            put(
+                format!("{p}.attention.self.{part}.weight"),
+                rng.tensor(&[h, h], w_scale_h, 0.0),
+            );
+            put(
+                format!("{p}.attention.self.{part}.bias"),
+                rng.tensor(&[h], 0.1, 0.0),
+            );
         }
-        put(format!("{p}.attention.output.dense.weight"), rng.tensor(&[h, h], w_scale_h, 0.0));
-        put(format!("{p}.attention.output.dense.bias"), rng.tensor(&[h], 0.1, 0.0));
-        put(format!("{p}.attention.output.LayerNorm.weight"), rng.tensor(&[h], 0.1, 1.0));
-        put(format!("{p}.attention.output.LayerNorm.bias"), rng.tensor(&[h], 0.1, 0.0));
-        put(format!("{p}.intermediate.dense.weight"), rng.tensor(&[i, h], w_scale_h, 0.0));
-        put(format!("{p}.intermediate.dense.bias"), rng.tensor(&[i], 0.1, 0.0));
-        put(format!("{p}.output.dense.weight"), rng.tensor(&[h, i], w_scale_i, 0.0));
+        put(
+            format!("{p}.attention.output.dense.weight"),
+            rng.tensor(&[h, h], w_scale_h, 0.0),
+        );
+        put(
+            format!("{p}.attention.output.dense.bias"),
+            rng.tensor(&[h], 0.1, 0.0),
+        );
+        put(
+            format!("{p}.attention.output.LayerNorm.weight"),
+            rng.tensor(&[h], 0.1, 1.0),
+        );
+        put(
+            format!("{p}.attention.output.LayerNorm.bias"),
+            rng.tensor(&[h], 0.1, 0.0),
+        );
+        put(
+            format!("{p}.intermediate.dense.weight"),
+            rng.tensor(&[i, h], w_scale_h, 0.0),
+        );
+        put(
+            format!("{p}.intermediate.dense.bias"),
+            rng.tensor(&[i], 0.1, 0.0),
+        );
+        put(
+            format!("{p}.output.dense.weight"),
+            rng.tensor(&[h, i], w_scale_i, 0.0),
+        );
         put(format!("{p}.output.dense.bias"), rng.tensor(&[h], 0.1, 0.0));
-        put(format!("{p}.output.LayerNorm.weight"), rng.tensor(&[h], 0.1, 1.0));
-        put(format!("{p}.output.LayerNorm.bias"), rng.tensor(&[h], 0.1, 0.0));
+        put(
+            format!("{p}.output.LayerNorm.weight"),
+            rng.tensor(&[h], 0.1, 1.0),
+        );
+        put(
+            format!("{p}.output.LayerNorm.bias"),
+            rng.tensor(&[h], 0.1, 0.0),
+        );
     }
     tensors
 }
@@ -163,8 +217,13 @@ pub fn tiny_weights(seed: u64) -> HashMap<String, Tensor> {
 pub fn write_tiny_model(dir: &Path, seed: u64) {
     std::fs::create_dir_all(dir).expect("create model dir");
     std::fs::write(dir.join("config.json"), tiny_config_json().to_string()).expect("write config");
-    std::fs::write(dir.join("tokenizer.json"), tiny_tokenizer_json().to_string()).expect("write tokenizer");
-    candle_core::safetensors::save(&tiny_weights(seed), dir.join("model.safetensors")).expect("write weights");
+    std::fs::write(
+        dir.join("tokenizer.json"),
+        tiny_tokenizer_json().to_string(),
+    )
+    .expect("write tokenizer");
+    candle_core::safetensors::save(&tiny_weights(seed), dir.join("model.safetensors"))
+        .expect("write weights");
 }
 
 /// A temp folder named like the real model folder, holding the tiny model.
@@ -185,7 +244,8 @@ pub fn reference_embeddings(model_dir: &Path, texts: &[&str]) -> Vec<Vec<f32>> {
 
     let device = Device::Cpu;
     let config: Config =
-        serde_json::from_str(&std::fs::read_to_string(model_dir.join("config.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(model_dir.join("config.json")).unwrap())
+            .unwrap();
     let mut tokenizer = Tokenizer::from_file(model_dir.join("tokenizer.json")).unwrap();
     tokenizer.with_padding(Some(PaddingParams {
         strategy: PaddingStrategy::BatchLongest,
@@ -199,16 +259,26 @@ pub fn reference_embeddings(model_dir: &Path, texts: &[&str]) -> Vec<Vec<f32>> {
         .unwrap();
     let encodings = tokenizer.encode_batch(texts.to_vec(), true).unwrap();
     let seq_len = encodings[0].get_ids().len();
-    let ids: Vec<u32> = encodings.iter().flat_map(|e| e.get_ids().to_vec()).collect();
-    let type_ids: Vec<u32> = encodings.iter().flat_map(|e| e.get_type_ids().to_vec()).collect();
-    let mask: Vec<u32> = encodings.iter().flat_map(|e| e.get_attention_mask().to_vec()).collect();
+    let ids: Vec<u32> = encodings
+        .iter()
+        .flat_map(|e| e.get_ids().to_vec())
+        .collect();
+    let type_ids: Vec<u32> = encodings
+        .iter()
+        .flat_map(|e| e.get_type_ids().to_vec())
+        .collect();
+    let mask: Vec<u32> = encodings
+        .iter()
+        .flat_map(|e| e.get_attention_mask().to_vec())
+        .collect();
     let shape = (texts.len(), seq_len);
     let ids = Tensor::from_vec(ids, shape, &device).unwrap();
     let type_ids = Tensor::from_vec(type_ids, shape, &device).unwrap();
     let mask = Tensor::from_vec(mask, shape, &device).unwrap();
 
     let weights = std::fs::read(model_dir.join("model.safetensors")).unwrap();
-    let vb = candle_nn::VarBuilder::from_buffered_safetensors(weights, DType::F32, &device).unwrap();
+    let vb =
+        candle_nn::VarBuilder::from_buffered_safetensors(weights, DType::F32, &device).unwrap();
     let model = BertModel::load(vb, &config).unwrap();
     let hidden = model.forward(&ids, &type_ids, Some(&mask)).unwrap();
 
@@ -217,7 +287,10 @@ pub fn reference_embeddings(model_dir: &Path, texts: &[&str]) -> Vec<Vec<f32>> {
     let counts = mask_f.sum(1).unwrap();
     let mean = summed.broadcast_div(&counts).unwrap();
     let norms = mean.sqr().unwrap().sum_keepdim(1).unwrap().sqrt().unwrap();
-    mean.broadcast_div(&norms).unwrap().to_vec2::<f32>().unwrap()
+    mean.broadcast_div(&norms)
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap()
 }
 
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
@@ -229,7 +302,10 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 pub fn norm(v: &[f32]) -> f32 {

@@ -4,7 +4,8 @@
 use sb_embed::{Embedder, Precision};
 
 use crate::support::{
-    cosine, max_abs_diff, norm, reference_embeddings, tiny_model_dir, TINY_HIDDEN, TINY_MAX_POSITIONS,
+    cosine, max_abs_diff, norm, reference_embeddings, tiny_model_dir, TINY_HIDDEN,
+    TINY_MAX_POSITIONS,
 };
 
 /// Texts of different lengths, with punctuation, case and accents the normalizer must handle.
@@ -22,45 +23,64 @@ pub const SAMPLE_TEXTS: [&str; 8] = [
 #[test]
 fn loads_and_reports_dimensions() {
     let (_temp, model_dir) = tiny_model_dir(7);
-    let embedder = Embedder::load(&model_dir).unwrap();
+    let embedder = Embedder::load_with_precision(&model_dir, Precision::F32).unwrap();
     assert_eq!(embedder.dim(), TINY_HIDDEN);
-    assert_eq!(embedder.precision(), Precision::F32);
+    assert_eq!(
+        Embedder::load(&model_dir).unwrap().precision(),
+        Precision::default()
+    );
     // No sentence_bert_config.json: 256, clamped to the model's 48 positions.
     assert_eq!(embedder.max_tokens(), TINY_MAX_POSITIONS);
     let model_id = embedder.model_id();
-    let hash = model_id.strip_prefix("tiny-bert@").unwrap_or_else(|| panic!("model id {model_id}"));
+    let hash = model_id
+        .strip_prefix("tiny-bert@")
+        .unwrap_or_else(|| panic!("model id {model_id}"));
     assert_eq!(hash.len(), 8);
-    assert!(hash.chars().all(|c| c.is_ascii_hexdigit()), "model id {model_id}");
+    assert!(
+        hash.chars().all(|c| c.is_ascii_hexdigit()),
+        "model id {model_id}"
+    );
 
-    // Different weights, different id; int8 is marked.
+    // Different weights, different id; int16 is marked.
     let (_temp2, other_dir) = tiny_model_dir(8);
-    assert_ne!(Embedder::load(&other_dir).unwrap().model_id(), model_id);
-    let int8 = Embedder::load_with_precision(&model_dir, Precision::Int8).unwrap();
-    assert_eq!(int8.model_id(), format!("{model_id}+int8"));
+    assert_ne!(
+        Embedder::load_with_precision(&other_dir, Precision::F32)
+            .unwrap()
+            .model_id(),
+        model_id
+    );
+    let int16 = Embedder::load_with_precision(&model_dir, Precision::Int16).unwrap();
+    assert_eq!(int16.model_id(), format!("{model_id}+int16"));
 }
 
 #[test]
 fn f32_matches_candle_bert_reference() {
     let (_temp, model_dir) = tiny_model_dir(7);
-    let embedder = Embedder::load(&model_dir).unwrap();
+    let embedder = Embedder::load_with_precision(&model_dir, Precision::F32).unwrap();
     let ours = embedder.embed(&SAMPLE_TEXTS).unwrap();
     let reference = reference_embeddings(&model_dir, &SAMPLE_TEXTS);
     for (text_idx, text) in SAMPLE_TEXTS.iter().enumerate() {
         let diff = max_abs_diff(&ours[text_idx], &reference[text_idx]);
-        assert!(diff < 1e-5, "text {text:?}: max abs diff {diff} against BertModel");
+        assert!(
+            diff < 1e-5,
+            "text {text:?}: max abs diff {diff} against BertModel"
+        );
     }
 }
 
 #[test]
-fn int8_stays_close_to_f32() {
+fn int16_stays_close_to_f32() {
     let (_temp, model_dir) = tiny_model_dir(7);
-    let f32_embedder = Embedder::load(&model_dir).unwrap();
-    let int8_embedder = Embedder::load_with_precision(&model_dir, Precision::Int8).unwrap();
+    let f32_embedder = Embedder::load_with_precision(&model_dir, Precision::F32).unwrap();
+    let int16_embedder = Embedder::load_with_precision(&model_dir, Precision::Int16).unwrap();
     let full = f32_embedder.embed(&SAMPLE_TEXTS).unwrap();
-    let quantized = int8_embedder.embed(&SAMPLE_TEXTS).unwrap();
+    let quantized = int16_embedder.embed(&SAMPLE_TEXTS).unwrap();
     for (text_idx, text) in SAMPLE_TEXTS.iter().enumerate() {
         let agreement = cosine(&full[text_idx], &quantized[text_idx]);
-        assert!(agreement > 0.99, "text {text:?}: int8 cosine to f32 {agreement}");
+        assert!(
+            agreement > 0.9999,
+            "text {text:?}: int16 cosine to f32 {agreement}"
+        );
         assert!((norm(&quantized[text_idx]) - 1.0).abs() < 1e-5);
     }
 }
@@ -68,7 +88,7 @@ fn int8_stays_close_to_f32() {
 #[test]
 fn properties_hold_for_both_precisions() {
     let (_temp, model_dir) = tiny_model_dir(7);
-    for precision in [Precision::F32, Precision::Int8] {
+    for precision in [Precision::F32, Precision::Int16] {
         let embedder = Embedder::load_with_precision(&model_dir, precision).unwrap();
         crate::real_model::check_properties(&embedder);
     }
@@ -92,8 +112,11 @@ fn truncates_to_the_position_limit() {
 #[test]
 fn sentence_bert_config_sets_the_token_budget() {
     let (_temp, model_dir) = tiny_model_dir(7);
-    std::fs::write(model_dir.join("sentence_bert_config.json"), r#"{"max_seq_length": 10, "do_lower_case": false}"#)
-        .unwrap();
+    std::fs::write(
+        model_dir.join("sentence_bert_config.json"),
+        r#"{"max_seq_length": 10, "do_lower_case": false}"#,
+    )
+    .unwrap();
     let embedder = Embedder::load(&model_dir).unwrap();
     assert_eq!(embedder.max_tokens(), 10);
     let eight_words = "where is my package has not arrived yet";
