@@ -10,11 +10,15 @@
 //! SLA types live here rather than in `sb-domain` because only this crate defines their rules;
 //! they are serialisable because the service stores them in the decision record.
 
+pub mod actions;
 pub mod config;
+pub mod decision;
 mod error;
 pub mod priority;
 pub mod sla;
 
+pub use actions::{prepare_action, ActionOutcome, OrderLookup, PreparedAction};
 pub use config::{ContactOptions, PolicyConfig};
+pub use decision::{decide, ArticleMatch, CustomerFlags, Decision, DecisionInput, ReasonCode, Route, WorkflowOutcome};
 pub use error::{Error, Result};
 pub use priority::{compute_priority, Priority, PriorityFactor, PriorityFactorKind, PriorityInput, PriorityWeights};
