@@ -15,7 +15,7 @@
 use crate::actions::{contact_options_reply, ActionOutcome, PreparedAction};
 use crate::config::PolicyConfig;
 use crate::priority::{compute_priority, Priority, PriorityInput};
-use crate::sla::SlaState;
+use crate::sla::{SlaState, SlaSubject};
 use chrono::TimeDelta;
 use sb_domain::{Category, Intent, ModelInfo, Order, RankedIntent, Severity, TriageResult};
 use serde::{Deserialize, Serialize};
@@ -283,6 +283,16 @@ pub fn decide(decision_input: &DecisionInput<'_>, policy_config: &PolicyConfig) 
         candidates,
         reply,
         suggested_reply,
+    }
+}
+
+impl Decision {
+    /// What SLA policy selection needs, from this decision and the triage it was made from.
+    /// A message the decision treated as safety (because the workflow said so, say) is a
+    /// `safety_compliance` subject even if triage's category was not, so the safety SLAs apply.
+    pub fn sla_subject(&self, triage: &TriageResult) -> SlaSubject {
+        let category = if self.severity.is_some() { Category::SafetyCompliance } else { triage.category };
+        SlaSubject { category, intent: self.intent, severity: self.severity, priority: self.priority.score }
     }
 }
 

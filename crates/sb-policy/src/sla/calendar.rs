@@ -487,6 +487,14 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn office_hours_keep_their_local_time_across_dst_in_new_york() {
+        let new_york_office = office(Tz::America__New_York);
+        // Spring forward on Sunday 10 March 2024, fall back on Sunday 3 November 2024.
+        check(&new_york_office, "2024-03-08 16:00", "2h", expect!["Mon 2024-03-11 10:00 EDT (14:00 UTC)"]);
+        check(&new_york_office, "2024-11-01 16:00", "2h", expect!["Mon 2024-11-04 10:00 EST (15:00 UTC)"]);
+    }
+
+    #[test]
     fn round_the_clock_local_hours_are_shorter_and_longer_on_dst_days() {
         let berlin_every_day = business_calendar(Tz::Europe__Berlin, WeeklyHours::every_day(&hours(&["00:00-24:00"])), &[]);
         // 31 March 2024 has 23 hours in Berlin: 24 business hours from Saturday noon end at 13:00.
