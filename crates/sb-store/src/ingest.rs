@@ -114,6 +114,8 @@ pub struct TicketTriageUpdate {
     pub priority: i64,
     pub route: String,
     pub sla_policy: Option<String>,
+    /// The SLA clocks (JSON), kept with the ticket.
+    pub sla: Option<serde_json::Value>,
     pub first_response_due_at: Option<DateTime<Utc>>,
     pub resolution_due_at: Option<DateTime<Utc>>,
 }
@@ -394,6 +396,7 @@ impl Store {
         let result_text = json_text("triage result", &outcome.result)?;
         let decision_text = json_text("decision record", &outcome.decision)?;
         let ticket = &outcome.ticket;
+        let sla_text = ticket.sla.as_ref().map(|sla| json_text("ticket sla", sla)).transpose()?;
         let ids = on_writer!(self, |pool| {
             let mut tx = pool.begin().await?;
             let triage_id: i64 = sqlx::query_scalar(
@@ -425,8 +428,8 @@ impl Store {
             .await?;
             sqlx::query(
                 "UPDATE tickets SET status = $1, queue = $2, category = $3, intent = $4, severity = $5, confidence = $6, sentiment = $7, \
-                 priority = $8, route = $9, sla_policy = $10, first_response_due_at = $11, resolution_due_at = $12, updated_at = $13 \
-                 WHERE id = $14",
+                 priority = $8, route = $9, sla_policy = $10, first_response_due_at = $11, resolution_due_at = $12, updated_at = $13, \
+                 sla = $14 WHERE id = $15",
             )
             .bind(ticket.status.as_str())
             .bind(ticket.queue.as_str())
@@ -441,6 +444,7 @@ impl Store {
             .bind(ticket.first_response_due_at.map(to_ms))
             .bind(ticket.resolution_due_at.map(to_ms))
             .bind(now_ms)
+            .bind(&sla_text)
             .bind(outcome.ticket_id)
             .execute(&mut *tx)
             .await?;

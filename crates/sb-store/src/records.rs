@@ -189,6 +189,8 @@ pub struct Ticket {
     pub route: Option<String>,
     pub assignee_id: Option<i64>,
     pub sla_policy: Option<String>,
+    /// The SLA clocks as the service stores them (JSON).
+    pub sla: Option<serde_json::Value>,
     pub first_response_due_at: Option<DateTime<Utc>>,
     pub resolution_due_at: Option<DateTime<Utc>>,
     pub first_responded_at: Option<DateTime<Utc>>,
@@ -204,7 +206,7 @@ pub struct Ticket {
 }
 
 pub(crate) const TICKET_COLUMNS: &str = "id, customer_id, channel, conversation_key, subject, status, queue, category, intent, severity, \
-     confidence, sentiment, priority, route, assignee_id, sla_policy, first_response_due_at, resolution_due_at, first_responded_at, \
+     confidence, sentiment, priority, route, assignee_id, sla_policy, sla, first_response_due_at, resolution_due_at, first_responded_at, \
      resolved_at, sla_paused_at, sla_paused_ms, first_response_breached, resolution_breached, merged_into, created_at, updated_at, \
      last_message_at";
 
@@ -229,6 +231,7 @@ pub(crate) fn ticket_from_row(row: &impl DbRow) -> Result<Ticket> {
         route: row.opt_string("route")?,
         assignee_id: row.opt_i64("assignee_id")?,
         sla_policy: row.opt_string("sla_policy")?,
+        sla: row.opt_string("sla")?.map(|text| parse_json("ticket sla", &text)).transpose()?,
         first_response_due_at: from_ms_opt(row.opt_i64("first_response_due_at")?),
         resolution_due_at: from_ms_opt(row.opt_i64("resolution_due_at")?),
         first_responded_at: from_ms_opt(row.opt_i64("first_responded_at")?),

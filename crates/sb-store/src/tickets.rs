@@ -119,6 +119,8 @@ pub struct TicketUpdate {
     pub first_response_breached: Option<bool>,
     pub resolution_breached: Option<bool>,
     pub merged_into: Option<Option<i64>>,
+    /// The SLA clocks (JSON).
+    pub sla: Option<Option<serde_json::Value>>,
 }
 
 enum SqlValue {
@@ -172,6 +174,9 @@ impl TicketUpdate {
         }
         if let Some(merged_into) = self.merged_into {
             assignments.push(("merged_into", SqlValue::Int(merged_into)));
+        }
+        if let Some(sla) = &self.sla {
+            assignments.push(("sla", SqlValue::Text(sla.as_ref().map(|sla| sla.to_string()))));
         }
         assignments
     }

@@ -4,12 +4,13 @@ mod commands;
 mod data;
 mod models;
 mod progress;
+mod server;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "switchboard", version, about = "Self-hosted AI contact center: local, calibrated triage of customer messages")]
+#[command(name = "switchboard", version, about = "Self-hosted AI contact center: durable message pipeline, local calibrated triage, REST API")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,6 +36,13 @@ enum Command {
     },
     /// Print the default triage model directory (no training).
     Paths,
+    /// Run the HTTP server: durable ingest, triage, decisions, the REST API.
+    Serve(server::ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(server::DbArgs),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(server::TokenCommand),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +62,9 @@ fn main() -> ExitCode {
             println!("{}", dir.display());
             Ok(ExitCode::SUCCESS)
         }),
+        Command::Serve(args) => server::serve(args),
+        Command::Migrate(args) => server::migrate(args),
+        Command::Token(command) => server::token(command),
         Command::Paths => {
             println!("cache: {}", models::cache_dir().display());
             println!("minilm: {}", sb_embed::default_model_dir().display());

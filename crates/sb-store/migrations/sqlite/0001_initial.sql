@@ -66,6 +66,7 @@ CREATE TABLE tickets (
     route                   TEXT,
     assignee_id             BIGINT REFERENCES users (id),
     sla_policy              TEXT,
+    sla                     TEXT,           -- JSON: the ticket's SLA clocks (policy, calendar, pauses)
     first_response_due_at   BIGINT,
     resolution_due_at       BIGINT,
     first_responded_at      BIGINT,

@@ -56,6 +56,7 @@ fn outcome(message_id: i64, ticket_id: i64, route: &str, safety: bool) -> Triage
             priority: if safety { 90 } else { 40 },
             route: route.into(),
             sla_policy: Some("default".into()),
+            sla: Some(json!({"policy_name": "default"})),
             first_response_due_at: Some(at(120)),
             resolution_due_at: Some(at(60 * 24)),
         },
@@ -205,6 +206,7 @@ async fn triage_is_recorded_whole_and_retriage_keeps_history(db: &TestDb) {
     assert_eq!((ticket.status, ticket.queue, ticket.priority), (TicketStatus::Open, Queue::Safety, 90));
     assert_eq!(ticket.severity.map(|severity| severity.as_str()), Some("high"));
     assert_eq!(ticket.first_response_due_at, Some(at(120)));
+    assert_eq!(ticket.sla, Some(json!({"policy_name": "default"})));
     assert_eq!(store.message(ingested.message_id).await.unwrap().stage, MessageStage::Triaged);
     let records = store.list_compliance_records(Some(ingested.ticket_id), Page::default()).await.unwrap();
     assert_eq!(records.len(), 1);

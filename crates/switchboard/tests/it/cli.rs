@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
 
-fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn cache_dir() -> &'static Path {
+pub(crate) fn cache_dir() -> &'static Path {
     static CACHE: OnceLock<PathBuf> = OnceLock::new();
     CACHE.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("switchboard-cli-cache");
@@ -32,6 +32,13 @@ fn switchboard(args: &[&str]) -> Output {
         .current_dir(repo_root())
         .output()
         .expect("the binary starts")
+}
+
+/// Builds the TF-IDF default model in the shared cache (once), so servers started by the tests
+/// never race to train it.
+pub(crate) fn ensure_tfidf_default_model() {
+    let output = switchboard(&["default-model", "--no-embeddings"]);
+    assert!(output.status.success(), "default-model failed: {}", stderr(&output));
 }
 
 fn stdout(output: &Output) -> String {

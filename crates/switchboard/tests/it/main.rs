@@ -1,3 +1,4 @@
 //! End-to-end tests of the `switchboard` binary, started the way a user starts it.
 
 mod cli;
+mod serve;

@@ -1,0 +1,116 @@
+//! Every error a client can see, with its stable code, mapped to HTTP in one exhaustive match.
+//! Internal details (SQL, file paths) are logged, never sent.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("{message}")]
+    Validation { code: &'static str, message: String },
+    #[error("missing or invalid credentials: send `Authorization: Bearer <token>`")]
+    Unauthorized,
+    #[error("this token lacks the `{0}` scope")]
+    MissingScope(&'static str),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("the request body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    #[error("too many requests; retry after {0} seconds")]
+    RateLimited(u64),
+    #[error("the service is starting or a dependency is down; retry shortly")]
+    Unavailable(String),
+    #[error("internal error; the server log has the details (request id in the x-request-id header)")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn validation(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::Validation { code, message: message.into() }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            ApiError::Validation { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::MissingScope(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        match &self {
+            ApiError::Internal(detail) | ApiError::Unavailable(detail) => tracing::error!(code, detail = %detail, "request failed"),
+            _ => tracing::debug!(code, "request rejected"),
+        }
+        let body = serde_json::json!({"error": {"code": code, "message": self.to_string()}});
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::RateLimited(seconds) = self {
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert("retry-after", value);
+            }
+        }
+        response
+    }
+}
+
+impl From<sb_store::Error> for ApiError {
+    fn from(error: sb_store::Error) -> ApiError {
+        match error {
+            sb_store::Error::NotFound { entity, id } => ApiError::NotFound(format!("{entity} {id}")),
+            sb_store::Error::Conflict(message) => ApiError::Conflict(message),
+            sb_store::Error::Invalid(message) => ApiError::validation("invalid", message),
+            sb_store::Error::Connect(detail) => ApiError::Unavailable(detail),
+            error @ (sb_store::Error::BadUrl(_) | sb_store::Error::Database(_) | sb_store::Error::Migrate(_) | sb_store::Error::Json { .. }) => ApiError::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<sb_service::Error> for ApiError {
+    fn from(error: sb_service::Error) -> ApiError {
+        match error {
+            sb_service::Error::Store(store_error) => store_error.into(),
+            sb_service::Error::Invalid(message) => ApiError::validation("invalid", message),
+            sb_service::Error::ModelsNotLoaded => ApiError::Unavailable("the triage models are not loaded".into()),
+            error @ (sb_service::Error::Triage(_) | sb_service::Error::Policy(_) | sb_service::Error::Encode(_) | sb_service::Error::Internal(_)) => ApiError::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<axum::extract::rejection::BytesRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::PayloadTooLarge(crate::MAX_BODY_BYTES);
+        }
+        ApiError::MalformedJson(rejection.body_text())
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> ApiError {
+        ApiError::validation("invalid_query", rejection.body_text())
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::PathRejection) -> ApiError {
+        ApiError::validation("invalid_path", rejection.body_text())
+    }
+}

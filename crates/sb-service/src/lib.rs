@@ -1,0 +1,129 @@
+//! Switchboard's engine: the durable message pipeline of PRODUCT.md on top of the store.
+//!
+//! `Service::receive` is what every channel calls: it writes the raw message durably (the
+//! acknowledgement point), then triages it, runs the workflow of its category, applies the
+//! decision policy, starts the SLA clocks and records it all — within the request when it can,
+//! otherwise through the background worker (`Service::run_worker`), which retries with backoff.
+//!
+//! Architecture invariants:
+//! - Knows no HTTP: the server crate turns requests into [`IncomingMessage`]s and results into
+//!   JSON.
+//! - CPU work (triage) runs on the blocking pool, never on an async task.
+//! - A message acknowledged by `receive` is in the store; every later step can fail and be
+//!   retried without losing it.
+
+mod admin;
+mod demo;
+mod error;
+mod orders;
+mod pipeline;
+mod sla;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sb_connectors::OrderConnector;
+use sb_policy::sla::SlaPolicy;
+use sb_policy::PolicyConfig;
+use sb_store::Store;
+use sb_triage::TriageEngine;
+
+pub use crate::admin::new_secret;
+pub use crate::demo::{seed_demo_data, DemoSummary};
+pub use crate::error::{Error, Result};
+pub use crate::orders::DemoStoreConnector;
+pub use crate::pipeline::{IncomingMessage, MessageReceipt, ReceiptStatus};
+
+/// How the background worker retries.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// How often an idle worker looks for work.
+    pub poll_interval: Duration,
+    /// How long a claim on a message holds before another process may take it over.
+    pub claim_lease: Duration,
+    /// Attempts before a message is marked failed (it stays stored and visible).
+    pub max_attempts: i64,
+    /// First retry delay; doubled at each attempt, capped at `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Messages claimed per round.
+    pub batch_size: i64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> WorkerConfig {
+        WorkerConfig {
+            poll_interval: Duration::from_millis(500),
+            claim_lease: Duration::from_secs(30),
+            max_attempts: 8,
+            base_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(600),
+            batch_size: 16,
+        }
+    }
+}
+
+/// Everything the service is configured with.
+#[derive(Clone)]
+pub struct ServiceConfig {
+    pub policy: PolicyConfig,
+    pub sla_policies: Vec<SlaPolicy>,
+    pub worker: WorkerConfig,
+    /// Names this process in claims (`host:pid` by default), so a crashed process's claims can
+    /// be told apart from live ones in the database.
+    pub instance_id: String,
+}
+
+impl ServiceConfig {
+    pub fn new(policy: PolicyConfig) -> ServiceConfig {
+        let calendar = sb_policy::sla::default_business_calendar();
+        ServiceConfig {
+            policy,
+            sla_policies: sb_policy::sla::default_sla_policies(&calendar),
+            worker: WorkerConfig::default(),
+            instance_id: default_instance_id(),
+        }
+    }
+}
+
+fn default_instance_id() -> String {
+    let host = std::env::var("HOSTNAME").ok().filter(|host| !host.is_empty()).unwrap_or_else(|| "switchboard".to_string());
+    format!("{host}:{}", std::process::id())
+}
+
+/// The engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    engine: Option<Arc<TriageEngine>>,
+    orders: Arc<dyn OrderConnector>,
+    config: ServiceConfig,
+}
+
+impl Service {
+    /// `engine` is `None` while the models are not loaded (or failed to load): messages are then
+    /// stored and acknowledged, and triaged by the worker once an engine is available.
+    pub fn new(store: Store, engine: Option<Arc<TriageEngine>>, orders: Arc<dyn OrderConnector>, config: ServiceConfig) -> Service {
+        Service { inner: Arc::new(Inner { store, engine, orders, config }) }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn engine(&self) -> Option<&Arc<TriageEngine>> {
+        self.inner.engine.as_ref()
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.inner.config
+    }
+
+    pub fn orders(&self) -> &Arc<dyn OrderConnector> {
+        &self.inner.orders
+    }
+}

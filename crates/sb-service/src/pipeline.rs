@@ -1,0 +1,367 @@
+//! raw → enriched → triaged: receiving a message, processing it, and the retry worker.
+
+use std::time::Instant;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sb_domain::{Category, Channel, EntityValue, InboundMessage, Severity, TriageResult};
+use sb_policy::decision::{decide, CustomerFlags, Decision, DecisionInput, Route, WorkflowOutcome};
+use sb_policy::sla::SlaState;
+use sb_policy::{prepare_action, OrderLookup};
+use sb_store::{Direction, Ingested, MessageRow, NewAuditEntry, NewCustomer, NewInbound, NewOutbound, Queue, Ticket, TicketStatus, TicketTriageUpdate, TriageOutcome};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::{Error, Result, Service};
+
+/// A message as a channel hands it over.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncomingMessage {
+    pub channel: Channel,
+    /// The text to triage (plain text, or HTML when `body_is_html`).
+    pub text: String,
+    pub body_is_html: bool,
+    pub subject: Option<String>,
+    /// The channel's id of this delivery: retries with the same id never make a second ticket.
+    pub external_id: Option<String>,
+    /// Thread key: messages with the same key join the same open ticket.
+    pub conversation_id: Option<String>,
+    /// Join this ticket when it is still open (threading resolved by the channel).
+    pub ticket_id: Option<i64>,
+    pub customer: NewCustomer,
+    pub metadata: Option<serde_json::Value>,
+    /// The payload exactly as received, and its media type.
+    pub raw_payload: Vec<u8>,
+    pub content_type: String,
+}
+
+/// How far a message got within the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptStatus {
+    /// Stored, triaged and routed.
+    Triaged,
+    /// Stored; triage will be retried in the background.
+    Received,
+    /// This delivery was already stored: the answer describes the first one.
+    Duplicate,
+}
+
+/// What `receive` answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageReceipt {
+    pub ingested: Ingested,
+    pub status: ReceiptStatus,
+    pub ticket: Ticket,
+    pub triage: Option<TriageResult>,
+    pub decision: Option<Decision>,
+    /// The automatic reply sent, when the decision was to auto-reply.
+    pub reply: Option<String>,
+    /// Why triage did not finish within the request.
+    pub pending_reason: Option<String>,
+}
+
+/// What processing one message produced.
+struct Processed {
+    triage: TriageResult,
+    decision: Decision,
+}
+
+fn retry_delay(config: &crate::WorkerConfig, attempts: i64) -> std::time::Duration {
+    let exponent = attempts.clamp(0, 20) as u32;
+    config.base_backoff.saturating_mul(2_u32.saturating_pow(exponent)).min(config.max_backoff)
+}
+
+fn chrono_duration(duration: std::time::Duration) -> TimeDelta {
+    TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
+}
+
+impl Service {
+    /// Stores the message durably, then triages and routes it. Returns after the durable write
+    /// even when triage fails (status `received`: the worker retries). Duplicates (same channel
+    /// and external id) return the first delivery's ticket and latest decision.
+    pub async fn receive(&self, incoming: IncomingMessage) -> Result<MessageReceipt> {
+        let now = Utc::now();
+        let lease_until = now + chrono_duration(self.config().worker.claim_lease);
+        let inbound = NewInbound {
+            channel: incoming.channel,
+            external_id: incoming.external_id.clone(),
+            conversation_key: incoming.conversation_id.clone(),
+            ticket_id: incoming.ticket_id,
+            subject: incoming.subject.clone(),
+            body: incoming.text.clone(),
+            body_is_html: incoming.body_is_html,
+            content_type: incoming.content_type.clone(),
+            raw_payload: incoming.raw_payload,
+            metadata: incoming.metadata.clone(),
+            customer: incoming.customer.clone(),
+            received_at: now,
+            claim: Some((self.config().instance_id.clone(), lease_until)),
+        };
+        let ingested = self.store().ingest(&inbound).await?;
+        if !ingested.created {
+            return self.describe_existing(ingested).await;
+        }
+        let message = self.store().message(ingested.message_id).await?;
+        match self.process(&message, ingested.customer_id).await {
+            Ok(processed) => {
+                let ticket = self.store().ticket(ingested.ticket_id).await?;
+                let reply = processed.decision.reply.clone();
+                Ok(MessageReceipt { ingested, status: ReceiptStatus::Triaged, ticket, triage: Some(processed.triage), decision: Some(processed.decision), reply, pending_reason: None })
+            }
+            Err(error) => {
+                let retry_at = Utc::now() + chrono_duration(retry_delay(&self.config().worker, 0));
+                tracing::warn!(message_id = ingested.message_id, ticket_id = ingested.ticket_id, error = %error, "triage failed in the request; the worker will retry");
+                self.store().record_triage_failure(ingested.message_id, &error.to_string(), Some(retry_at)).await?;
+                let ticket = self.store().ticket(ingested.ticket_id).await?;
+                Ok(MessageReceipt { ingested, status: ReceiptStatus::Received, ticket, triage: None, decision: None, reply: None, pending_reason: Some(error.to_string()) })
+            }
+        }
+    }
+
+    async fn describe_existing(&self, ingested: Ingested) -> Result<MessageReceipt> {
+        let ticket = self.store().ticket(ingested.ticket_id).await?;
+        let decisions = self.store().ticket_decisions(ingested.ticket_id).await?;
+        let latest = decisions.iter().rev().find(|decision| decision.message_id == ingested.message_id);
+        let decision: Option<Decision> = latest.and_then(|row| serde_json::from_value(row.record["decision"].clone()).ok());
+        let triage: Option<TriageResult> = latest.and_then(|row| serde_json::from_value(row.record["triage"].clone()).ok());
+        let reply = decision.as_ref().and_then(|decision| decision.reply.clone());
+        Ok(MessageReceipt { ingested, status: ReceiptStatus::Duplicate, ticket, triage, decision, reply, pending_reason: None })
+    }
+
+    /// Triage without storing anything (`/api/v1/classify`).
+    pub async fn classify(&self, channel: Channel, text: &str) -> Result<TriageResult> {
+        let engine = self.engine().cloned().ok_or(Error::ModelsNotLoaded)?;
+        let message = InboundMessage { channel, subject: None, body: text.to_string(), body_is_html: false };
+        let today = Utc::now().date_naive();
+        tokio::task::spawn_blocking(move || engine.triage(&message, today)).await.map_err(|error| Error::Internal(error.to_string()))?.map_err(Error::from)
+    }
+
+    /// Triage, workflow, decision, SLA; written in one transaction.
+    async fn process(&self, message: &MessageRow, customer_id: Option<i64>) -> Result<Processed> {
+        let engine = self.engine().cloned().ok_or(Error::ModelsNotLoaded)?;
+        let started = Instant::now();
+        let now = Utc::now();
+        let today = now.date_naive();
+        let inbound = InboundMessage { channel: message.channel, subject: message.subject.clone(), body: message.body.clone(), body_is_html: message.body_is_html };
+        let triage = tokio::task::spawn_blocking(move || engine.triage(&inbound, today)).await.map_err(|error| Error::Internal(error.to_string()))??;
+        let latency_us = started.elapsed().as_micros() as i64;
+
+        let customer = match customer_id {
+            Some(id) => Some(self.store().customer(id).await?),
+            None => None,
+        };
+        let ticket = self.store().ticket(message.ticket_id).await?;
+        let workflow = self.run_workflow(&triage, today).await?;
+        let waiting = (now - ticket.created_at).max(TimeDelta::zero());
+        let decision_input = DecisionInput {
+            triage: &triage,
+            customer: CustomerFlags { vip: customer.as_ref().is_some_and(|customer| customer.vip) },
+            workflow: &workflow,
+            waiting,
+            sla_state: SlaState::OnTrack,
+        };
+        let decision = decide(&decision_input, &self.config().policy);
+        // Safety wins at the ticket level too: a follow-up message that is not about safety
+        // never takes a ticket out of the safety queue.
+        let keeps_safety = ticket.queue == Queue::Safety && decision.route != Route::SafetyQueue;
+        let (queue, route_label) = match (decision.route, keeps_safety) {
+            (_, true) => (Queue::Safety, "safety_queue"),
+            (Route::AutoReply, false) => (Queue::Auto, "auto_reply"),
+            (Route::HumanQueue, false) => (Queue::Human, "human_queue"),
+            (Route::SafetyQueue, false) => (Queue::Safety, "safety_queue"),
+        };
+        let ticket_sla = crate::sla::start_or_keep(&ticket, &triage, decision.priority.score, &self.config().sla_policies, now)?;
+        let (first_response_due_at, resolution_due_at) = crate::sla::deadlines(&ticket_sla, now);
+        let severity = if keeps_safety { ticket.severity.map(|severity| severity.as_str().to_string()) } else { decision.severity.map(|severity| severity.as_str().to_string()) };
+        // A triaged message opens (or reopens) its ticket: waiting for a person, or answered
+        // automatically and open to follow-ups (the auto queue needs nobody).
+        let status = TicketStatus::Open;
+        let reply = match (&decision.reply, keeps_safety) {
+            (Some(text), false) => Some(NewOutbound {
+                direction: Direction::Outbound,
+                channel: message.channel,
+                author_user_id: None,
+                subject: message.subject.as_ref().map(|subject| format!("Re: {subject}")),
+                body: text.clone(),
+                recipient: reply_recipient(message.channel, customer.as_ref()),
+                metadata: Some(serde_json::json!({"automatic": true, "reason_code": decision.reason_code})),
+            }),
+            _ => None,
+        };
+        let compliance = (queue == Queue::Safety && decision.route == Route::SafetyQueue).then(|| {
+            (
+                triage.intent.as_str().to_string(),
+                decision.severity.unwrap_or(Severity::High).as_str().to_string(),
+                triage.redacted_text.clone(),
+                serde_json::json!({
+                    "category": triage.category,
+                    "intent": triage.intent,
+                    "confidence": triage.confidence,
+                    "severity": decision.severity,
+                    "safety_override": triage.safety_override,
+                    "pii_kinds": triage.pii.iter().map(|span| span.kind).collect::<Vec<_>>(),
+                    "model": triage.model,
+                    "reason": decision.reason,
+                    "channel": message.channel,
+                }),
+            )
+        });
+        let reason_code = serde_json::to_value(decision.reason_code)?.as_str().unwrap_or("unknown").to_string();
+        let record = serde_json::json!({
+            "decision": decision,
+            "triage": triage,
+            "workflow": workflow,
+            "sla": ticket_sla,
+            "route": route_label,
+        });
+        let audit = vec![NewAuditEntry::new(
+            "system",
+            "ai.decision",
+            "ticket",
+            message.ticket_id,
+            serde_json::json!({
+                "message_id": message.id,
+                "route": route_label,
+                "reason_code": reason_code,
+                "intent": triage.intent,
+                "confidence": triage.confidence,
+                "model": format!("{}@{}", triage.model.name, triage.model.version),
+            }),
+        )];
+        let outcome = TriageOutcome {
+            message_id: message.id,
+            ticket_id: message.ticket_id,
+            model_name: triage.model.name.clone(),
+            model_version: triage.model.version.clone(),
+            result: serde_json::to_value(&triage)?,
+            latency_us,
+            route: route_label.to_string(),
+            reason_code,
+            priority: i64::from(decision.priority.score),
+            decision: record,
+            ticket: TicketTriageUpdate {
+                status,
+                queue,
+                category: if keeps_safety { Category::SafetyCompliance.as_str().to_string() } else { triage.category.as_str().to_string() },
+                intent: if keeps_safety { ticket.intent.map_or(triage.intent, |intent| intent).as_str().to_string() } else { triage.intent.as_str().to_string() },
+                severity,
+                confidence: f64::from(triage.confidence),
+                sentiment: f64::from(triage.sentiment.score),
+                priority: i64::from(decision.priority.score).max(if keeps_safety { ticket.priority } else { 0 }),
+                route: route_label.to_string(),
+                sla_policy: Some(ticket_sla.policy_name.clone()),
+                sla: Some(serde_json::to_value(&ticket_sla)?),
+                first_response_due_at: Some(first_response_due_at),
+                resolution_due_at: Some(resolution_due_at),
+            },
+            compliance,
+            reply,
+            audit,
+        };
+        self.store().record_triage(&outcome, Utc::now()).await?;
+        tracing::info!(
+            message_id = message.id,
+            ticket_id = message.ticket_id,
+            intent = triage.intent.as_str(),
+            confidence = triage.confidence,
+            route = route_label,
+            latency_us,
+            "message triaged"
+        );
+        Ok(Processed { triage, decision })
+    }
+
+    /// The workflow of the message's category (PRODUCT.md, "Workflows").
+    async fn run_workflow(&self, triage: &TriageResult, today: chrono::NaiveDate) -> Result<WorkflowOutcome> {
+        match triage.category {
+            // The knowledge base arrives with its own issue; until then nothing is found, the
+            // decision record says so, and the message goes to a person.
+            Category::Informational => Ok(WorkflowOutcome::Informational { article: None }),
+            Category::SafetyCompliance => Ok(WorkflowOutcome::Safety { severity: triage.severity.unwrap_or(Severity::High) }),
+            Category::ServiceAction => {
+                let lookup = self.look_up_order(triage).await;
+                let order = lookup.order().cloned();
+                let prepared = prepare_action(triage.intent, &lookup, today, &self.config().policy)?;
+                Ok(WorkflowOutcome::ServiceAction { order, prepared })
+            }
+        }
+    }
+
+    /// The first order number in the message that the order connector knows. A connector
+    /// failure counts as "not found" (logged): the ticket still reaches a person.
+    async fn look_up_order(&self, triage: &TriageResult) -> OrderLookup {
+        let numbers: Vec<&str> = triage
+            .entities
+            .iter()
+            .filter_map(|entity| match &entity.value {
+                EntityValue::OrderNumber { number } => Some(number.as_str()),
+                _ => None,
+            })
+            .collect();
+        let Some(first_number) = numbers.first() else { return OrderLookup::NoReference };
+        for number in &numbers {
+            match self.orders().find_order(number).await {
+                Ok(Some(order)) => return OrderLookup::Found { order },
+                Ok(None) => {}
+                Err(error) => tracing::warn!(connector = self.orders().name(), error = %error, "order lookup failed"),
+            }
+        }
+        OrderLookup::NotFound { order_number: first_number.to_string() }
+    }
+
+    /// Triages messages whose in-request triage failed or whose process died, until `shutdown`
+    /// turns true. Several workers (in several processes on one PostgreSQL) share the work
+    /// without taking the same message twice.
+    pub async fn run_worker(&self, mut shutdown: watch::Receiver<bool>) {
+        let worker_name = format!("{}/worker", self.config().instance_id);
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let handled = match self.run_worker_round(&worker_name).await {
+                Ok(handled) => handled,
+                Err(error) => {
+                    tracing::warn!(error = %error, "pipeline worker round failed");
+                    0
+                }
+            };
+            if handled == 0 {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.config().worker.poll_interval) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+
+    /// One round of the worker: claims a batch and processes it. Returns how many it handled.
+    pub async fn run_worker_round(&self, worker_name: &str) -> Result<usize> {
+        if self.engine().is_none() {
+            return Ok(0);
+        }
+        let config = &self.config().worker;
+        let now = Utc::now();
+        let claimed = self.store().claim_pending(worker_name, now, now + chrono_duration(config.claim_lease), config.batch_size).await?;
+        let handled = claimed.len();
+        for claimed_message in claimed {
+            let message = &claimed_message.message;
+            if let Err(error) = self.process(message, claimed_message.customer_id).await {
+                let attempts = message.attempts + 1;
+                let retry_at: Option<DateTime<Utc>> = (attempts < config.max_attempts).then(|| Utc::now() + chrono_duration(retry_delay(config, attempts)));
+                tracing::warn!(message_id = message.id, attempts, error = %error, gives_up = retry_at.is_none(), "background triage failed");
+                self.store().record_triage_failure(message.id, &error.to_string(), retry_at).await?;
+            }
+        }
+        Ok(handled)
+    }
+}
+
+fn reply_recipient(channel: Channel, customer: Option<&sb_store::Customer>) -> Option<String> {
+    let customer = customer?;
+    match channel {
+        Channel::Email => customer.email.clone(),
+        Channel::Sms | Channel::Voice => customer.phone.clone(),
+        Channel::Chat | Channel::Api => None,
+    }
+}
+

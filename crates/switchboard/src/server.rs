@@ -1,0 +1,224 @@
+//! `serve`, `migrate` and `token create`: wiring the store, models, service and HTTP server.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use sb_service::{DemoStoreConnector, Service, ServiceConfig};
+use sb_store::{Store, StoreOptions};
+use sb_triage::{TriageConfig, TriageEngine};
+
+use crate::{models, progress};
+
+/// Where the embedded database lives unless `--db` or `SWITCHBOARD_DB` says otherwise.
+pub const DEFAULT_DB_URL: &str = "sqlite://var/switchboard.db";
+
+#[derive(clap::Args)]
+pub struct DbArgs {
+    /// Database: `sqlite://FILE` (created if missing) or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "SWITCHBOARD_DB", default_value = DEFAULT_DB_URL)]
+    db: String,
+}
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Address to listen on.
+    #[arg(long, env = "SWITCHBOARD_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Load demo customers, orders and a few hundred tickets (unless already loaded) and
+    /// create a demo API token, saved next to an SQLite database.
+    #[arg(long)]
+    demo: bool,
+    /// How many demo tickets to send through the pipeline.
+    #[arg(long, default_value_t = 300)]
+    demo_tickets: usize,
+    /// Use TF-IDF features only, even when the MiniLM files are present.
+    #[arg(long)]
+    no_embeddings: bool,
+    /// Background triage workers in this process.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+}
+
+#[derive(clap::Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token; the token is printed alone on the last line (shown once).
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: ingest, read, write, admin.
+        #[arg(long)]
+        scopes: String,
+    },
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+/// Connects (creating an SQLite file's folder) and migrates.
+async fn open_store(url: &str) -> Result<Store> {
+    if let Some(path) = sqlite_path(url) {
+        if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create the database folder {}", parent.display()))?;
+        }
+    }
+    let store = Store::connect(url, &StoreOptions::default()).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+pub fn migrate(args: DbArgs) -> Result<ExitCode> {
+    runtime()?.block_on(async {
+        let store = open_store(&args.db).await?;
+        tracing::info!(backend = store.backend().as_str(), db = %sb_store::redact_url(&args.db), "migrations applied");
+        store.close().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn token(command: TokenCommand) -> Result<ExitCode> {
+    let TokenCommand::Create { db, name, scopes } = command;
+    let scopes = sb_store::parse_scopes(&scopes)?;
+    runtime()?.block_on(async {
+        let store = open_store(&db.db).await?;
+        let service = Service::new(store.clone(), None, Arc::new(DemoStoreConnector::new(store.clone())), ServiceConfig::new(Default::default()));
+        let (token, secret) = service.create_api_token(&name, &scopes, None, "cli").await?;
+        eprintln!("created token {} (id {}) with scopes {}; it is shown once:", token.name, token.id, scopes.iter().map(|scope| scope.as_str()).collect::<Vec<_>>().join(","));
+        println!("{secret}");
+        store.close().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn load_engine(no_embeddings: bool) -> Result<TriageEngine> {
+    let embedder = models::load_embedder(no_embeddings)?;
+    let dir = models::ensure_default_model(embedder.as_deref())?;
+    Ok(TriageEngine::load(&dir, embedder, TriageConfig::default())?)
+}
+
+/// The demo token: created once, its secret kept in a file beside the SQLite database (mode
+/// 0600) so later runs can print it again.
+async fn demo_token(service: &Service, db_url: &str) -> Result<Option<String>> {
+    let Some(db_path) = sqlite_path(db_url) else {
+        let (_, secret) = service.create_api_token("demo", &[sb_store::Scope::Ingest, sb_store::Scope::Read, sb_store::Scope::Write], None, "demo").await?;
+        return Ok(Some(secret));
+    };
+    let token_file = db_path.with_file_name("demo-token");
+    if let Ok(secret) = std::fs::read_to_string(&token_file) {
+        let secret = secret.trim().to_string();
+        if service.store().api_token(&secret).await?.is_some() {
+            return Ok(Some(secret));
+        }
+    }
+    let (_, secret) = service.create_api_token("demo", &[sb_store::Scope::Ingest, sb_store::Scope::Read, sb_store::Scope::Write], None, "demo").await?;
+    write_private(&token_file, &secret)?;
+    Ok(Some(secret))
+}
+
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(file, "{text}")?;
+    Ok(())
+}
+
+async fn shutdown_signal(sender: tokio::sync::watch::Sender<bool>) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+    let _ = sender.send(true);
+}
+
+pub fn serve(args: ServeArgs) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let runtime = runtime()?;
+    runtime.block_on(async move {
+        let store = open_store(&args.db.db).await.with_context(|| format!("cannot open the database {}", sb_store::redact_url(&args.db.db)))?;
+        let no_embeddings = args.no_embeddings;
+        let engine = tokio::task::spawn_blocking(move || load_engine(no_embeddings)).await.context("model loading panicked")??;
+        tracing::info!(model = %engine.model_info().name, version = %engine.model_info().version, embeddings = engine.uses_embeddings(), "triage models loaded");
+        let orders = Arc::new(DemoStoreConnector::new(store.clone()));
+        let service = Service::new(store.clone(), Some(Arc::new(engine)), orders, ServiceConfig::new(Default::default()));
+
+        if args.demo {
+            let secret = demo_token(&service, &args.db.db).await?;
+            let bar = progress::bar(args.demo_tickets as u64, "loading demo tickets");
+            let summary = sb_service::seed_demo_data(&service, args.demo_tickets, |done, total| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            })
+            .await?;
+            bar.finish_and_clear();
+            if summary.loaded {
+                tracing::info!(customers = summary.customers, orders = summary.orders, tickets = summary.tickets, pending = summary.pending, "demo data loaded");
+            } else {
+                tracing::info!("demo data already loaded");
+            }
+            if let Some(secret) = secret {
+                eprintln!("demo API token (ingest, read, write): {secret}");
+                eprintln!("try: curl -s -H 'Authorization: Bearer {secret}' -H 'Content-Type: application/json' \\");
+                eprintln!("       -d '{{\"channel\":\"chat\",\"text\":\"where is my order #A10493?\",\"customer\":{{\"email\":\"ana.silva@example.com\"}}}}' http://{}/api/v1/messages", args.addr);
+            }
+        }
+
+        let (shutdown_sender, shutdown_receiver) = tokio::sync::watch::channel(false);
+        let mut worker_handles = Vec::new();
+        for _ in 0..args.workers {
+            let worker_service = service.clone();
+            let receiver = shutdown_receiver.clone();
+            worker_handles.push(tokio::spawn(async move { worker_service.run_worker(receiver).await }));
+        }
+        let router = sb_server::app(sb_server::AppState::new(service));
+        let mut shutdown_wait = shutdown_receiver.clone();
+        tracing::info!(seconds = started.elapsed().as_secs_f64(), "ready");
+        let server = sb_server::serve(args.addr, router, async move {
+            let _ = shutdown_wait.wait_for(|stop| *stop).await;
+        });
+        let signals = tokio::spawn(shutdown_signal(shutdown_sender));
+        let outcome = server.await;
+        signals.abort();
+        for handle in worker_handles {
+            handle.abort();
+        }
+        store.close().await;
+        if let Err(error) = outcome {
+            bail!("cannot serve on {}: {error}", args.addr);
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,316 @@
+//! `switchboard serve` as users run it: a real process on a real socket, on SQLite and on the
+//! real PostgreSQL server. Covers the new-user path (token, message in, ticket with its
+//! decision), every bad-input error code, and kill -9 under load (nothing acknowledged lost,
+//! nothing duplicated).
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::cli::{cache_dir, ensure_tfidf_default_model, repo_root};
+
+const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// A database for one test: a temp SQLite file, or a fresh PostgreSQL database (dropped after).
+struct TestDatabase {
+    url: String,
+    postgres_name: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDatabase {
+    async fn new(postgres: bool) -> TestDatabase {
+        let dir = tempfile::tempdir().unwrap();
+        if !postgres {
+            return TestDatabase { url: format!("sqlite://{}", dir.path().join("switchboard.db").display()), postgres_name: None, _dir: dir };
+        }
+        use sqlx::Connection;
+        let name = format!("sb_e2e_{}_{}", std::process::id(), chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default() % 1_000_000_000);
+        let mut connection = sqlx::PgConnection::connect(POSTGRES_ADMIN_URL).await.unwrap_or_else(|error| {
+            panic!("PostgreSQL is required and does not answer at {POSTGRES_ADMIN_URL}: {error}; start it with scripts/services.sh")
+        });
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut connection).await.unwrap();
+        TestDatabase { url: format!("postgres://postgres@127.0.0.1:5432/{name}"), postgres_name: Some(name), _dir: dir }
+    }
+
+    async fn drop_database(&self) {
+        if let Some(name) = &self.postgres_name {
+            use sqlx::Connection;
+            let mut connection = sqlx::PgConnection::connect(POSTGRES_ADMIN_URL).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut connection).await.unwrap();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_switchboard"))
+}
+
+fn create_token(db_url: &str, scopes: &str) -> String {
+    let output = Command::new(binary())
+        .args(["token", "create", "--db", db_url, "--name", &format!("test-{scopes}"), "--scopes", scopes])
+        .env("SWITCHBOARD_LOG", "warn")
+        .current_dir(repo_root())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "token create failed: {}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let token = stdout.lines().last().unwrap().trim().to_string();
+    assert!(token.starts_with("sbt_") && token.len() == 52, "token alone on the last line: {stdout:?}");
+    token
+}
+
+/// A running `switchboard serve`; killed (SIGKILL) when dropped.
+struct Server {
+    child: Child,
+    base_url: String,
+}
+
+impl Server {
+    async fn start(db_url: &str) -> Server {
+        ensure_tfidf_default_model();
+        let port = free_port();
+        let child = Command::new(binary())
+            .args(["serve", "--db", db_url, "--addr", &format!("127.0.0.1:{port}"), "--no-embeddings"])
+            .env("SWITCHBOARD_CACHE", cache_dir())
+            .env("SWITCHBOARD_LOG", "warn")
+            .current_dir(repo_root())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let server = Server { child, base_url: format!("http://127.0.0.1:{port}") };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Ok(response) = client.get(format!("{}/ready", server.base_url)).send().await {
+                if response.status() == 200 {
+                    return server;
+                }
+            }
+            assert!(Instant::now() < deadline, "the server did not become ready within 120 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn kill_9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    let mut request = client.post(url).header("content-type", content_type).body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+async fn get(client: &reqwest::Client, url: &str, token: &str) -> (u16, Value) {
+    let response = client.get(url).bearer_auth(token).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn new_user_path(postgres: bool) {
+    let database = TestDatabase::new(postgres).await;
+    let token = create_token(&database.url, "ingest,read");
+    let server = Server::start(&database.url).await;
+    let client = reqwest::Client::new();
+    let messages_url = format!("{}/api/v1/messages", server.base_url);
+
+    let message = json!({"channel": "chat", "text": "My son swallowed a button battery from the remote!", "external_id": "m-1", "customer": {"email": "ana@example.com", "name": "Ana"}});
+    let (status, created) = post(&client, &messages_url, Some(&token), "application/json", message.to_string()).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["status"], "triaged");
+    assert_eq!(created["queue"], "safety");
+    assert_eq!(created["triage"]["category"], "safety_compliance");
+    assert_eq!(created["triage"]["severity"], "urgent");
+    assert_eq!(created["decision"]["route"], "safety_queue");
+    assert!(created["reply"].is_null(), "safety is never auto-replied");
+    let ticket_id = created["ticket_id"].as_i64().unwrap();
+
+    // A retried delivery: same ticket, 200, nothing new.
+    let (status, again) = post(&client, &messages_url, Some(&token), "application/json", message.to_string()).await;
+    assert_eq!((status, again["ticket_id"].as_i64(), again["status"].as_str()), (200, Some(ticket_id), Some("duplicate")));
+
+    let (status, ticket) = get(&client, &format!("{}/api/v1/tickets/{ticket_id}", server.base_url), &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(ticket["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(ticket["decision"]["decision"]["route"], "safety_queue");
+    assert_eq!(ticket["decision_count"], 1);
+    assert!(ticket["ticket"]["first_response_due_at"].is_string(), "the severity SLA is set: {ticket}");
+    let (_, records) = get(&client, &format!("{}/api/v1/compliance/records?ticket={ticket_id}", server.base_url), &token).await;
+    assert_eq!(records["records"].as_array().unwrap().len(), 1);
+
+    // An informational question: no knowledge base yet, so a person answers — never a fake one.
+    let question = json!({"channel": "api", "text": "Do you ship to Canada and how much does it cost?"});
+    let (status, answered) = post(&client, &messages_url, Some(&token), "application/json", question.to_string()).await;
+    assert_eq!(status, 201);
+    assert_eq!(answered["decision"]["route"], "human_queue", "{answered}");
+    assert_eq!(answered["decision"]["reason_code"], "no_article_found");
+
+    let (status, listed) = get(&client, &format!("{}/api/v1/tickets?queue=safety", server.base_url), &token).await;
+    assert_eq!((status, listed["total"].as_i64()), (200, Some(1)));
+    drop(server);
+    database.drop_database().await;
+}
+
+async fn bad_input_gets_stable_codes(postgres: bool) {
+    let database = TestDatabase::new(postgres).await;
+    let token = create_token(&database.url, "ingest,read");
+    let read_only = create_token(&database.url, "read");
+    let server = Server::start(&database.url).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v1/messages", server.base_url);
+    let long_text = "a".repeat(5_001);
+    let huge_body = json!({"channel": "chat", "text": "a".repeat(300_000)}).to_string();
+    let cases: Vec<(Option<&str>, &str, String, u16, &str)> = vec![
+        (Some(&token), "application/json", "{\"channel\": \"chat\", \"text\":".into(), 400, "malformed_json"),
+        (Some(&token), "application/json", json!({"channel": "fax", "text": "hi"}).to_string(), 422, "unknown_channel"),
+        (Some(&token), "application/json", json!({"channel": "chat", "text": "  "}).to_string(), 422, "empty_text"),
+        (Some(&token), "application/json", json!({"channel": "chat", "text": long_text}).to_string(), 422, "text_too_long"),
+        (Some(&token), "application/json", json!({"channel": "chat"}).to_string(), 422, "invalid_field"),
+        (Some(&token), "application/json", json!({"channel": "chat", "text": "hi", "customer": {"email": "not-an-email"}}).to_string(), 422, "invalid_field"),
+        (None, "application/json", json!({"channel": "chat", "text": "hi"}).to_string(), 401, "unauthorized"),
+        (Some("sbt_not_a_real_token"), "application/json", json!({"channel": "chat", "text": "hi"}).to_string(), 401, "unauthorized"),
+        (Some(&read_only), "application/json", json!({"channel": "chat", "text": "hi"}).to_string(), 403, "forbidden"),
+        (Some(&token), "text/plain", json!({"channel": "chat", "text": "hi"}).to_string(), 415, "unsupported_media_type"),
+        (Some(&token), "application/json", huge_body, 413, "payload_too_large"),
+    ];
+    for (token, content_type, body, expected_status, expected_code) in cases {
+        let (status, answer) = post(&client, &url, token, content_type, body).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (expected_status, Some(expected_code)), "{answer}");
+        assert!(answer["error"]["message"].as_str().is_some_and(|message| !message.is_empty()));
+    }
+    // Invalid UTF-8 is malformed JSON, not a crash.
+    let (status, answer) = post(&client, &url, Some(&token), "application/json", vec![b'{', 0xff, 0xfe, b'}']).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("malformed_json")));
+    let (status, answer) = get(&client, &format!("{}/api/v1/tickets/not-a-number", server.base_url), &token).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (422, Some("invalid_path")));
+    let (status, answer) = get(&client, &format!("{}/api/v1/tickets?status=bogus", server.base_url), &token).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (422, Some("invalid_filter")));
+    // Nothing was stored by any of them.
+    let (_, listed) = get(&client, &format!("{}/api/v1/tickets", server.base_url), &token).await;
+    assert_eq!(listed["total"], 0, "{listed}");
+    drop(server);
+    database.drop_database().await;
+}
+
+/// Sends messages from 16 concurrent clients, kills the server with SIGKILL in the middle,
+/// restarts it, and re-sends every message: each acknowledged one must come back as a
+/// duplicate of a stored ticket, and there must be exactly one ticket per message.
+async fn kill_9_loses_nothing(postgres: bool) {
+    const N_MESSAGES: usize = 400;
+    const N_CLIENTS: usize = 16;
+    let database = TestDatabase::new(postgres).await;
+    let token = create_token(&database.url, "ingest,read");
+    let mut server = Server::start(&database.url).await;
+    let url = format!("{}/api/v1/messages", server.base_url);
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let body_for = |idx: usize| json!({"channel": "api", "text": format!("where is my order #A{:05}? it is late", idx), "external_id": format!("load-{idx}")}).to_string();
+
+    let (acked_sender, mut acked_receiver) = tokio::sync::mpsc::unbounded_channel::<(usize, i64)>();
+    let mut clients = Vec::new();
+    for client_idx in 0..N_CLIENTS {
+        let client = client.clone();
+        let url = url.clone();
+        let token = token.clone();
+        let acked_sender = acked_sender.clone();
+        let bodies: Vec<(usize, String)> = (client_idx..N_MESSAGES).step_by(N_CLIENTS).map(|idx| (idx, body_for(idx))).collect();
+        clients.push(tokio::spawn(async move {
+            for (idx, body) in bodies {
+                let Ok(response) = client.post(&url).bearer_auth(&token).header("content-type", "application/json").body(body).send().await else { return };
+                if response.status().is_success() {
+                    let Ok(answer) = response.json::<Value>().await else { return };
+                    let _ = acked_sender.send((idx, answer["ticket_id"].as_i64().unwrap()));
+                }
+            }
+        }));
+    }
+    drop(acked_sender);
+    // Let part of the load through, then kill.
+    let mut acked: BTreeMap<usize, i64> = BTreeMap::new();
+    while acked.len() < N_MESSAGES / 4 {
+        match tokio::time::timeout(Duration::from_secs(60), acked_receiver.recv()).await {
+            Ok(Some((idx, ticket_id))) => {
+                acked.insert(idx, ticket_id);
+            }
+            _ => panic!("the load stalled before the kill ({} acknowledged)", acked.len()),
+        }
+    }
+    server.kill_9();
+    for handle in clients {
+        let _ = handle.await;
+    }
+    while let Ok((idx, ticket_id)) = acked_receiver.try_recv() {
+        acked.insert(idx, ticket_id);
+    }
+    assert!(acked.len() < N_MESSAGES, "the kill came too late to test anything");
+
+    let server = Server::start(&database.url).await;
+    let url = format!("{}/api/v1/messages", server.base_url);
+    for idx in 0..N_MESSAGES {
+        let (status, answer) = post(&client, &url, Some(&token), "application/json", body_for(idx)).await;
+        match acked.get(&idx) {
+            Some(ticket_id) => {
+                assert_eq!(status, 200, "acknowledged message {idx} was lost: {answer}");
+                assert_eq!(answer["ticket_id"].as_i64(), Some(*ticket_id), "message {idx} changed ticket");
+            }
+            None => assert!(status == 200 || status == 201, "message {idx}: {status} {answer}"),
+        }
+    }
+    let (_, listed) = get(&client, &format!("{}/api/v1/tickets?limit=1", server.base_url), &token).await;
+    assert_eq!(listed["total"].as_i64(), Some(N_MESSAGES as i64), "one ticket per message, none duplicated");
+    drop(server);
+    database.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_user_path_on_sqlite() {
+    new_user_path(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_user_path_on_postgres() {
+    new_user_path(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_on_sqlite() {
+    bad_input_gets_stable_codes(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_on_postgres() {
+    bad_input_gets_stable_codes(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_on_sqlite() {
+    kill_9_loses_nothing(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_on_postgres() {
+    kill_9_loses_nothing(true).await;
+}
