@@ -352,7 +352,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             let updated = bind_values!(sqlx::query(AssertSqlSafe(&*sql)), &values).bind(now_ms).bind(ticket_id).execute(&mut *tx).await?.rows_affected();
             if updated == 1 {
-                append_audit!(self, tx, audit, now_ms);
+                append_audit!(self.backend(), tx, audit, now_ms);
                 tx.commit().await?;
             }
             updated
@@ -377,7 +377,7 @@ impl Store {
             if outbound.direction == Direction::Outbound {
                 sqlx::query("UPDATE tickets SET first_responded_at = COALESCE(first_responded_at, $1) WHERE id = $2").bind(now_ms).bind(ticket_id).execute(&mut *tx).await?;
             }
-            append_audit!(self, tx, audit, now_ms);
+            append_audit!(self.backend(), tx, audit, now_ms);
             tx.commit().await?;
             message_id
         });
@@ -410,7 +410,7 @@ impl Store {
                 .bind(target)
                 .execute(&mut *tx)
                 .await?;
-            append_audit!(self, tx, audit, now_ms);
+            append_audit!(self.backend(), tx, audit, now_ms);
             tx.commit().await?;
         });
         self.ticket(target).await
@@ -460,7 +460,7 @@ impl Store {
         let updated = on_writer!(self, |pool| {
             let mut tx = pool.begin().await?;
             let updated = sqlx::query("UPDATE customers SET vip = $1, updated_at = $2 WHERE id = $3").bind(vip).bind(now_ms).bind(customer_id).execute(&mut *tx).await?.rows_affected();
-            append_audit!(self, tx, audit, now_ms);
+            append_audit!(self.backend(), tx, audit, now_ms);
             tx.commit().await?;
             updated
         });
@@ -516,7 +516,7 @@ impl Store {
             .bind(now_ms)
             .fetch_one(&mut *tx)
             .await?;
-            append_audit!(self, tx, audit, now_ms);
+            append_audit!(self.backend(), tx, audit, now_ms);
             tx.commit().await?;
             id
         });
@@ -599,5 +599,58 @@ impl Store {
             sqlx::query_as::<_, (String, i64)>("SELECT stage, COUNT(*) FROM messages WHERE direction = 'inbound' GROUP BY stage ORDER BY stage").fetch_all(pool).await?
         });
         Ok(rows)
+    }
+}
+
+impl Store {
+    /// Applies an agent's action to a ticket in one transaction: `update`, optionally a reply
+    /// or note (`outbound`, which goes to the outbox when it is a reply), and the audit entries.
+    ///
+    /// Optimistic concurrency: the change applies only while the ticket's `updated_at` is still
+    /// `seen_updated_at` (the version the caller read and computed `update` from, e.g. its SLA
+    /// clocks); otherwise nothing is written and the answer is a conflict, so two agents acting
+    /// at once never silently overwrite each other's SLA pause or status. Returns the ticket
+    /// after the change and the new message id.
+    pub async fn apply_ticket_action(
+        &self,
+        ticket_id: i64,
+        seen_updated_at: DateTime<Utc>,
+        update: &TicketUpdate,
+        outbound: Option<&NewOutbound>,
+        audit: &[NewAuditEntry],
+        now: DateTime<Utc>,
+    ) -> Result<(Ticket, Option<i64>)> {
+        let now_ms = to_ms(now);
+        let assignments = update.assignments();
+        let mut set_clause: Vec<String> = assignments.iter().enumerate().map(|(idx, (column, _))| format!("{column} = ${}", idx + 1)).collect();
+        // `updated_at` must move even when the clock has not (two actions in one millisecond).
+        set_clause.push(format!("updated_at = CASE WHEN ${0} > updated_at THEN ${0} ELSE updated_at + 1 END", assignments.len() + 1));
+        let sql = format!("UPDATE tickets SET {} WHERE id = ${} AND updated_at = ${}", set_clause.join(", "), assignments.len() + 2, assignments.len() + 3);
+        let values: Vec<SqlValue> = assignments.into_iter().map(|(_, value)| value).collect();
+        let message_id = on_writer!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let updated = bind_values!(sqlx::query(AssertSqlSafe(&*sql)), &values).bind(now_ms).bind(ticket_id).bind(to_ms(seen_updated_at)).execute(&mut *tx).await?.rows_affected();
+            if updated == 0 {
+                let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE id = $1").bind(ticket_id).fetch_optional(&mut *tx).await?;
+                return Err(match exists {
+                    None => Error::not_found("ticket", ticket_id),
+                    Some(_) => Error::Conflict(format!("ticket {ticket_id} changed since it was read; reload it and try again")),
+                });
+            }
+            let message_id = match outbound {
+                Some(outbound) => {
+                    let message_id = insert_outbound!(tx, ticket_id, outbound, now_ms);
+                    if outbound.direction == Direction::Outbound {
+                        sqlx::query("UPDATE tickets SET first_responded_at = COALESCE(first_responded_at, $1) WHERE id = $2").bind(now_ms).bind(ticket_id).execute(&mut *tx).await?;
+                    }
+                    Some(message_id)
+                }
+                None => None,
+            };
+            append_audit!(self.backend(), tx, audit, now_ms);
+            tx.commit().await?;
+            message_id
+        });
+        Ok((self.ticket(ticket_id).await?, message_id))
     }
 }

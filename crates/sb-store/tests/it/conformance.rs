@@ -446,6 +446,35 @@ async fn sla_events_are_recorded_once(db: &TestDb) {
     assert_eq!(policies[0].definition["first_response_minutes"], 60);
 }
 
+async fn ticket_actions_apply_whole_and_refuse_stale_versions(db: &TestDb) {
+    let store = &db.store;
+    let ingested = store.ingest(&inbound(Some("act-1"), "text", Some("act@example.com"))).await.unwrap();
+    let read = store.ticket(ingested.ticket_id).await.unwrap();
+    let update = TicketUpdate { status: Some(TicketStatus::Pending), sla: Some(Some(json!({"paused": true}))), ..TicketUpdate::default() };
+    let audit = [NewAuditEntry::new("user:1", "ticket.replied", "ticket", ingested.ticket_id, json!({}))];
+    // A reply with its ticket change, outbox entry and audit entry, in one go.
+    let (ticket, message_id) = store.apply_ticket_action(ingested.ticket_id, read.updated_at, &update, Some(&reply("On its way")), &audit, at(5)).await.unwrap();
+    let message_id = message_id.unwrap();
+    assert_eq!((ticket.status, ticket.first_responded_at, ticket.sla), (TicketStatus::Pending, Some(at(5)), Some(json!({"paused": true}))));
+    assert_eq!(store.message(message_id).await.unwrap().direction, Direction::Outbound);
+    assert_eq!(store.claim_outbox(Channel::Email, "smtp", at(5), at(6), 10).await.unwrap().len(), 1);
+    assert_eq!(store.list_audit(Some(("ticket", &ingested.ticket_id.to_string())), 10).await.unwrap().len(), 1);
+    // Acting on the version read before that change is refused, and writes nothing.
+    let stale = TicketUpdate { status: Some(TicketStatus::Resolved), ..TicketUpdate::default() };
+    let refused = store.apply_ticket_action(ingested.ticket_id, read.updated_at, &stale, Some(&reply("again")), &audit, at(6)).await;
+    assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
+    let after = store.ticket(ingested.ticket_id).await.unwrap();
+    assert_eq!((after.status, after.updated_at), (TicketStatus::Pending, ticket.updated_at));
+    assert_eq!(store.ticket_messages(ingested.ticket_id).await.unwrap().len(), 2);
+    assert_eq!(store.list_audit(Some(("ticket", &ingested.ticket_id.to_string())), 10).await.unwrap().len(), 1);
+    // Two actions in the same millisecond still give two versions.
+    let (first, _) = store.apply_ticket_action(ingested.ticket_id, after.updated_at, &TicketUpdate::default(), None, &[], at(5)).await.unwrap();
+    assert!(first.updated_at > after.updated_at);
+    let (_, note_id) = store.apply_ticket_action(ingested.ticket_id, first.updated_at, &TicketUpdate::default(), Some(&NewOutbound { direction: Direction::Note, ..reply("note") }), &[], at(5)).await.unwrap();
+    assert_eq!(store.message(note_id.unwrap()).await.unwrap().direction, Direction::Note);
+    assert!(matches!(store.apply_ticket_action(424_242, at(0), &TicketUpdate::default(), None, &[], at(7)).await, Err(Error::NotFound { .. })));
+}
+
 /// Expands each test body into a `sqlite` and a `postgres` test.
 macro_rules! conformance_tests {
     ($($name:ident),* $(,)?) => {
@@ -492,6 +521,7 @@ conformance_tests!(
     users_sessions_and_tokens_store_only_hashes,
     orders_are_found_by_number_and_customer,
     sla_events_are_recorded_once,
+    ticket_actions_apply_whole_and_refuse_stale_versions,
 );
 
 #[allow(dead_code)]
