@@ -12,12 +12,14 @@
 //! - A message acknowledged by `receive` is in the store; every later step can fail and be
 //!   retried without losing it.
 
+pub mod actions;
 mod admin;
 mod demo;
 mod error;
 mod orders;
 mod pipeline;
 mod sla;
+mod sla_watch;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +35,7 @@ pub use crate::demo::{seed_demo_data, DemoSummary};
 pub use crate::error::{Error, Result};
 pub use crate::orders::DemoStoreConnector;
 pub use crate::pipeline::{IncomingMessage, MessageReceipt, ReceiptStatus};
+pub use crate::sla_watch::SlaRound;
 
 /// How the background worker retries.
 #[derive(Debug, Clone)]
