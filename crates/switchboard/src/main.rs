@@ -43,6 +43,9 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(server::TokenCommand),
+    /// Check the audit trail.
+    #[command(subcommand)]
+    Audit(server::AuditCommand),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => server::serve(args),
         Command::Migrate(args) => server::migrate(args),
         Command::Token(command) => server::token(command),
+        Command::Audit(command) => server::audit(command),
         Command::Paths => {
             println!("cache: {}", models::cache_dir().display());
             println!("minilm: {}", sb_embed::default_model_dir().display());

@@ -45,6 +45,18 @@ pub struct ServeArgs {
 }
 
 #[derive(clap::Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain of the audit log and report the first tampered entry (exit 1 if any).
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::Subcommand)]
 pub enum TokenCommand {
     /// Create an API token; the token is printed alone on the last line (shown once).
     Create {
@@ -100,6 +112,35 @@ pub fn token(command: TokenCommand) -> Result<ExitCode> {
         println!("{secret}");
         store.close().await;
         Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn audit(command: AuditCommand) -> Result<ExitCode> {
+    let AuditCommand::Verify { db, json } = command;
+    runtime()?.block_on(async {
+        let store = open_store(&db.db).await?;
+        let spinner = progress::bar(0, "verifying the audit chain");
+        let verification = store.verify_audit(|checked| spinner.set_position(checked)).await?;
+        spinner.finish_and_clear();
+        store.close().await;
+        if json {
+            println!("{}", serde_json::to_string(&verification)?);
+        }
+        match &verification.first_bad_entry {
+            None => {
+                if !json {
+                    println!("audit chain intact: {} entries verified", verification.entries_checked);
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Some((entry_id, reason)) => {
+                if !json {
+                    println!("audit chain broken at entry {entry_id}: {reason}");
+                    println!("entries before {entry_id} verified; restore the audit_log table from a backup and investigate who had write access");
+                }
+                Ok(ExitCode::FAILURE)
+            }
+        }
     })
 }
 
@@ -202,6 +243,11 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             let worker_service = service.clone();
             let receiver = shutdown_receiver.clone();
             worker_handles.push(tokio::spawn(async move { worker_service.run_worker(receiver).await }));
+        }
+        {
+            let watcher_service = service.clone();
+            let receiver = shutdown_receiver.clone();
+            worker_handles.push(tokio::spawn(async move { watcher_service.run_sla_watcher(std::time::Duration::from_secs(30), receiver).await }));
         }
         let router = sb_server::app(sb_server::AppState::new(service));
         let mut shutdown_wait = shutdown_receiver.clone();

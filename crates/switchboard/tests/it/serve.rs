@@ -37,6 +37,20 @@ impl TestDatabase {
         TestDatabase { url: format!("postgres://postgres@127.0.0.1:5432/{name}"), postgres_name: Some(name), _dir: dir }
     }
 
+    /// What an attacker with write access to the database would do: drop the append-only
+    /// guard and rewrite an entry.
+    async fn tamper_with_audit_entry(&self, entry_id: i64) {
+        use sqlx::Connection;
+        let edit = format!("UPDATE audit_log SET actor = 'user:999' WHERE id = {entry_id}");
+        if self.postgres_name.is_some() {
+            let mut connection = sqlx::PgConnection::connect(&self.url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TRIGGER audit_log_no_update ON audit_log; {edit}"))).execute(&mut connection).await.unwrap();
+        } else {
+            let mut connection = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TRIGGER audit_log_no_update; {edit}"))).execute(&mut connection).await.unwrap();
+        }
+    }
+
     async fn drop_database(&self) {
         if let Some(name) = &self.postgres_name {
             use sqlx::Connection;
@@ -172,6 +186,19 @@ async fn new_user_path(postgres: bool) {
     let (status, listed) = get(&client, &format!("{}/api/v1/tickets?queue=safety", server.base_url), &token).await;
     assert_eq!((status, listed["total"].as_i64()), (200, Some(1)));
     drop(server);
+
+    // The audit trail holds the token creation and both AI decisions, and verifies; after
+    // someone with database access edits an entry, `audit verify` names it and fails.
+    let verify = || Command::new(binary()).args(["audit", "verify", "--json", "--db", &database.url]).env("SWITCHBOARD_LOG", "warn").output().unwrap();
+    let output = verify();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(output.status.success(), "{report}");
+    assert!(report["entries_checked"].as_u64().unwrap() >= 3 && report["first_bad_entry"].is_null(), "{report}");
+    database.tamper_with_audit_entry(2).await;
+    let output = verify();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(report["first_bad_entry"][0], 2, "{report}");
     database.drop_database().await;
 }
 

@@ -1,0 +1,3 @@
+//! Integration tests of the service that need no triage models: the SLA watcher.
+
+mod sla_watch;
