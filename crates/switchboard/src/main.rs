@@ -1,6 +1,7 @@
 //! The `switchboard` binary: a thin CLI that wires configuration to the library crates.
 
 mod commands;
+mod config;
 mod data;
 mod models;
 mod progress;
@@ -43,6 +44,9 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(server::TokenCommand),
+    /// Manage console users.
+    #[command(subcommand)]
+    User(server::UserCommand),
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(server::AuditCommand),
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => server::serve(args),
         Command::Migrate(args) => server::migrate(args),
         Command::Token(command) => server::token(command),
+        Command::User(command) => server::user(command),
         Command::Audit(command) => server::audit(command),
         Command::Paths => {
             println!("cache: {}", models::cache_dir().display());

@@ -1,4 +1,5 @@
-//! `serve`, `migrate` and `token create`: wiring the store, models, service and HTTP server.
+//! `serve`, `migrate`, `token create` and `user create`: wiring the store, models, service and
+//! HTTP server.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -24,11 +25,16 @@ pub struct DbArgs {
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    #[command(flatten)]
-    db: DbArgs,
-    /// Address to listen on.
-    #[arg(long, env = "SWITCHBOARD_ADDR", default_value = "127.0.0.1:8080")]
-    addr: SocketAddr,
+    /// Configuration file (TOML; see config/switchboard.example.toml).
+    #[arg(long, env = "SWITCHBOARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database: `sqlite://FILE` (created if missing) or `postgres://USER@HOST/DB` [default:
+    /// server.db of the config, sqlite://var/switchboard.db].
+    #[arg(long, env = "SWITCHBOARD_DB")]
+    db: Option<String>,
+    /// Address to listen on [default: server.addr of the config, 127.0.0.1:8080].
+    #[arg(long, env = "SWITCHBOARD_ADDR")]
+    addr: Option<SocketAddr>,
     /// Load demo customers, orders and a few hundred tickets (unless already loaded) and
     /// create a demo API token, saved next to an SQLite database.
     #[arg(long)]
@@ -39,9 +45,9 @@ pub struct ServeArgs {
     /// Use TF-IDF features only, even when the MiniLM files are present.
     #[arg(long)]
     no_embeddings: bool,
-    /// Background triage workers in this process.
-    #[arg(long, default_value_t = 1)]
-    workers: usize,
+    /// Background triage workers in this process [default: server.workers of the config, 1].
+    #[arg(long)]
+    workers: Option<usize>,
 }
 
 #[derive(clap::Subcommand)]
@@ -53,6 +59,27 @@ pub enum AuditCommand {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(clap::Subcommand)]
+pub enum UserCommand {
+    /// Create a console user. The password comes from standard input (`--password-stdin`) or
+    /// the SWITCHBOARD_PASSWORD environment variable, never from a flag (flags show in `ps`
+    /// and in shell history).
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, supervisor, agent, compliance or viewer.
+        #[arg(long)]
+        role: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -144,6 +171,53 @@ pub fn audit(command: AuditCommand) -> Result<ExitCode> {
     })
 }
 
+/// The order connector the configuration names.
+fn order_connector(orders: &crate::config::OrdersConfig, store: &Store) -> Result<Arc<dyn sb_connectors::OrderConnector>> {
+    match orders.connector {
+        crate::config::ConnectorKind::DemoStore => Ok(Arc::new(DemoStoreConnector::new(store.clone()))),
+        crate::config::ConnectorKind::Shopify => {
+            let url = orders.shopify_url.clone().unwrap_or_default();
+            let token = std::env::var(&orders.shopify_token_env).with_context(|| format!("{} is not set", orders.shopify_token_env))?;
+            let mut shopify = sb_connectors::ShopifyConfig::new(url, token);
+            shopify.api_version = orders.shopify_api_version.clone();
+            shopify.timeout = std::time::Duration::from_secs(orders.shopify_timeout_seconds.max(1));
+            Ok(Arc::new(sb_connectors::ShopifyConnector::new(shopify)?))
+        }
+    }
+}
+
+/// The password for `user create`: the first line of standard input, or SWITCHBOARD_PASSWORD.
+fn read_password(from_stdin: bool) -> Result<String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+        let password = line.trim_end_matches(['\n', '\r']).to_string();
+        if password.is_empty() {
+            bail!("standard input held no password");
+        }
+        return Ok(password);
+    }
+    match std::env::var("SWITCHBOARD_PASSWORD") {
+        Ok(password) if !password.is_empty() => Ok(password),
+        _ => bail!("give the password on standard input with --password-stdin, or in the SWITCHBOARD_PASSWORD environment variable"),
+    }
+}
+
+pub fn user(command: UserCommand) -> Result<ExitCode> {
+    let UserCommand::Create { db, email, name, role, password_stdin } = command;
+    let role = sb_store::Role::parse(role.trim()).with_context(|| format!("unknown role `{role}`: use admin, supervisor, agent, compliance or viewer"))?;
+    let password = read_password(password_stdin)?;
+    runtime()?.block_on(async {
+        let store = open_store(&db.db).await?;
+        let service = Service::new(store.clone(), None, Arc::new(DemoStoreConnector::new(store.clone())), ServiceConfig::new(Default::default()));
+        let actor = sb_service::actions::Actor { audit_name: "cli".into(), user_id: None };
+        let user = service.create_user(&email, &name, role, &password, &actor).await?;
+        eprintln!("created user {} (id {}) with role {}", user.email, user.id, user.role.as_str());
+        store.close().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
 fn load_engine(no_embeddings: bool) -> Result<TriageEngine> {
     let embedder = models::load_embedder(no_embeddings)?;
     let dir = models::ensure_default_model(embedder.as_deref())?;
@@ -207,17 +281,34 @@ async fn shutdown_signal(sender: tokio::sync::watch::Sender<bool>) {
 
 pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
+    let mut config = crate::config::load(args.config.as_deref())?;
+    if let Some(db) = &args.db {
+        config.server.db = db.clone();
+    }
+    if let Some(addr) = args.addr {
+        config.server.addr = addr;
+    }
+    if let Some(workers) = args.workers {
+        config.server.workers = workers;
+    }
+    let db_url = config.server.db.clone();
+    let addr = config.server.addr;
     let runtime = runtime()?;
     runtime.block_on(async move {
-        let store = open_store(&args.db.db).await.with_context(|| format!("cannot open the database {}", sb_store::redact_url(&args.db.db)))?;
+        let store = open_store(&db_url).await.with_context(|| format!("cannot open the database {}", sb_store::redact_url(&db_url)))?;
         let no_embeddings = args.no_embeddings;
         let engine = tokio::task::spawn_blocking(move || load_engine(no_embeddings)).await.context("model loading panicked")??;
         tracing::info!(model = %engine.model_info().name, version = %engine.model_info().version, embeddings = engine.uses_embeddings(), "triage models loaded");
-        let orders = Arc::new(DemoStoreConnector::new(store.clone()));
-        let service = Service::new(store.clone(), Some(Arc::new(engine)), orders, ServiceConfig::new(Default::default()));
+        let orders = order_connector(&config.orders, &store)?;
+        let mut service_config = ServiceConfig::new(config.policy.clone());
+        if !config.sla_policies.is_empty() {
+            service_config.sla_policies = config.sla_policies.clone();
+        }
+        service_config.worker = config.worker.to_service();
+        let service = Service::new(store.clone(), Some(Arc::new(engine)), orders, service_config);
 
         if args.demo {
-            let secret = demo_token(&service, &args.db.db).await?;
+            let secret = demo_token(&service, &db_url).await?;
             let bar = progress::bar(args.demo_tickets as u64, "loading demo tickets");
             let summary = sb_service::seed_demo_data(&service, args.demo_tickets, |done, total| {
                 bar.set_length(total as u64);
@@ -233,26 +324,27 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             if let Some(secret) = secret {
                 eprintln!("demo API token (ingest, read, write): {secret}");
                 eprintln!("try: curl -s -H 'Authorization: Bearer {secret}' -H 'Content-Type: application/json' \\");
-                eprintln!("       -d '{{\"channel\":\"chat\",\"text\":\"where is my order #A10493?\",\"customer\":{{\"email\":\"ana.silva@example.com\"}}}}' http://{}/api/v1/messages", args.addr);
+                eprintln!("       -d '{{\"channel\":\"chat\",\"text\":\"where is my order #A10493?\",\"customer\":{{\"email\":\"ana.silva@example.com\"}}}}' http://{addr}/api/v1/messages");
             }
         }
 
         let (shutdown_sender, shutdown_receiver) = tokio::sync::watch::channel(false);
         let mut worker_handles = Vec::new();
-        for _ in 0..args.workers {
+        for _ in 0..config.server.workers {
             let worker_service = service.clone();
             let receiver = shutdown_receiver.clone();
             worker_handles.push(tokio::spawn(async move { worker_service.run_worker(receiver).await }));
         }
         {
+            let sla_watch_interval = std::time::Duration::from_secs(config.server.sla_watch_interval_seconds.max(1));
             let watcher_service = service.clone();
             let receiver = shutdown_receiver.clone();
-            worker_handles.push(tokio::spawn(async move { watcher_service.run_sla_watcher(std::time::Duration::from_secs(30), receiver).await }));
+            worker_handles.push(tokio::spawn(async move { watcher_service.run_sla_watcher(sla_watch_interval, receiver).await }));
         }
         let router = sb_server::app(sb_server::AppState::new(service));
         let mut shutdown_wait = shutdown_receiver.clone();
         tracing::info!(seconds = started.elapsed().as_secs_f64(), "ready");
-        let server = sb_server::serve(args.addr, router, async move {
+        let server = sb_server::serve(addr, router, async move {
             let _ = shutdown_wait.wait_for(|stop| *stop).await;
         });
         let signals = tokio::spawn(shutdown_signal(shutdown_sender));
@@ -263,7 +355,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         }
         store.close().await;
         if let Err(error) = outcome {
-            bail!("cannot serve on {}: {error}", args.addr);
+            bail!("cannot serve on {addr}: {error}");
         }
         Ok(ExitCode::SUCCESS)
     })

@@ -1,0 +1,250 @@
+//! The server's configuration: built-in defaults < TOML file (`--config` or
+//! `SWITCHBOARD_CONFIG`) < environment (`SWITCHBOARD__SECTION__KEY`, e.g.
+//! `SWITCHBOARD__POLICY__AUTO_REPLY_CONFIDENCE_THRESHOLD=0.9`) < command-line flags.
+//!
+//! Every section refuses unknown keys, and every problem found is reported at once, each with
+//! where it came from, so a config file is fixed in one pass. `config/switchboard.example.toml`
+//! documents every key.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use sb_policy::sla::SlaPolicy;
+use sb_policy::PolicyConfig;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    /// The decision policy: auto-reply thresholds (per intent), low confidence, sentiment,
+    /// refund window, priority weights, contact options.
+    pub policy: PolicyConfig,
+    /// SLA policies, most specific match wins; empty means the built-in ones (safety 15 min /
+    /// 2 h / 24 h around the clock, business-hours targets for the rest).
+    pub sla_policies: Vec<SlaPolicy>,
+    pub worker: WorkerConfig,
+    pub orders: OrdersConfig,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config { server: ServerConfig::default(), policy: PolicyConfig::default(), sla_policies: Vec::new(), worker: WorkerConfig::default(), orders: OrdersConfig::default() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub addr: SocketAddr,
+    /// `sqlite://FILE` or `postgres://USER@HOST/DB`.
+    pub db: String,
+    /// Background triage workers in this process.
+    pub workers: usize,
+    /// Seconds between SLA watcher rounds.
+    pub sla_watch_interval_seconds: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), db: crate::server::DEFAULT_DB_URL.to_string(), workers: 1, sla_watch_interval_seconds: 30 }
+    }
+}
+
+/// How the retry worker behaves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerConfig {
+    /// Milliseconds an idle worker waits before looking for work again.
+    pub poll_interval_ms: u64,
+    /// Seconds a claim on a message holds before another process may take it over.
+    pub claim_lease_seconds: u64,
+    /// Attempts before a message is marked failed (it stays stored and visible).
+    pub max_attempts: i64,
+    /// First retry delay in seconds, doubled at each attempt up to `max_backoff_seconds`.
+    pub base_backoff_seconds: u64,
+    pub max_backoff_seconds: u64,
+    /// Messages claimed per round.
+    pub batch_size: i64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> WorkerConfig {
+        let defaults = sb_service::WorkerConfig::default();
+        WorkerConfig {
+            poll_interval_ms: defaults.poll_interval.as_millis() as u64,
+            claim_lease_seconds: defaults.claim_lease.as_secs(),
+            max_attempts: defaults.max_attempts,
+            base_backoff_seconds: defaults.base_backoff.as_secs(),
+            max_backoff_seconds: defaults.max_backoff.as_secs(),
+            batch_size: defaults.batch_size,
+        }
+    }
+}
+
+impl WorkerConfig {
+    pub fn to_service(&self) -> sb_service::WorkerConfig {
+        sb_service::WorkerConfig {
+            poll_interval: Duration::from_millis(self.poll_interval_ms),
+            claim_lease: Duration::from_secs(self.claim_lease_seconds),
+            max_attempts: self.max_attempts,
+            base_backoff: Duration::from_secs(self.base_backoff_seconds),
+            max_backoff: Duration::from_secs(self.max_backoff_seconds),
+            batch_size: self.batch_size,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorKind {
+    /// The built-in demo store (the `orders` table).
+    DemoStore,
+    /// A Shopify-compatible Admin REST API.
+    Shopify,
+}
+
+/// Where orders are looked up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrdersConfig {
+    pub connector: ConnectorKind,
+    /// The shop's base URL (Shopify only), e.g. `https://example.myshopify.com`.
+    pub shopify_url: Option<String>,
+    /// Name of the environment variable that holds the Admin API token (never the token
+    /// itself: config files get committed).
+    pub shopify_token_env: String,
+    pub shopify_api_version: String,
+    pub shopify_timeout_seconds: u64,
+}
+
+impl Default for OrdersConfig {
+    fn default() -> OrdersConfig {
+        OrdersConfig {
+            connector: ConnectorKind::DemoStore,
+            shopify_url: None,
+            shopify_token_env: "SWITCHBOARD_SHOPIFY_TOKEN".into(),
+            shopify_api_version: "2024-10".into(),
+            shopify_timeout_seconds: 10,
+        }
+    }
+}
+
+/// Reads the layers (the file only when given) and validates the result.
+pub fn load(file: Option<&Path>) -> Result<Config> {
+    let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(file) = file {
+        if !file.exists() {
+            bail!("config file {} does not exist (see config/switchboard.example.toml)", file.display());
+        }
+        figment = figment.merge(Toml::file(file));
+    }
+    figment = figment.merge(Env::prefixed("SWITCHBOARD__").split("__"));
+    let config: Config = match figment.extract() {
+        Ok(config) => config,
+        Err(errors) => {
+            let messages: Vec<String> = errors.into_iter().map(|error| format!("  - {error}")).collect();
+            bail!("the configuration has {} problem(s):\n{}", messages.len(), messages.join("\n"));
+        }
+    };
+    validate(&config)?;
+    Ok(config)
+}
+
+/// Every semantic problem at once.
+pub fn validate(config: &Config) -> Result<()> {
+    let mut problems: Vec<String> = Vec::new();
+    if let Err(error) = config.policy.validate() {
+        problems.push(format!("policy: {error}"));
+    }
+    if !config.sla_policies.is_empty() {
+        if let Err(error) = sb_policy::sla::validate_sla_policies(&config.sla_policies) {
+            problems.push(format!("sla_policies: {error}"));
+        }
+    }
+    if config.server.workers > 64 {
+        problems.push(format!("server.workers: {} is more than 64", config.server.workers));
+    }
+    if config.worker.max_attempts < 1 {
+        problems.push("worker.max_attempts: must be at least 1".into());
+    }
+    if config.worker.batch_size < 1 {
+        problems.push("worker.batch_size: must be at least 1".into());
+    }
+    if config.orders.connector == ConnectorKind::Shopify {
+        if config.orders.shopify_url.as_deref().is_none_or(str::is_empty) {
+            problems.push("orders.shopify_url: required when orders.connector = \"shopify\"".into());
+        }
+        if std::env::var(&config.orders.shopify_token_env).map_or(true, |token| token.trim().is_empty()) {
+            problems.push(format!("orders: the environment variable {} must hold the Shopify Admin API token", config.orders.shopify_token_env));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    bail!("the configuration has {} problem(s):\n{}", problems.len(), problems.iter().map(|problem| format!("  - {problem}")).collect::<Vec<_>>().join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(toml: &str) -> Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("switchboard.toml");
+        std::fs::write(&path, toml).unwrap();
+        load(Some(&path))
+    }
+
+    #[test]
+    fn defaults_load_and_validate() {
+        let config = load(None).unwrap();
+        assert_eq!(config, Config::default());
+    }
+
+    #[test]
+    fn a_file_overrides_defaults_per_key() {
+        let config = load_text(
+            r#"
+            [server]
+            addr = "0.0.0.0:9000"
+            [policy]
+            auto_reply_confidence_threshold = 0.9
+            [policy.auto_reply_confidence_by_intent]
+            track_order = 0.8
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.server.addr.port(), 9000);
+        assert_eq!(config.server.db, crate::server::DEFAULT_DB_URL);
+        assert_eq!(config.policy.auto_reply_confidence_threshold, 0.9);
+        assert_eq!(config.policy.auto_reply_threshold_for(sb_domain::Intent::TrackOrder), 0.8);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_all_reported() {
+        let error = load_text("[server]\nport = 80\n").unwrap_err().to_string();
+        assert!(error.contains("port"), "{error}");
+        let error = load_text("[policy]\nauto_reply_confidence_threshold = 1.5\nlow_confidence_threshold = -1\n[worker]\nmax_attempts = 0\n").unwrap_err().to_string();
+        assert!(error.contains("worker.max_attempts") && error.contains("policy"), "{error}");
+        let error = load_text("[orders]\nconnector = \"shopify\"\nshopify_token_env = \"SB_TEST_UNSET_TOKEN_VARIABLE\"\n").unwrap_err().to_string();
+        assert!(error.contains("shopify_url") && error.contains("SB_TEST_UNSET_TOKEN_VARIABLE"), "{error}");
+    }
+
+    #[test]
+    fn the_example_file_parses_to_the_defaults() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/switchboard.example.toml");
+        assert_eq!(load(Some(&example)).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn a_missing_file_says_where_the_example_is() {
+        let error = load(Some(Path::new("/nonexistent/switchboard.toml"))).unwrap_err().to_string();
+        assert!(error.contains("switchboard.example.toml"), "{error}");
+    }
+}
