@@ -312,6 +312,68 @@ async fn kill_9_loses_nothing(postgres: bool) {
     database.drop_database().await;
 }
 
+/// A backlog of stored-but-untriaged messages (as left by a crash or a model outage) is worked
+/// off by two server processes on one database: every message is triaged exactly once.
+async fn two_servers_share_the_backlog(postgres: bool) {
+    const N_MESSAGES: usize = 120;
+    let database = TestDatabase::new(postgres).await;
+    let token = create_token(&database.url, "read");
+    {
+        let store = sb_store::Store::connect(&database.url, &sb_store::StoreOptions::default()).await.unwrap();
+        for idx in 0..N_MESSAGES {
+            let text = format!("my parcel {idx} has not arrived, where is it?");
+            let inbound = sb_store::NewInbound {
+                channel: sb_domain::Channel::Api,
+                external_id: Some(format!("backlog-{idx}")),
+                conversation_key: None,
+                ticket_id: None,
+                subject: None,
+                body: text.clone(),
+                body_is_html: false,
+                content_type: "text/plain".into(),
+                raw_payload: text.into_bytes(),
+                metadata: None,
+                customer: sb_store::NewCustomer::default(),
+                received_at: chrono::Utc::now(),
+                claim: None,
+            };
+            store.ingest(&inbound).await.unwrap();
+        }
+        store.close().await;
+    }
+    let first = Server::start(&database.url).await;
+    let second = Server::start(&database.url).await;
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (_, waiting) = get(&client, &format!("{}/api/v1/tickets?queue=triage&limit=1", first.base_url), &token).await;
+        if waiting["total"] == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the backlog was not worked off: {waiting}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(first);
+    drop(second);
+    let store = sb_store::Store::connect(&database.url, &sb_store::StoreOptions::default()).await.unwrap();
+    for ticket_id in 1..=N_MESSAGES as i64 {
+        let runs = store.ticket_triage_results(ticket_id).await.unwrap();
+        assert_eq!(runs.len(), 1, "ticket {ticket_id} was triaged {} times", runs.len());
+    }
+    store.close().await;
+    database.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_the_backlog_on_sqlite() {
+    two_servers_share_the_backlog(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_the_backlog_on_postgres() {
+    two_servers_share_the_backlog(true).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_user_path_on_sqlite() {
     new_user_path(false).await;
