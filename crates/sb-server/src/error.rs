@@ -11,10 +11,16 @@ pub enum ApiError {
     MalformedJson(String),
     #[error("{message}")]
     Validation { code: &'static str, message: String },
-    #[error("missing or invalid credentials: send `Authorization: Bearer <token>`")]
+    #[error("missing or invalid credentials: send `Authorization: Bearer <token>` or log in")]
     Unauthorized,
+    #[error("wrong email or password")]
+    InvalidCredentials,
     #[error("this token lacks the `{0}` scope")]
     MissingScope(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("missing or wrong X-CSRF-Token header: send the csrf_token from POST /api/v1/session")]
+    CsrfFailed,
     #[error("{0} not found")]
     NotFound(String),
     #[error("{0}")]
@@ -41,7 +47,10 @@ impl ApiError {
             ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
             ApiError::Validation { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             ApiError::MissingScope(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::CsrfFailed => (StatusCode::FORBIDDEN, "csrf_failed"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
@@ -100,6 +109,19 @@ impl From<axum::extract::rejection::BytesRejection> for ApiError {
             return ApiError::PayloadTooLarge(crate::MAX_BODY_BYTES);
         }
         ApiError::MalformedJson(rejection.body_text())
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> ApiError {
+        use axum::extract::rejection::JsonRejection;
+        match rejection {
+            JsonRejection::JsonDataError(error) => ApiError::validation("invalid_field", error.body_text()),
+            JsonRejection::JsonSyntaxError(error) => ApiError::MalformedJson(error.body_text()),
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+            JsonRejection::BytesRejection(error) => error.into(),
+            other => ApiError::MalformedJson(other.body_text()),
+        }
     }
 }
 

@@ -5,9 +5,14 @@
 //! Wire shapes (DTOs) live here and are converted from domain types; nothing below this crate
 //! knows HTTP.
 
+mod admin;
 mod auth;
+mod dto;
 mod error;
 mod messages;
+mod rate_limit;
+mod session;
+mod ticket_actions;
 mod tickets;
 
 use std::net::SocketAddr;
@@ -17,12 +22,13 @@ use std::time::Instant;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use sb_service::Service;
 
-pub use crate::auth::Caller;
+pub use crate::auth::{Caller, Credential, Permission, CSRF_HEADER, SESSION_COOKIE};
 pub use crate::error::ApiError;
+pub use crate::rate_limit::{RateLimit, RateLimitConfig};
 
 /// Largest request body accepted (a 5,000-character message is far below it; raw email has its
 /// own endpoint and cap).
@@ -31,15 +37,38 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Chat and API message text limit (PRODUCT.md).
 pub const MAX_TEXT_CHARS: usize = 5_000;
 
+/// How the server protects itself and its users.
+#[derive(Debug, Clone)]
+pub struct SecurityConfig {
+    pub rate_limits: RateLimitConfig,
+    /// How long a console session lasts.
+    pub session_ttl: chrono::TimeDelta,
+    /// Mark the session cookie `Secure` (set it when the console is served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> SecurityConfig {
+        SecurityConfig { rate_limits: RateLimitConfig::default(), session_ttl: chrono::TimeDelta::hours(12), secure_cookies: false }
+    }
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub service: Service,
     pub started_at: Arc<Instant>,
+    pub security: Arc<SecurityConfig>,
+    pub(crate) limits: Arc<rate_limit::Limits>,
 }
 
 impl AppState {
     pub fn new(service: Service) -> AppState {
-        AppState { service, started_at: Arc::new(Instant::now()) }
+        AppState::with_security(service, SecurityConfig::default())
+    }
+
+    pub fn with_security(service: Service, security: SecurityConfig) -> AppState {
+        let limits = Arc::new(rate_limit::Limits::new(&security.rate_limits));
+        AppState { service, started_at: Arc::new(Instant::now()), security: Arc::new(security), limits }
     }
 }
 
@@ -51,8 +80,22 @@ pub fn app(state: AppState) -> Router {
         .route("/tickets", get(tickets::list_tickets))
         .route("/tickets/{ticket_id}", get(tickets::get_ticket))
         .route("/tickets/{ticket_id}/decisions", get(tickets::ticket_decisions))
+        .route("/tickets/{ticket_id}/assign", post(ticket_actions::assign))
+        .route("/tickets/{ticket_id}/status", post(ticket_actions::set_status))
+        .route("/tickets/{ticket_id}/reply", post(ticket_actions::reply))
+        .route("/tickets/{ticket_id}/notes", post(ticket_actions::add_note))
+        .route("/tickets/{ticket_id}/escalate", post(ticket_actions::escalate))
+        .route("/tickets/{ticket_id}/merge", post(ticket_actions::merge))
+        .route("/customers/{customer_id}", get(ticket_actions::get_customer))
+        .route("/customers/{customer_id}/vip", post(ticket_actions::set_vip))
         .route("/compliance/records", get(tickets::compliance_records))
-        .fallback(api_not_found);
+        .route("/audit", get(admin::list_audit))
+        .route("/users", get(admin::list_users).post(admin::create_user))
+        .route("/tokens", get(admin::list_tokens).post(admin::create_token))
+        .route("/tokens/{token_id}", delete(admin::revoke_token))
+        .route("/session", post(session::log_in).get(session::current).delete(session::log_out))
+        .fallback(api_not_found)
+        .layer(axum::middleware::from_fn_with_state(state.limits.clone(), rate_limit::limit_by_ip));
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
@@ -90,5 +133,6 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn serve(addr: SocketAddr, router: Router, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    // The peer address feeds the per-IP rate limit.
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
 }

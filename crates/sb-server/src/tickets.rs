@@ -8,7 +8,8 @@ use sb_domain::Channel;
 use sb_store::{Page, Queue, Scope, TicketFilter, TicketStatus};
 use serde::Deserialize;
 
-use crate::{ApiError, AppState, Caller};
+use crate::auth::Permission;
+use crate::{dto, ApiError, AppState, Caller};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -68,6 +69,7 @@ pub async fn list_tickets(State(state): State<AppState>, caller: Caller, query: 
     let filter = filter_from_query(&query)?;
     let page = Page { limit: query.limit.unwrap_or(50).clamp(1, 500), offset: query.offset.unwrap_or(0).max(0) };
     let (tickets, total) = state.service.store().list_tickets(&filter, page, Utc::now()).await?;
+    let tickets = dto::tickets(&tickets, caller.can(Permission::SeePii));
     Ok(Json(serde_json::json!({"tickets": tickets, "total": total, "limit": page.limit, "offset": page.offset})))
 }
 
@@ -82,9 +84,14 @@ pub async fn get_ticket(State(state): State<AppState>, caller: Caller, ticket_id
         Some(customer_id) => Some(store.customer(customer_id).await?),
         None => None,
     };
-    let latest_decision = decisions.last().map(|row| row.record.clone());
+    // Callers without the PII permission get the redacted copies (see `dto`).
+    let sees_pii = caller.can(Permission::SeePii);
+    let redacted = if sees_pii { Default::default() } else { dto::redacted_by_message(&store.ticket_triage_results(ticket_id).await?) };
+    let messages: Vec<serde_json::Value> = messages.iter().map(|message| dto::message(message, sees_pii, &redacted)).collect();
+    let customer = customer.map(|customer| dto::customer(&customer, sees_pii));
+    let latest_decision = decisions.last().map(|row| dto::decision_record(&row.record, sees_pii));
     Ok(Json(serde_json::json!({
-        "ticket": ticket,
+        "ticket": dto::ticket(&ticket, sees_pii),
         "customer": customer,
         "messages": messages,
         "decision": latest_decision,
@@ -97,6 +104,15 @@ pub async fn ticket_decisions(State(state): State<AppState>, caller: Caller, tic
     let Path(ticket_id) = ticket_id?;
     state.service.store().ticket(ticket_id).await?;
     let decisions = state.service.store().ticket_decisions(ticket_id).await?;
+    let sees_pii = caller.can(Permission::SeePii);
+    let decisions: Vec<serde_json::Value> = decisions
+        .iter()
+        .map(|row| {
+            let mut value = serde_json::to_value(row).unwrap_or_default();
+            value["record"] = dto::decision_record(&row.record, sees_pii);
+            value
+        })
+        .collect();
     Ok(Json(serde_json::json!({"decisions": decisions})))
 }
 
@@ -109,7 +125,7 @@ pub struct ComplianceQuery {
 }
 
 pub async fn compliance_records(State(state): State<AppState>, caller: Caller, query: Result<Query<ComplianceQuery>, QueryRejection>) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require(Scope::Read)?;
+    caller.require(Permission::ReadCompliance)?;
     let Query(query) = query?;
     let page = Page { limit: query.limit.unwrap_or(50).clamp(1, 500), offset: query.offset.unwrap_or(0).max(0) };
     let records = state.service.store().list_compliance_records(query.ticket, page).await?;

@@ -1,0 +1,114 @@
+//! The authorisation matrix: every endpoint, asked by every scope (bearer token), every role
+//! (session cookie, with its CSRF token) and by nobody, against the status it must answer.
+//!
+//! Allowed answers are the endpoint's success status; 503 for classify, which passes
+//! authorisation and then finds no models loaded. Each request acts on fresh objects (a new
+//! ticket, customer, token) so that one row's changes never decide another's answer.
+
+use axum::http::{Method, StatusCode};
+use sb_store::{Role, Scope};
+use serde_json::Value;
+
+use crate::support::{Credential, TestServer};
+
+/// Columns, in the order of the table.
+const CALLERS: &[&str] = &["none", "ingest", "read", "write", "admin", "r:admin", "r:supervisor", "r:agent", "r:compliance", "r:viewer"];
+
+/// method, path, body (`{ticket}`, `{ticket2}`, `{customer}`, `{token}`, `{agent}`, `{n}`
+/// are filled in per request), then the expected status per caller in `CALLERS` order.
+const MATRIX: &str = r#"
+#                                                                               none ing read write admin | admin sup agent comp viewer
+GET    /api/v1/tickets                                          -                   401 403 200 403 200  200 200 200 200 200
+GET    /api/v1/tickets/{ticket}                                 -                   401 403 200 403 200  200 200 200 200 200
+GET    /api/v1/tickets/{ticket}/decisions                       -                   401 403 200 403 200  200 200 200 200 200
+POST   /api/v1/tickets/{ticket}/assign     {"assignee_id":{agent}}                  401 403 403 200 200  200 200 200 403 403
+POST   /api/v1/tickets/{ticket}/status     {"status":"pending"}                     401 403 403 200 200  200 200 200 403 403
+POST   /api/v1/tickets/{ticket}/reply      {"body":"It ships today."}               401 403 403 201 201  201 201 201 403 403
+POST   /api/v1/tickets/{ticket}/notes      {"body":"Checked the warehouse."}        401 403 403 201 201  201 201 201 403 403
+POST   /api/v1/tickets/{ticket}/escalate   {"reason":"waiting for a week"}          401 403 403 200 200  200 200 200 403 403
+POST   /api/v1/tickets/{ticket}/merge      {"into_ticket_id":{ticket2}}             401 403 403 200 200  200 200 200 403 403
+GET    /api/v1/customers/{customer}                             -                   401 403 200 403 200  200 200 200 200 200
+POST   /api/v1/customers/{customer}/vip    {"vip":true}                             401 403 403 200 200  200 200 403 403 403
+GET    /api/v1/compliance/records                               -                   401 403 200 403 200  200 403 403 200 403
+GET    /api/v1/audit                                            -                   401 403 403 403 200  200 403 403 200 403
+GET    /api/v1/audit?entity_type=ticket&entity_id={ticket}      -                   401 403 403 403 200  200 403 403 200 403
+GET    /api/v1/users                                            -                   401 403 403 403 200  200 200 403 403 403
+POST   /api/v1/users   {"email":"new-{n}@example.com","name":"New","role":"agent","password":"long enough password"}  401 403 403 403 201  201 403 403 403 403
+GET    /api/v1/tokens                                           -                   401 403 403 403 200  200 403 403 403 403
+POST   /api/v1/tokens                      {"name":"crm","scopes":["read"]}         401 403 403 403 201  201 403 403 403 403
+DELETE /api/v1/tokens/{token}                                   -                   401 403 403 403 204  204 403 403 403 403
+POST   /api/v1/messages                    {"channel":"chat","text":"where is my order?"}  401 201 403 403 201  201 403 403 403 403
+POST   /api/v1/classify                    {"message":"where is my order?"}         401 503 503 403 503  503 503 503 503 503
+GET    /api/v1/session                                          -                   401 422 422 422 422  200 200 200 200 200
+"#;
+
+struct Row {
+    method: Method,
+    path: String,
+    body: Option<String>,
+    expected: Vec<u16>,
+}
+
+fn parse_matrix() -> Vec<Row> {
+    MATRIX
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            // method, path, the body (which may hold single spaces), then one status per caller.
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let (head, statuses) = words.split_at(words.len() - CALLERS.len());
+            let body = head[2..].join(" ");
+            let expected = statuses.iter().map(|status| status.parse().unwrap_or_else(|_| panic!("bad status in {line}"))).collect();
+            Row { method: head[0].parse().unwrap(), path: head[1].to_string(), body: (body != "-").then_some(body), expected }
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_answers_every_caller_as_the_matrix_says() {
+    let server = TestServer::new().await;
+    let agent_id = server.user(Role::Agent).await;
+    let mut callers: Vec<Credential> = vec![Credential::None];
+    for scope in [Scope::Ingest, Scope::Read, Scope::Write, Scope::Admin] {
+        callers.push(server.token(&[scope]).await);
+    }
+    for role in [Role::Admin, Role::Supervisor, Role::Agent, Role::Compliance, Role::Viewer] {
+        let user_id = if role == Role::Agent { agent_id } else { server.user(role).await };
+        callers.push(server.log_in(user_id).await);
+    }
+    assert_eq!(callers.len(), CALLERS.len());
+
+    let rows = parse_matrix();
+    assert_eq!(rows.len(), 22, "every row parsed");
+    let mut mismatches = Vec::new();
+    for row in &rows {
+        assert_eq!(row.expected.len(), CALLERS.len(), "{}", row.path);
+        for (caller_idx, caller) in callers.iter().enumerate() {
+            let (ticket_id, customer_id) = server.ticket("Where is my order A10493?").await;
+            let (ticket2_id, _) = server.ticket("Where is my order A10494?").await;
+            let (revocable, _) = server.service.create_api_token("revocable", &[Scope::Read], None, "test").await.unwrap();
+            let fill = |text: &str| {
+                text.replace("{ticket}", &ticket_id.to_string())
+                    .replace("{ticket2}", &ticket2_id.to_string())
+                    .replace("{customer}", &customer_id.to_string())
+                    .replace("{token}", &revocable.id.to_string())
+                    .replace("{agent}", &agent_id.to_string())
+                    .replace("{n}", &server.next_number().to_string())
+            };
+            let body: Option<Value> = row.body.as_deref().map(|body| serde_json::from_str(&fill(body)).unwrap());
+            let answer = server.request(row.method.clone(), &fill(&row.path), caller, body.as_ref()).await;
+            let expected = StatusCode::from_u16(row.expected[caller_idx]).unwrap();
+            if answer.status != expected {
+                mismatches.push(format!("{} {} as {}: expected {expected}, got {answer:?}", row.method, row.path, CALLERS[caller_idx]));
+            }
+            if expected == StatusCode::FORBIDDEN || expected == StatusCode::UNAUTHORIZED {
+                let code = answer.body["error"]["code"].as_str().unwrap_or_default().to_string();
+                if !["forbidden", "unauthorized"].contains(&code.as_str()) {
+                    mismatches.push(format!("{} {} as {}: error code {code}", row.method, row.path, CALLERS[caller_idx]));
+                }
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
+}

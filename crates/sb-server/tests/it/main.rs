@@ -1,0 +1,10 @@
+//! The REST API driven without a socket (`tower::ServiceExt::oneshot` on `sb_server::app`),
+//! over a real SQLite store in a temp folder and a service without models (enough for
+//! everything but triage; ingest and classify answer as they do while models load).
+//!
+//! - `authz`: the authorisation matrix, every endpoint × every role and scope, as a table;
+//! - `actions`: ticket actions, sessions and CSRF, PII masking, rate limits.
+
+mod actions;
+mod authz;
+mod support;
