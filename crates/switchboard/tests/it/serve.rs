@@ -403,3 +403,62 @@ async fn kill_9_on_sqlite() {
 async fn kill_9_on_postgres() {
     kill_9_loses_nothing(true).await;
 }
+
+/// The console's way in, on the real binary: `user create` with the password on stdin, login
+/// over HTTP (HttpOnly cookie, CSRF token), a change refused without the CSRF header and
+/// accepted with it, then logout.
+async fn console_login_path(postgres: bool) {
+    use std::io::Write;
+    let database = TestDatabase::new(postgres).await;
+    let mut child = Command::new(binary())
+        .args(["user", "create", "--db", &database.url, "--email", "Sup@Example.com", "--name", "Sam Super", "--role", "supervisor", "--password-stdin"])
+        .env("SWITCHBOARD_LOG", "warn")
+        .env_remove("SWITCHBOARD_PASSWORD")
+        .current_dir(repo_root())
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"a long console password\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "user create failed: {}", String::from_utf8_lossy(&output.stderr));
+    let token = create_token(&database.url, "ingest");
+    let server = Server::start(&database.url).await;
+    let client = reqwest::Client::new();
+    let (status, created) = post(&client, &format!("{}/api/v1/messages", server.base_url), Some(&token), "application/json", json!({"channel": "chat", "text": "where is my order A10493?"}).to_string()).await;
+    assert_eq!(status, 201, "{created}");
+    let ticket_id = created["ticket_id"].as_i64().unwrap();
+
+    let login = |password: &str| client.post(format!("{}/api/v1/session", server.base_url)).json(&json!({"email": "sup@example.com", "password": password})).send();
+    assert_eq!(login("wrong password").await.unwrap().status(), 401);
+    let response = login("a long console password").await.unwrap();
+    assert_eq!(response.status(), 200);
+    let set_cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let csrf = response.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_string();
+
+    let tickets = client.get(format!("{}/api/v1/tickets", server.base_url)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(tickets.status(), 200);
+    let note_url = format!("{}/api/v1/tickets/{ticket_id}/notes", server.base_url);
+    let without = client.post(&note_url).header("cookie", &cookie).json(&json!({"body": "checked"})).send().await.unwrap();
+    assert_eq!(without.status(), 403);
+    let with = client.post(&note_url).header("cookie", &cookie).header("x-csrf-token", &csrf).json(&json!({"body": "checked"})).send().await.unwrap();
+    assert_eq!(with.status(), 201);
+    let logout = client.delete(format!("{}/api/v1/session", server.base_url)).header("cookie", &cookie).header("x-csrf-token", &csrf).send().await.unwrap();
+    assert_eq!(logout.status(), 204);
+    let after = client.get(format!("{}/api/v1/tickets", server.base_url)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(after.status(), 401);
+    drop(server);
+    database.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_login_on_sqlite() {
+    console_login_path(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_login_on_postgres() {
+    console_login_path(true).await;
+}
