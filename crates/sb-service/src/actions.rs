@@ -317,7 +317,7 @@ impl Service {
     pub async fn escalate_ticket(&self, ticket_id: i64, reason: &str, actor: &Actor) -> Result<Ticket> {
         let reason = required_text("reason", reason, 1_000)?;
         let ticket = self.ticket_for_action(ticket_id).await?;
-        let priority = (ticket.priority + ESCALATION_STEP).max(ESCALATION_FLOOR).min(100);
+        let priority = (ticket.priority + ESCALATION_STEP).clamp(ESCALATION_FLOOR, 100);
         let to_safety = reason_says_safety(&reason);
         let mut update = TicketUpdate { priority: Some(priority), ..TicketUpdate::default() };
         if to_safety {
@@ -383,7 +383,7 @@ impl Service {
         }
         let name = required_text("name", name, 200)?;
         let n_chars = password.chars().count();
-        if n_chars < MIN_PASSWORD_CHARS || n_chars > 1_024 {
+        if !(MIN_PASSWORD_CHARS..=1_024).contains(&n_chars) {
             return Err(Error::Invalid(format!("a password must be {MIN_PASSWORD_CHARS} to 1024 characters")));
         }
         let password_hash = hash_password(password).await?;
