@@ -70,12 +70,13 @@ pub(crate) fn entry_hash(prev_hash: &str, at_ms: i64, actor: &str, action: &str,
     hex::encode(hasher.finalize())
 }
 
-/// Appends entries to the chain inside the caller's open transaction `$tx` (either backend).
+/// Appends entries to the chain inside the caller's open transaction `$tx` (either backend;
+/// `$backend` says which, for PostgreSQL's lock).
 macro_rules! append_audit {
-    ($store:expr, $tx:expr, $entries:expr, $now_ms:expr) => {{
+    ($backend:expr, $tx:expr, $entries:expr, $now_ms:expr) => {{
         let entries: &[$crate::audit::NewAuditEntry] = $entries;
         if !entries.is_empty() {
-            if $store.backend() == $crate::Backend::Postgres {
+            if $backend == $crate::Backend::Postgres {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)").bind($crate::audit::AUDIT_LOCK_KEY).execute(&mut *$tx).await?;
             }
             let mut prev_hash: String = sqlx::query_scalar::<_, String>("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
@@ -133,7 +134,7 @@ impl Store {
         let now_ms = to_ms(now);
         on_writer!(self, |pool| {
             let mut tx = pool.begin().await?;
-            append_audit!(self, tx, entries, now_ms);
+            append_audit!(self.backend(), tx, entries, now_ms);
             tx.commit().await?;
         });
         Ok(())

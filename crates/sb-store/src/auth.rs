@@ -157,7 +157,7 @@ impl Store {
             let Some(id) = inserted else {
                 return Err(Error::Conflict(format!("a user with email {email} already exists")));
             };
-            append_audit!(self, tx, audit, now_ms);
+            append_audit!(self.backend(), tx, audit, now_ms);
             tx.commit().await?;
             id
         });
@@ -255,7 +255,7 @@ impl Store {
                 .bind(now_ms)
                 .fetch_one(&mut *tx)
                 .await?;
-            append_audit!(self, tx, audit, now_ms);
+            append_audit!(self.backend(), tx, audit, now_ms);
             tx.commit().await?;
             id
         });
@@ -286,7 +286,7 @@ impl Store {
         let updated = on_writer!(self, |pool| {
             let mut tx = pool.begin().await?;
             let updated = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now_ms).bind(token_id).execute(&mut *tx).await?.rows_affected();
-            append_audit!(self, tx, audit, now_ms);
+            append_audit!(self.backend(), tx, audit, now_ms);
             tx.commit().await?;
             updated
         });

@@ -9,6 +9,11 @@
 //! if it dies, the claim expires and a background worker of any process takes the message
 //! (`claim_pending`, with `FOR UPDATE SKIP LOCKED` on PostgreSQL so two processes never take
 //! the same one).
+//!
+//! On SQLite both durable writes of the pipeline (`ingest` and `record_triage`) go through the
+//! group-commit writer (`writer.rs`): concurrent requests share one transaction and one sync,
+//! each answered only after the commit that contains its write. The statements themselves are
+//! written once below and compiled for each driver.
 
 use sqlx::AssertSqlSafe;
 use chrono::{DateTime, Utc};
@@ -18,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{append_audit, NewAuditEntry};
 use crate::records::{json_text, message_from_row, MessageRow, Queue, TicketStatus};
 use crate::tickets::NewOutbound;
-use crate::{on_writer, to_ms, Backend, Error, Result, Store};
+use crate::{on_writer, to_ms, Backend, Error, Pools, Result, Store};
 
 /// What identifies the sender; any field may be missing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,29 +129,94 @@ fn normalise_email(email: &Option<String>) -> Option<String> {
     email.as_deref().map(str::trim).filter(|email| !email.is_empty()).map(str::to_lowercase)
 }
 
-impl Store {
-    /// Stores an inbound message durably (see the module docs). On SQLite the commit is synced
-    /// to disk before this returns.
-    pub async fn ingest(&self, inbound: &NewInbound) -> Result<Ingested> {
-        let now_ms = to_ms(inbound.received_at);
-        let email = normalise_email(&inbound.customer.email);
+
+/// An inbound message with its bind values worked out, owned so that it can travel to the
+/// SQLite writer task.
+#[derive(Debug)]
+pub(crate) struct PreparedInbound {
+    inbound: NewInbound,
+    now_ms: i64,
+    email: Option<String>,
+    metadata_text: Option<String>,
+    claimed_by: Option<String>,
+    claimed_until: Option<i64>,
+}
+
+impl PreparedInbound {
+    fn new(inbound: &NewInbound) -> Result<PreparedInbound> {
         let metadata_text = inbound.metadata.as_ref().map(|metadata| json_text("message metadata", metadata)).transpose()?;
         let (claimed_by, claimed_until) = match &inbound.claim {
             Some((holder, until)) => (Some(holder.clone()), Some(to_ms(*until))),
             None => (None, None),
         };
-        let channel = inbound.channel.as_str();
-        let outcome: Result<Ingested> = on_writer!(self, |pool| {
-            let mut tx = pool.begin().await?;
+        Ok(PreparedInbound {
+            now_ms: to_ms(inbound.received_at),
+            email: normalise_email(&inbound.customer.email),
+            metadata_text,
+            claimed_by,
+            claimed_until,
+            inbound: inbound.clone(),
+        })
+    }
+}
+
+/// What the ingest statements did inside their (sub)transaction.
+#[derive(Debug)]
+pub(crate) enum IngestStep {
+    /// Stored, or found already stored: keep the writes and answer after the commit.
+    Done(Ingested),
+    /// A concurrent delivery of the same message won the race (PostgreSQL): undo what this one
+    /// wrote and answer with the first one's ticket.
+    LostRace,
+}
+
+/// A triage run with its JSON already serialised (outside the writer), owned for the same
+/// reason as [`PreparedInbound`].
+#[derive(Debug)]
+pub(crate) struct PreparedTriage {
+    outcome: TriageOutcome,
+    now_ms: i64,
+    result_text: String,
+    decision_text: String,
+    sla_text: Option<String>,
+}
+
+impl PreparedTriage {
+    fn new(outcome: &TriageOutcome, now: DateTime<Utc>) -> Result<PreparedTriage> {
+        Ok(PreparedTriage {
+            now_ms: to_ms(now),
+            result_text: json_text("triage result", &outcome.result)?,
+            decision_text: json_text("decision record", &outcome.decision)?,
+            sla_text: outcome.ticket.sla.as_ref().map(|sla| json_text("ticket sla", sla)).transpose()?,
+            outcome: outcome.clone(),
+        })
+    }
+}
+
+/// (triage id, decision id, reply message id).
+pub(crate) type TriageIds = (i64, i64, Option<i64>);
+
+/// Defines the ingest statements for one driver's connection, inside a transaction the caller
+/// opened (and commits or rolls back).
+macro_rules! define_ingest_statements {
+    ($name:ident, $connection:ty) => {
+        pub(crate) async fn $name(conn: &mut $connection, prepared: &PreparedInbound) -> Result<IngestStep> {
+            let inbound = &prepared.inbound;
+            let now_ms = prepared.now_ms;
+            let email = &prepared.email;
+            let metadata_text = &prepared.metadata_text;
+            let claimed_by = &prepared.claimed_by;
+            let claimed_until = prepared.claimed_until;
+            let channel = inbound.channel.as_str();
             if let Some(external_id) = &inbound.external_id {
                 let existing: Option<(i64, i64)> = sqlx::query_as("SELECT id, ticket_id FROM messages WHERE channel = $1 AND external_id = $2")
                     .bind(channel)
                     .bind(external_id)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut *conn)
                     .await?;
                 if let Some((message_id, ticket_id)) = existing {
-                    let customer_id: Option<i64> = sqlx::query_scalar("SELECT customer_id FROM tickets WHERE id = $1").bind(ticket_id).fetch_one(&mut *tx).await?;
-                    return Ok(Ingested { ticket_id, message_id, customer_id, created: false, new_ticket: false });
+                    let customer_id: Option<i64> = sqlx::query_scalar("SELECT customer_id FROM tickets WHERE id = $1").bind(ticket_id).fetch_one(&mut *conn).await?;
+                    return Ok(IngestStep::Done(Ingested { ticket_id, message_id, customer_id, created: false, new_ticket: false }));
                 }
             }
 
@@ -154,16 +224,16 @@ impl Store {
             // says who sent it.
             let mut customer_id: Option<i64> = None;
             if let Some(external_id) = &inbound.customer.external_id {
-                customer_id = sqlx::query_scalar("SELECT id FROM customers WHERE external_id = $1").bind(external_id).fetch_optional(&mut *tx).await?;
+                customer_id = sqlx::query_scalar("SELECT id FROM customers WHERE external_id = $1").bind(external_id).fetch_optional(&mut *conn).await?;
             }
             if customer_id.is_none() {
                 if let Some(email) = &email {
-                    customer_id = sqlx::query_scalar("SELECT id FROM customers WHERE email = $1").bind(email).fetch_optional(&mut *tx).await?;
+                    customer_id = sqlx::query_scalar("SELECT id FROM customers WHERE email = $1").bind(email).fetch_optional(&mut *conn).await?;
                 }
             }
             if customer_id.is_none() {
                 if let Some(phone) = &inbound.customer.phone {
-                    customer_id = sqlx::query_scalar("SELECT id FROM customers WHERE phone = $1 ORDER BY id LIMIT 1").bind(phone).fetch_optional(&mut *tx).await?;
+                    customer_id = sqlx::query_scalar("SELECT id FROM customers WHERE phone = $1 ORDER BY id LIMIT 1").bind(phone).fetch_optional(&mut *conn).await?;
                 }
             }
             match customer_id {
@@ -185,7 +255,7 @@ impl Store {
                     .bind(&inbound.customer.external_id)
                     .bind(now_ms)
                     .bind(id)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
                 }
                 None if !inbound.customer.is_empty() => {
@@ -201,7 +271,7 @@ impl Store {
                     .bind(&inbound.customer.name)
                     .bind(now_ms)
                     .bind(now_ms)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut *conn)
                     .await?;
                     customer_id = match inserted {
                         Some(id) => Some(id),
@@ -209,7 +279,7 @@ impl Store {
                             sqlx::query_scalar("SELECT id FROM customers WHERE external_id = $1 OR email = $2 ORDER BY id LIMIT 1")
                                 .bind(&inbound.customer.external_id)
                                 .bind(&email)
-                                .fetch_optional(&mut *tx)
+                                .fetch_optional(&mut *conn)
                                 .await?
                         }
                     };
@@ -224,7 +294,7 @@ impl Store {
                 let mut current = Some(target);
                 for _ in 0..8 {
                     let Some(candidate) = current else { break };
-                    let row: Option<(String, Option<i64>)> = sqlx::query_as("SELECT status, merged_into FROM tickets WHERE id = $1").bind(candidate).fetch_optional(&mut *tx).await?;
+                    let row: Option<(String, Option<i64>)> = sqlx::query_as("SELECT status, merged_into FROM tickets WHERE id = $1").bind(candidate).fetch_optional(&mut *conn).await?;
                     match row {
                         Some((status, Some(merged_into))) if status == "merged" => current = Some(merged_into),
                         Some((status, _)) if status != "closed" => {
@@ -243,14 +313,14 @@ impl Store {
                     )
                     .bind(channel)
                     .bind(conversation_key)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut *conn)
                     .await?;
                 }
             }
             let new_ticket = ticket_id.is_none();
             let ticket_id: i64 = match ticket_id {
                 Some(id) => {
-                    sqlx::query("UPDATE tickets SET last_message_at = $1, updated_at = $2 WHERE id = $3").bind(now_ms).bind(now_ms).bind(id).execute(&mut *tx).await?;
+                    sqlx::query("UPDATE tickets SET last_message_at = $1, updated_at = $2 WHERE id = $3").bind(now_ms).bind(now_ms).bind(id).execute(&mut *conn).await?;
                     id
                 }
                 None => {
@@ -265,7 +335,7 @@ impl Store {
                     .bind(now_ms)
                     .bind(now_ms)
                     .bind(now_ms)
-                    .fetch_one(&mut *tx)
+                    .fetch_one(&mut *conn)
                     .await?
                 }
             };
@@ -289,29 +359,142 @@ impl Store {
             .bind(&claimed_by)
             .bind(claimed_until)
             .bind(now_ms)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
             match inserted {
-                Some(message_id) => {
-                    tx.commit().await?;
-                    Ok(Ingested { ticket_id, message_id, customer_id, created: true, new_ticket })
-                }
-                None => {
-                    // A concurrent delivery of the same message won the race (PostgreSQL): drop
-                    // what this one wrote and answer with the first one's ticket.
-                    tx.rollback().await?;
-                    Err(Error::Conflict("duplicate delivery".into()))
-                }
+                Some(message_id) => Ok(IngestStep::Done(Ingested { ticket_id, message_id, customer_id, created: true, new_ticket })),
+                None => Ok(IngestStep::LostRace),
             }
-        });
-        match outcome {
-            Err(Error::Conflict(_)) => {
+        }
+    };
+}
+define_ingest_statements!(ingest_statements_sqlite, sqlx::SqliteConnection);
+define_ingest_statements!(ingest_statements_postgres, sqlx::PgConnection);
+
+/// Defines the record-triage statements for one driver's connection, inside a transaction the
+/// caller opened (and commits or rolls back).
+macro_rules! define_record_triage_statements {
+    ($name:ident, $connection:ty, $backend:expr) => {
+        pub(crate) async fn $name(conn: &mut $connection, prepared: &PreparedTriage) -> Result<TriageIds> {
+            let outcome = &prepared.outcome;
+            let now_ms = prepared.now_ms;
+            let result_text = &prepared.result_text;
+            let decision_text = &prepared.decision_text;
+            let sla_text = &prepared.sla_text;
+            let ticket = &outcome.ticket;
+            let triage_id: i64 = sqlx::query_scalar(
+                "INSERT INTO triage_results (message_id, ticket_id, model_name, model_version, result, latency_us, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(outcome.message_id)
+            .bind(outcome.ticket_id)
+            .bind(&outcome.model_name)
+            .bind(&outcome.model_version)
+            .bind(&result_text)
+            .bind(outcome.latency_us)
+            .bind(now_ms)
+            .fetch_one(&mut *conn)
+            .await?;
+            let decision_id: i64 = sqlx::query_scalar(
+                "INSERT INTO decisions (ticket_id, message_id, triage_id, route, reason_code, priority, record, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(outcome.ticket_id)
+            .bind(outcome.message_id)
+            .bind(triage_id)
+            .bind(&outcome.route)
+            .bind(&outcome.reason_code)
+            .bind(outcome.priority)
+            .bind(&decision_text)
+            .bind(now_ms)
+            .fetch_one(&mut *conn)
+            .await?;
+            sqlx::query(
+                "UPDATE tickets SET status = $1, queue = $2, category = $3, intent = $4, severity = $5, confidence = $6, sentiment = $7, \
+                 priority = $8, route = $9, sla_policy = $10, first_response_due_at = $11, resolution_due_at = $12, updated_at = $13, \
+                 sla = $14 WHERE id = $15",
+            )
+            .bind(ticket.status.as_str())
+            .bind(ticket.queue.as_str())
+            .bind(&ticket.category)
+            .bind(&ticket.intent)
+            .bind(&ticket.severity)
+            .bind(ticket.confidence)
+            .bind(ticket.sentiment)
+            .bind(ticket.priority)
+            .bind(&ticket.route)
+            .bind(&ticket.sla_policy)
+            .bind(ticket.first_response_due_at.map(to_ms))
+            .bind(ticket.resolution_due_at.map(to_ms))
+            .bind(now_ms)
+            .bind(&sla_text)
+            .bind(outcome.ticket_id)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("UPDATE messages SET stage = 'triaged', triaged_at = $1, claimed_by = NULL, claimed_until = NULL, last_error = NULL WHERE id = $2")
+                .bind(now_ms)
+                .bind(outcome.message_id)
+                .execute(&mut *conn)
+                .await?;
+            if let Some((intent, severity, redacted_text, record)) = &outcome.compliance {
+                let record_text = json_text("compliance record", record)?;
+                sqlx::query(
+                    "INSERT INTO compliance_records (ticket_id, message_id, intent, severity, redacted_text, record, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(outcome.ticket_id)
+                .bind(outcome.message_id)
+                .bind(intent)
+                .bind(severity)
+                .bind(redacted_text)
+                .bind(&record_text)
+                .bind(now_ms)
+                .execute(&mut *conn)
+                .await?;
+            }
+            let mut reply_id = None;
+            if let Some(reply) = &outcome.reply {
+                let id = crate::tickets::insert_outbound!(conn, outcome.ticket_id, reply, now_ms);
+                sqlx::query("UPDATE tickets SET first_responded_at = COALESCE(first_responded_at, $1) WHERE id = $2")
+                    .bind(now_ms)
+                    .bind(outcome.ticket_id)
+                    .execute(&mut *conn)
+                    .await?;
+                reply_id = Some(id);
+            }
+            append_audit!($backend, conn, &outcome.audit, now_ms);
+            Ok((triage_id, decision_id, reply_id))
+        }
+    };
+}
+define_record_triage_statements!(record_triage_statements_sqlite, sqlx::SqliteConnection, Backend::Sqlite);
+define_record_triage_statements!(record_triage_statements_postgres, sqlx::PgConnection, Backend::Postgres);
+
+impl Store {
+    /// Stores an inbound message durably (see the module docs). On SQLite the commit is synced
+    /// to disk before this returns.
+    pub async fn ingest(&self, inbound: &NewInbound) -> Result<Ingested> {
+        let prepared = PreparedInbound::new(inbound)?;
+        let step = match &self.pools {
+            Pools::Sqlite { group_commit, .. } => group_commit.ingest(prepared).await?,
+            Pools::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let step = ingest_statements_postgres(&mut tx, &prepared).await?;
+                match step {
+                    IngestStep::Done(_) => tx.commit().await?,
+                    IngestStep::LostRace => tx.rollback().await?,
+                }
+                step
+            }
+        };
+        match step {
+            IngestStep::Done(ingested) => Ok(ingested),
+            IngestStep::LostRace => {
                 let external_id = inbound.external_id.as_deref().unwrap_or_default();
                 let message = self.find_message_by_external_id(inbound.channel, external_id).await?.ok_or_else(|| Error::not_found("message", external_id))?;
                 let customer_id = self.ticket(message.ticket_id).await?.customer_id;
                 Ok(Ingested { ticket_id: message.ticket_id, message_id: message.id, customer_id, created: false, new_ticket: false })
             }
-            other => other,
         }
     }
 
@@ -392,97 +575,15 @@ impl Store {
     /// the compliance record, the automatic reply with its outbox entry, and the audit entries —
     /// all or nothing. Returns (triage id, decision id, reply message id).
     pub async fn record_triage(&self, outcome: &TriageOutcome, now: DateTime<Utc>) -> Result<(i64, i64, Option<i64>)> {
-        let now_ms = to_ms(now);
-        let result_text = json_text("triage result", &outcome.result)?;
-        let decision_text = json_text("decision record", &outcome.decision)?;
-        let ticket = &outcome.ticket;
-        let sla_text = ticket.sla.as_ref().map(|sla| json_text("ticket sla", sla)).transpose()?;
-        let ids = on_writer!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let triage_id: i64 = sqlx::query_scalar(
-                "INSERT INTO triage_results (message_id, ticket_id, model_name, model_version, result, latency_us, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            )
-            .bind(outcome.message_id)
-            .bind(outcome.ticket_id)
-            .bind(&outcome.model_name)
-            .bind(&outcome.model_version)
-            .bind(&result_text)
-            .bind(outcome.latency_us)
-            .bind(now_ms)
-            .fetch_one(&mut *tx)
-            .await?;
-            let decision_id: i64 = sqlx::query_scalar(
-                "INSERT INTO decisions (ticket_id, message_id, triage_id, route, reason_code, priority, record, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            )
-            .bind(outcome.ticket_id)
-            .bind(outcome.message_id)
-            .bind(triage_id)
-            .bind(&outcome.route)
-            .bind(&outcome.reason_code)
-            .bind(outcome.priority)
-            .bind(&decision_text)
-            .bind(now_ms)
-            .fetch_one(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE tickets SET status = $1, queue = $2, category = $3, intent = $4, severity = $5, confidence = $6, sentiment = $7, \
-                 priority = $8, route = $9, sla_policy = $10, first_response_due_at = $11, resolution_due_at = $12, updated_at = $13, \
-                 sla = $14 WHERE id = $15",
-            )
-            .bind(ticket.status.as_str())
-            .bind(ticket.queue.as_str())
-            .bind(&ticket.category)
-            .bind(&ticket.intent)
-            .bind(&ticket.severity)
-            .bind(ticket.confidence)
-            .bind(ticket.sentiment)
-            .bind(ticket.priority)
-            .bind(&ticket.route)
-            .bind(&ticket.sla_policy)
-            .bind(ticket.first_response_due_at.map(to_ms))
-            .bind(ticket.resolution_due_at.map(to_ms))
-            .bind(now_ms)
-            .bind(&sla_text)
-            .bind(outcome.ticket_id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE messages SET stage = 'triaged', triaged_at = $1, claimed_by = NULL, claimed_until = NULL, last_error = NULL WHERE id = $2")
-                .bind(now_ms)
-                .bind(outcome.message_id)
-                .execute(&mut *tx)
-                .await?;
-            if let Some((intent, severity, redacted_text, record)) = &outcome.compliance {
-                let record_text = json_text("compliance record", record)?;
-                sqlx::query(
-                    "INSERT INTO compliance_records (ticket_id, message_id, intent, severity, redacted_text, record, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(outcome.ticket_id)
-                .bind(outcome.message_id)
-                .bind(intent)
-                .bind(severity)
-                .bind(redacted_text)
-                .bind(&record_text)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await?;
+        let prepared = PreparedTriage::new(outcome, now)?;
+        match &self.pools {
+            Pools::Sqlite { group_commit, .. } => group_commit.record_triage(prepared).await,
+            Pools::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let ids = record_triage_statements_postgres(&mut tx, &prepared).await?;
+                tx.commit().await?;
+                Ok(ids)
             }
-            let mut reply_id = None;
-            if let Some(reply) = &outcome.reply {
-                let id = crate::tickets::insert_outbound!(tx, outcome.ticket_id, reply, now_ms);
-                sqlx::query("UPDATE tickets SET first_responded_at = COALESCE(first_responded_at, $1) WHERE id = $2")
-                    .bind(now_ms)
-                    .bind(outcome.ticket_id)
-                    .execute(&mut *tx)
-                    .await?;
-                reply_id = Some(id);
-            }
-            append_audit!(self, tx, &outcome.audit, now_ms);
-            tx.commit().await?;
-            (triage_id, decision_id, reply_id)
-        });
-        Ok(ids)
+        }
     }
 }

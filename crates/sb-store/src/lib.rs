@@ -12,7 +12,9 @@
 //! - Compliance records and the audit log are append-only (database triggers enforce it).
 //! - The raw payload of an inbound message is kept byte for byte.
 //! - On SQLite all writes go through one connection (a single writer never meets
-//!   `SQLITE_BUSY`); reads use a separate pool and see committed data (WAL).
+//!   `SQLITE_BUSY`); reads use a separate pool and see committed data (WAL). The pipeline's
+//!   two durable writes (ingest, record triage) are group-committed by a writer task
+//!   (`writer.rs`): one sync for all the requests waiting, each answered after that commit.
 
 mod audit;
 mod auth;
@@ -22,6 +24,7 @@ mod orders;
 mod outbox;
 mod records;
 mod tickets;
+mod writer;
 
 use sqlx::AssertSqlSafe;
 use std::str::FromStr;
@@ -64,7 +67,8 @@ impl Backend {
 
 #[derive(Clone)]
 enum Pools {
-    Sqlite { writer: SqlitePool, reader: SqlitePool },
+    /// `group_commit` batches the pipeline's durable writes onto `writer` (see `writer.rs`).
+    Sqlite { writer: SqlitePool, reader: SqlitePool, group_commit: writer::GroupCommit },
     Postgres(PgPool),
 }
 
@@ -152,7 +156,8 @@ impl Store {
             .connect_with(connect_options.read_only(false))
             .await
             .map_err(|error| Error::Connect(format!("{}: {error}", redact_url(url))))?;
-        Ok(Store { pools: Pools::Sqlite { writer, reader } })
+        let group_commit = writer::GroupCommit::start(writer.clone());
+        Ok(Store { pools: Pools::Sqlite { writer, reader, group_commit } })
     }
 
     async fn connect_postgres(url: &str, options: &StoreOptions) -> Result<Store> {
@@ -220,7 +225,7 @@ impl Store {
     /// Closes the pools, waiting for connections in use to be returned.
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { writer, reader } => {
+            Pools::Sqlite { writer, reader, .. } => {
                 reader.close().await;
                 writer.close().await;
             }
