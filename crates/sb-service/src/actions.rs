@@ -13,8 +13,8 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use chrono::{DateTime, TimeDelta, Utc};
-use sb_domain::Channel;
-use sb_policy::sla::{SlaClock, TicketSla};
+use sb_domain::{Category, Channel, Intent, Severity};
+use sb_policy::sla::{select_policy, SlaClock, SlaSubject, TicketSla};
 use sb_store::{ApiToken, Customer, Direction, NewAuditEntry, NewOutbound, NewUser, Page, Queue, Role, Ticket, TicketFilter, TicketStatus, TicketUpdate, User};
 
 use crate::{new_secret, Error, Result, Service};
@@ -332,6 +332,10 @@ impl Service {
             update.status = Some(TicketStatus::Open);
             update.resolved_at = Some(None);
         }
+        let now = Utc::now();
+        if to_safety {
+            self.tighten_sla_for_safety(&ticket, priority, &mut update, now)?;
+        }
         let queue = update.queue.unwrap_or(ticket.queue);
         let audit = [NewAuditEntry::new(
             &actor.audit_name,
@@ -340,8 +344,35 @@ impl Service {
             ticket_id,
             serde_json::json!({"reason": reason, "from_priority": ticket.priority, "to_priority": priority, "from_queue": ticket.queue.as_str(), "to_queue": queue.as_str()}),
         )];
-        let (ticket, _) = self.store().apply_ticket_action(ticket_id, ticket.updated_at, &update, None, &audit, Utc::now()).await?;
+        let (ticket, _) = self.store().apply_ticket_action(ticket_id, ticket.updated_at, &update, None, &audit, now).await?;
         Ok(ticket)
+    }
+
+    /// A ticket escalated to the safety queue gets the severity SLA when that promises an
+    /// earlier first response than the clocks it has (the promise only ever gets tighter, as
+    /// in `sla::start_or_keep`). The clocks restart from the ticket's creation; a response
+    /// already sent still counts. Paused clocks are left alone: the ticket waits on the
+    /// customer, and resuming will show the deadline.
+    fn tighten_sla_for_safety(&self, ticket: &Ticket, priority: i64, update: &mut TicketUpdate, now: DateTime<Utc>) -> Result<()> {
+        let existing = ticket_sla(ticket);
+        if existing.as_ref().is_some_and(|sla| running_clocks(sla).any(SlaClock::is_paused)) {
+            return Ok(());
+        }
+        let intent = ticket.intent.filter(|intent| intent.category() == Category::SafetyCompliance).unwrap_or(Intent::ProductHazard);
+        let subject = SlaSubject { category: Category::SafetyCompliance, intent, severity: Some(ticket.severity.unwrap_or(Severity::High)), priority: priority.clamp(0, 100) as u8 };
+        let Some(policy) = select_policy(&self.config().sla_policies, &subject) else { return Ok(()) };
+        let mut fresh = TicketSla::start(policy, ticket.created_at);
+        if let Some(responded_at) = ticket.first_responded_at {
+            fresh.record_first_response(responded_at)?;
+        }
+        let tighter = match &existing {
+            None => true,
+            Some(existing) => fresh.first_response.deadline(now, &fresh.calendar) < existing.first_response.deadline(now, &existing.calendar),
+        };
+        if tighter {
+            put_sla(update, &fresh, now)?;
+        }
+        Ok(())
     }
 
     /// Folds `source` into `target` (its messages move; it becomes `merged`). Returns the

@@ -124,6 +124,9 @@ async fn merge_escalate_assign_and_agents_own_work() {
     let ticket = &escalated.body["ticket"];
     assert_eq!((ticket["queue"].as_str(), ticket["severity"].as_str()), (Some("safety"), Some("high")), "{escalated:?}");
     assert!(ticket["priority"].as_i64().unwrap() >= 75);
+    assert_eq!(sla_of(ticket).policy_name, "safety high", "the severity SLA replaces a looser one");
+    let first_response_due = chrono::DateTime::parse_from_rfc3339(ticket["first_response_due_at"].as_str().unwrap()).unwrap();
+    assert!(first_response_due <= chrono::Utc::now() + chrono::TimeDelta::hours(2), "{first_response_due}");
 
     // The supervisor gives the ticket to another agent: now it is not ours to work on.
     let assigned = server.post(&format!("/api/v1/tickets/{first}/assign"), &supervisor, json!({"assignee_id": other_agent})).await;
