@@ -17,7 +17,11 @@ pub(crate) fn start_or_keep(ticket: &Ticket, triage: &TriageResult, priority: u8
     let policy = select_policy(sla_policies, &subject).ok_or_else(|| Error::Invalid(format!("no SLA policy matches {} (add a catch-all policy)", triage.intent.as_str())))?;
     let fresh = TicketSla::start(policy, ticket.created_at);
     let existing: Option<TicketSla> = ticket.sla.as_ref().and_then(|value| serde_json::from_value(value.clone()).ok());
-    let Some(existing) = existing else { return Ok(fresh) };
+    let Some(mut existing) = existing else { return Ok(fresh) };
+    // A customer message ends a wait on the customer: the clocks run again from now.
+    if existing.first_response.is_paused() || existing.resolution.is_paused() {
+        existing.resume(now)?;
+    }
     let (existing_due, _) = deadlines(&existing, now);
     let (fresh_due, _) = deadlines(&fresh, now);
     Ok(if fresh_due < existing_due { fresh } else { existing })

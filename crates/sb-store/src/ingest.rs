@@ -412,7 +412,8 @@ macro_rules! define_record_triage_statements {
             sqlx::query(
                 "UPDATE tickets SET status = $1, queue = $2, category = $3, intent = $4, severity = $5, confidence = $6, sentiment = $7, \
                  priority = $8, route = $9, sla_policy = $10, first_response_due_at = $11, resolution_due_at = $12, updated_at = $13, \
-                 sla = $14 WHERE id = $15",
+                 sla = $14, sla_paused_ms = sla_paused_ms + CASE WHEN sla_paused_at IS NULL THEN 0 ELSE $15 - sla_paused_at END, \
+                 sla_paused_at = NULL WHERE id = $16",
             )
             .bind(ticket.status.as_str())
             .bind(ticket.queue.as_str())
@@ -428,6 +429,7 @@ macro_rules! define_record_triage_statements {
             .bind(ticket.resolution_due_at.map(to_ms))
             .bind(now_ms)
             .bind(&sla_text)
+            .bind(now_ms)
             .bind(outcome.ticket_id)
             .execute(&mut *conn)
             .await?;
@@ -571,7 +573,8 @@ impl Store {
         Ok(())
     }
 
-    /// Writes one triage run: the triage result, the decision record, the ticket's new state,
+    /// Writes one triage run (which opens the ticket and ends any wait on the customer): the
+    /// triage result, the decision record, the ticket's new state,
     /// the compliance record, the automatic reply with its outbox entry, and the audit entries —
     /// all or nothing. Returns (triage id, decision id, reply message id).
     pub async fn record_triage(&self, outcome: &TriageOutcome, now: DateTime<Utc>) -> Result<(i64, i64, Option<i64>)> {

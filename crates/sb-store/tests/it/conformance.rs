@@ -225,6 +225,21 @@ async fn triage_is_recorded_whole_and_retriage_keeps_history(db: &TestDb) {
     assert_eq!(versions, vec!["v1", "v2"]);
 }
 
+async fn a_triaged_customer_message_ends_the_wait_on_the_customer(db: &TestDb) {
+    let store = &db.store;
+    let first = store.ingest(&inbound(Some("p-1"), "where is my parcel", Some("p@example.com"))).await.unwrap();
+    store.record_triage(&outcome(first.message_id, first.ticket_id, "human_queue", false), at(1)).await.unwrap();
+    let pending = TicketUpdate { status: Some(TicketStatus::Pending), sla_paused_at: Some(Some(at(10))), ..TicketUpdate::default() };
+    store.update_ticket(first.ticket_id, &pending, &[], at(10)).await.unwrap();
+    let mut follow_up = inbound(Some("p-2"), "here is the order number", Some("p@example.com"));
+    follow_up.ticket_id = Some(first.ticket_id);
+    let second = store.ingest(&follow_up).await.unwrap();
+    assert_eq!(second.ticket_id, first.ticket_id);
+    store.record_triage(&outcome(second.message_id, second.ticket_id, "human_queue", false), at(25)).await.unwrap();
+    let ticket = store.ticket(first.ticket_id).await.unwrap();
+    assert_eq!((ticket.status, ticket.sla_paused_at, ticket.sla_paused_ms), (TicketStatus::Open, None, 15 * 60_000));
+}
+
 async fn failed_triage_is_retried_then_marked_failed(db: &TestDb) {
     let store = &db.store;
     let ingested = store.ingest(&inbound(Some("f-1"), "text", None)).await.unwrap();
@@ -511,6 +526,7 @@ conformance_tests!(
     concurrent_claimers_never_share_a_message,
     triage_is_recorded_whole_and_retriage_keeps_history,
     failed_triage_is_retried_then_marked_failed,
+    a_triaged_customer_message_ends_the_wait_on_the_customer,
     a_failing_triage_write_leaves_nothing_half_way,
     compliance_records_are_append_only,
     the_audit_chain_verifies_and_reports_tampering,
