@@ -88,16 +88,19 @@ trap cleanup EXIT
 
 now_ns() { date +%s%N; }
 
-# Starts the server on $db_url and waits for /ready; prints the seconds it took.
+# Starts the server on $db_url and waits for /ready; sets ready_seconds. Not to be called in
+# $(…): server_pid must be set in this shell so that stop_server and the trap can stop it.
 start_server() {
   local started ready_ns
   started=$(now_ns)
   "$bin" serve --db "$db_url" --addr "$addr" $no_embeddings >"$work/server.log" 2>&1 &
   server_pid=$!
-  for _ in $(seq 1 3000); do
+  # Up to 15 minutes: the first start on a new corpus or model version trains the default
+  # model (minutes); start-to-/ready is meant to be measured once it is cached.
+  for _ in $(seq 1 90000); do
     if curl -fs -o /dev/null "http://$addr/ready"; then
       ready_ns=$(now_ns)
-      python3 -c "print(f'{($ready_ns - $started) / 1e9:.3f}')"
+      ready_seconds=$(python3 -c "print(f'{($ready_ns - $started) / 1e9:.3f}')")
       return 0
     fi
     kill -0 "$server_pid" 2>/dev/null || break
@@ -126,7 +129,7 @@ echo "== machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head 
 echo "== backend: $backend, embeddings: $([ -n "$no_embeddings" ] && echo no || echo yes), connections: $connections, wrk threads: $threads, duration: ${duration}s"
 
 db_url=$(new_db_url)
-ready_seconds=$(start_server)
+start_server
 echo "== start to /ready: ${ready_seconds}s"
 token=$("$bin" token create --db "$db_url" --name bench --scopes ingest 2>/dev/null | tail -1)
 
@@ -156,7 +159,8 @@ drop_db
 
 for run in $(seq 1 "$startup_runs"); do
   db_url=$(new_db_url)
-  echo "== startup run $run: start to /ready $(start_server)s"
+  start_server
+  echo "== startup run $run: start to /ready ${ready_seconds}s"
   stop_server
   drop_db
 done
