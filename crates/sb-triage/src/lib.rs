@@ -4,8 +4,22 @@
 //! optional sentence embeddings (`sb-embed`) and the explicit safety rules together, and owns
 //! the rule "safety wins". It does no I/O after loading; callers in async code run it on a
 //! blocking pool.
+//!
+//! Who decides what, in order: an emergency phrase (`safety`) makes a message safety with
+//! `urgent` severity; otherwise the safety gate (a binary model with a threshold chosen for
+//! the safety-recall target, `gate` and `train`) decides safety or not, and the intent model
+//! picks the intent on that side; among harm messages the urgent gate decides `urgent`, and
+//! the severity model chooses between `high` and `standard`. Models without gates (trained
+//! on other label sets, or before the gates existed) keep the older rule: safety wins when
+//! the safety intents together hold enough probability.
 
+pub mod cues;
+pub mod gate;
 pub mod safety;
+pub mod train;
+
+pub use gate::{Gate, GateDecision, GateScore};
+pub use train::{TriageCorpus, TriageTrainConfig, TriageTrainReport, TrainedTriage};
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
@@ -19,6 +33,10 @@ use std::sync::Arc;
 
 /// Subdirectory of a triage model that holds the severity model.
 pub const SEVERITY_DIR: &str = "severity";
+/// Subdirectory of a triage model that holds the safety gate (safety vs not).
+pub const SAFETY_GATE_DIR: &str = "safety";
+/// Subdirectory of a triage model that holds the urgent gate (urgent vs not, harm messages).
+pub const URGENT_GATE_DIR: &str = "urgent";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -44,6 +62,58 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// File at the root of a triage model that says how it was trained.
+pub const MANIFEST_FILE: &str = "triage.json";
+
+/// Which text the models of a triage model read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelInput {
+    /// Subject and normalised body, as they are (models trained on other label sets).
+    ModelText,
+    /// That text with figures of speech blanked and safety-cue markers appended
+    /// ([`cues::marked_text`]): the taxonomy models.
+    MarkedText,
+}
+
+impl ModelInput {
+    pub fn text_for_models(self, model_text: &str) -> std::borrow::Cow<'_, str> {
+        match self {
+            ModelInput::ModelText => std::borrow::Cow::Borrowed(model_text),
+            ModelInput::MarkedText => std::borrow::Cow::Owned(cues::marked_text(model_text)),
+        }
+    }
+}
+
+/// How a triage model directory was trained; a directory without one is read as an older
+/// model whose models read the text as it is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriageManifest {
+    pub recipe: String,
+    pub models_read: ModelInput,
+}
+
+impl TriageManifest {
+    pub fn load(dir: &Path) -> Result<Option<TriageManifest>> {
+        let path = dir.join(MANIFEST_FILE);
+        let model_error = |source| Error::Model { dir: dir.to_path_buf(), source };
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(model_error(sb_classify::Error::Io { path, source })),
+        };
+        let manifest = serde_json::from_slice(&bytes).map_err(|error| model_error(sb_classify::Error::Format(format!("{}: {error}", path.display()))))?;
+        Ok(Some(manifest))
+    }
+
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(MANIFEST_FILE);
+        let bytes = serde_json::to_vec_pretty(self).expect("manifest is plain data");
+        std::fs::write(&path, bytes).map_err(|source| Error::Model { dir: dir.to_path_buf(), source: sb_classify::Error::Io { path, source } })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TriageConfig {
     pub entities: EntityConfig,
@@ -61,9 +131,12 @@ impl Default for TriageConfig {
 }
 
 pub struct TriageEngine {
+    models_read: ModelInput,
     intent_model: Classifier,
     intents: Vec<Intent>,
     severity_model: Option<(Classifier, Vec<Severity>)>,
+    safety_gate: Option<Gate>,
+    urgent_gate: Option<Gate>,
     embedder: Option<Arc<Embedder>>,
     entities: EntityExtractor,
     pii: PiiDetector,
@@ -98,11 +171,23 @@ impl TriageEngine {
         } else {
             None
         };
+        let load_gate = |name: &str| -> Result<Option<Gate>> {
+            let gate_dir = dir.join(name);
+            if !gate_dir.join("model.json").exists() {
+                return Ok(None);
+            }
+            let gate = Gate::load(&gate_dir)?;
+            check_embedder(&gate_dir, gate.model(), embedder.as_ref())?;
+            Ok(Some(gate))
+        };
+        let models_read = TriageManifest::load(dir)?.map_or(ModelInput::ModelText, |manifest| manifest.models_read);
+        let safety_gate = load_gate(SAFETY_GATE_DIR)?;
+        let urgent_gate = load_gate(URGENT_GATE_DIR)?;
         let metadata = intent_model.metadata();
         let model_info = ModelInfo { name: metadata.name.clone(), version: metadata.version.clone(), features: metadata.feature_names() };
         let entities = EntityExtractor::new(&config.entities)?;
         let pii = PiiDetector::new(&config.entities.default_phone_region)?;
-        Ok(TriageEngine { intent_model, intents, severity_model, embedder, entities, pii, config, model_info })
+        Ok(TriageEngine { models_read, intent_model, intents, severity_model, safety_gate, urgent_gate, embedder, entities, pii, config, model_info })
     }
 
     pub fn model_info(&self) -> &ModelInfo {
@@ -110,7 +195,18 @@ impl TriageEngine {
     }
 
     pub fn uses_embeddings(&self) -> bool {
-        self.intent_model.embedding().is_some()
+        let gates = self.safety_gate.iter().chain(&self.urgent_gate).map(Gate::model);
+        std::iter::once(&self.intent_model).chain(gates).any(|model| model.embedding().is_some())
+    }
+
+    /// The safety gate's threshold and how it was chosen, when the model has one.
+    pub fn safety_gate(&self) -> Option<&GateDecision> {
+        self.safety_gate.as_ref().map(Gate::decision)
+    }
+
+    /// The urgent gate's threshold and how it was chosen, when the model has one.
+    pub fn urgent_gate(&self) -> Option<&GateDecision> {
+        self.urgent_gate.as_ref().map(Gate::decision)
     }
 
     /// The text the models read: subject (when there is one) and the normalised body.
@@ -131,11 +227,17 @@ impl TriageEngine {
             (Some(embedder), true) => Some(embedder.embed_one(&model_text)?),
             _ => None,
         };
-        self.finish(normalized, &model_text, embedding.as_deref(), today)
+        Ok(self.finish(normalized, &model_text, embedding.as_deref(), today)?.0)
     }
 
     /// Triage of many messages: embeddings are computed in batches, the rest in parallel.
     pub fn triage_batch(&self, messages: &[InboundMessage], today: NaiveDate) -> Vec<Result<TriageResult>> {
+        self.triage_batch_explained(messages, today).into_iter().map(|outcome| outcome.map(|(result, _)| result)).collect()
+    }
+
+    /// [`TriageEngine::triage_batch`] with the safety scores behind each decision, for
+    /// evaluation and error analysis.
+    pub fn triage_batch_explained(&self, messages: &[InboundMessage], today: NaiveDate) -> Vec<Result<(TriageResult, SafetyAssessment)>> {
         let prepared: Vec<(String, String)> = messages
             .par_iter()
             .map(|message| {
@@ -172,12 +274,21 @@ impl TriageEngine {
             .collect()
     }
 
-    fn finish(&self, normalized: String, model_text: &str, embedding: Option<&[f32]>, today: NaiveDate) -> Result<TriageResult> {
-        let prediction = self.intent_model.predict(model_text, embedding)?;
+    fn finish(&self, normalized: String, model_text: &str, embedding: Option<&[f32]>, today: NaiveDate) -> Result<(TriageResult, SafetyAssessment)> {
+        let models_text = self.models_read.text_for_models(model_text);
+        let prediction = self.intent_model.predict(&models_text, embedding.filter(|_| self.intent_model.embedding().is_some()))?;
         let signals = safety::signals(model_text);
-        let (intent, safety_override) = self.choose_intent(&prediction, &signals);
+        let intent_safety_probability: f32 = self.intents.iter().zip(&prediction.probabilities).filter(|(intent, _)| intent.is_safety()).map(|(_, p)| p).sum();
+        let safety_probability = self.safety_gate.as_ref().map(|gate| gate.probability(&models_text, embedding)).transpose()?;
+        let safety_score = self.safety_gate.as_ref().zip(safety_probability).map(|(gate, probability)| gate.score(probability, intent_safety_probability));
+        let (intent, safety_override) = self.choose_intent(&prediction, &signals, safety_score);
         let confidence = self.probability_of(&prediction, intent);
-        let severity = if intent.is_safety() { Some(self.severity(model_text, embedding, intent, &signals)?) } else { None };
+        let urgent_probability = match (&self.urgent_gate, intent) {
+            (Some(gate), Intent::AdverseReaction | Intent::ProductHazard) => Some(gate.probability(&models_text, embedding)?),
+            _ => None,
+        };
+        let severity = if intent.is_safety() { Some(self.severity(&models_text, embedding, intent, &signals, urgent_probability)?) } else { None };
+        let assessment = SafetyAssessment { intent_safety_probability, safety_probability, safety_score, urgent_probability, signals };
         let ranking = prediction
             .top_k(self.config.ranking_size)
             .into_iter()
@@ -187,7 +298,7 @@ impl TriageEngine {
         let entities = self.entities.extract(&normalized, today);
         let redaction = self.pii.redact(&normalized);
         let sentiment = sb_text::sentiment::analyze(&normalized);
-        Ok(TriageResult {
+        let result = TriageResult {
             category: intent.category(),
             intent,
             confidence,
@@ -201,15 +312,16 @@ impl TriageEngine {
             normalized_text: normalized,
             redacted_text: redaction.redacted_text,
             model: self.model_info.clone(),
-        })
+        };
+        Ok((result, assessment))
     }
 
     fn probability_of(&self, prediction: &Prediction, intent: Intent) -> f32 {
         self.intents.iter().position(|&candidate| candidate == intent).map_or(0.0, |idx| prediction.probabilities[idx])
     }
 
-    /// The model's answer, unless the safety rules overrule it.
-    fn choose_intent(&self, prediction: &Prediction, signals: &safety::SafetySignals) -> (Intent, Option<String>) {
+    /// The model's answer, unless the safety rules or the safety gate overrule it.
+    fn choose_intent(&self, prediction: &Prediction, signals: &safety::SafetySignals, safety_score: Option<f32>) -> (Intent, Option<String>) {
         let (top_idx, _) = prediction.top_k(1)[0];
         let top_intent = self.intents[top_idx];
         let best_among = |allowed: &dyn Fn(Intent) -> bool| {
@@ -224,6 +336,24 @@ impl TriageEngine {
             if let Some((intent, _)) = best_among(&|intent| matches!(intent, Intent::AdverseReaction | Intent::ProductHazard)) {
                 return (intent, Some(format!("emergency phrase found: {} instead of {}", intent.as_str(), top_intent.as_str())));
             }
+        }
+        if signals.emergency {
+            return (top_intent, None);
+        }
+        if let (Some(gate), Some(score)) = (&self.safety_gate, safety_score) {
+            let threshold = gate.decision().threshold;
+            let gate_says_safety = gate.says_yes(score);
+            if gate_says_safety == top_intent.is_safety() {
+                return (top_intent, None);
+            }
+            let Some((intent, _)) = best_among(&|intent: Intent| intent.is_safety() == gate_says_safety) else {
+                return (top_intent, None);
+            };
+            let comparison = if gate_says_safety { ">=" } else { "<" };
+            return (
+                intent,
+                Some(format!("safety gate: score {score:.3} {comparison} threshold {threshold:.3}; {} instead of {}", intent.as_str(), top_intent.as_str())),
+            );
         }
         if top_intent.is_safety() {
             return (top_intent, None);
@@ -240,16 +370,46 @@ impl TriageEngine {
         (top_intent, None)
     }
 
-    fn severity(&self, model_text: &str, embedding: Option<&[f32]>, intent: Intent, signals: &safety::SafetySignals) -> Result<Severity> {
-        if signals.emergency && intent != Intent::PrivacyRequest {
+    /// Urgent when an emergency phrase or the urgent gate says so (never for privacy
+    /// requests); otherwise the severity model's choice. With an urgent gate the severity
+    /// model only chooses between `high` and `standard`: urgency is the gate's call.
+    fn severity(&self, model_text: &str, embedding: Option<&[f32]>, intent: Intent, signals: &safety::SafetySignals, urgent_probability: Option<f32>) -> Result<Severity> {
+        let can_be_urgent = intent != Intent::PrivacyRequest;
+        if signals.emergency && can_be_urgent {
             return Ok(Severity::Urgent);
+        }
+        if let (Some(gate), Some(probability)) = (&self.urgent_gate, urgent_probability) {
+            if can_be_urgent && gate.says_yes(probability) {
+                return Ok(Severity::Urgent);
+            }
         }
         let Some((model, severities)) = &self.severity_model else {
             // Without a severity model, err on the side of a faster response.
             return Ok(if intent == Intent::PrivacyRequest { Severity::Standard } else { Severity::High });
         };
+        let urgency_decided = self.urgent_gate.is_some() || !can_be_urgent;
         let prediction = model.predict(model_text, embedding.filter(|_| model.embedding().is_some()))?;
-        let (best_idx, _) = prediction.top_k(1)[0];
-        Ok(severities[best_idx])
+        let best = severities
+            .iter()
+            .copied()
+            .zip(prediction.probabilities.iter().copied())
+            .filter(|(severity, _)| !(urgency_decided && *severity == Severity::Urgent))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or(Severity::High, |(severity, _)| severity);
+        Ok(best)
     }
+}
+
+/// The safety scores behind one decision, for evaluation and error analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SafetyAssessment {
+    /// Probability the intent model gives the three safety intents together.
+    pub intent_safety_probability: f32,
+    /// The safety gate's probability, when the model has a gate.
+    pub safety_probability: Option<f32>,
+    /// What the safety gate's threshold was compared with.
+    pub safety_score: Option<f32>,
+    /// The urgent gate's probability, for messages the decision made harm messages.
+    pub urgent_probability: Option<f32>,
+    pub signals: safety::SafetySignals,
 }

@@ -42,13 +42,10 @@ pub struct TriageArgs {
 }
 
 fn parse_channel(name: &str) -> Result<Channel> {
-    Ok(match name {
-        "email" => Channel::Email,
-        "chat" => Channel::Chat,
-        "voice" => Channel::Voice,
-        "api" => Channel::Api,
-        other => bail!("unknown channel `{other}`: use email, chat, voice or api"),
-    })
+    match Channel::parse(name) {
+        Some(channel) => Ok(channel),
+        None => bail!("unknown channel `{name}`: use email, chat, voice, api or sms"),
+    }
 }
 
 fn load_engine(model: Option<PathBuf>, no_embeddings: bool) -> Result<TriageEngine> {
@@ -377,11 +374,22 @@ pub fn eval(args: EvalArgs) -> Result<ExitCode> {
 
 #[derive(Args)]
 pub struct EvalTriageArgs {
-    /// Taxonomy CSV with columns text, category, intent, severity.
+    /// Taxonomy CSV with columns text, category, intent, severity, scored once by the model.
+    #[arg(long, required_unless_present = "cross_validate", conflicts_with = "cross_validate")]
+    test: Option<PathBuf>,
+    /// Instead of a test file: K-fold cross-validation over this training CSV. Each fold trains
+    /// the default model's recipe on the other folds and scores the held-out one; the report
+    /// pools the folds and lists every safety error, for working from validation errors.
+    #[arg(long, value_name = "TRAIN_CSV")]
+    cross_validate: Option<PathBuf>,
+    /// Number of folds for --cross-validate.
+    #[arg(long, default_value_t = 5, requires = "cross_validate")]
+    folds: usize,
+    /// Write one JSON line per scored row (gold, prediction, safety scores) to this file.
     #[arg(long)]
-    test: PathBuf,
+    rows_out: Option<PathBuf>,
     /// Triage model directory (default: the built-in taxonomy model).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "cross_validate")]
     model: Option<PathBuf>,
     #[arg(long)]
     no_embeddings: bool,
@@ -389,82 +397,291 @@ pub struct EvalTriageArgs {
     json: bool,
 }
 
-pub fn eval_triage(args: EvalTriageArgs) -> Result<ExitCode> {
-    let rows = read_labelled_csv(&args.test, "text", "intent", &["category", "severity"])?;
+/// A taxonomy CSV: text, intent, category and severity of every row.
+struct TaxonomyRows {
+    texts: Vec<String>,
+    intents: Vec<String>,
+    categories: Vec<String>,
+    severities: Vec<String>,
+}
+
+fn read_taxonomy_csv(path: &std::path::Path) -> Result<TaxonomyRows> {
+    let mut rows = read_labelled_csv(path, "text", "intent", &["category", "severity"])?;
     if rows.extra.len() != 2 {
-        bail!("{}: needs the columns text, category, intent and severity", args.test.display());
+        bail!("{}: needs the columns text, category, intent and severity", path.display());
     }
-    let engine = load_engine(args.model, args.no_embeddings)?;
+    let severities = rows.extra.pop().expect("two extra columns").1;
+    let categories = rows.extra.pop().expect("two extra columns").1;
+    Ok(TaxonomyRows { texts: rows.texts, intents: rows.labels, categories, severities })
+}
+
+/// The taxonomy targets, accumulated row by row (over a test file, or over the held-out folds
+/// of a cross-validation).
+#[derive(Default)]
+struct TriageScores {
+    n_rows: usize,
+    category_correct: usize,
+    intent_correct: usize,
+    n_safety: usize,
+    safety_found: usize,
+    n_urgent: usize,
+    urgent_found: usize,
+    n_non_safety: usize,
+    false_safety: usize,
+    severity_correct: usize,
+    scored: Vec<Scored>,
+    missed_safety: Vec<String>,
+    missed_urgent: Vec<String>,
+    false_alarms: Vec<String>,
+}
+
+fn ratio(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+fn intent_labels() -> Vec<String> {
+    sb_domain::Intent::ALL.iter().map(|intent| intent.as_str().to_string()).collect()
+}
+
+impl TriageScores {
+    fn add(&mut self, rows: &TaxonomyRows, row_idx: usize, result: &TriageResult) -> Result<()> {
+        let gold_intent = &rows.intents[row_idx];
+        let gold_severity = rows.severities[row_idx].as_str();
+        let found_safety = result.category == sb_domain::Category::SafetyCompliance;
+        let short_text = || rows.texts[row_idx].chars().take(100).collect::<String>().replace('\n', " ");
+        self.n_rows += 1;
+        self.category_correct += (result.category.as_str() == rows.categories[row_idx]) as usize;
+        self.intent_correct += (result.intent.as_str() == gold_intent) as usize;
+        if rows.categories[row_idx] == "safety_compliance" {
+            self.n_safety += 1;
+            if found_safety {
+                self.safety_found += 1;
+            } else {
+                self.missed_safety.push(format!("{gold_intent}/{gold_severity} -> {}: {}", result.intent, short_text()));
+            }
+            self.severity_correct += (result.severity.map(|severity| severity.as_str()) == Some(gold_severity)) as usize;
+            if gold_severity == "urgent" {
+                self.n_urgent += 1;
+                if result.severity == Some(sb_domain::Severity::Urgent) {
+                    self.urgent_found += 1;
+                } else {
+                    let predicted = result.severity.map_or("-", |severity| severity.as_str());
+                    self.missed_urgent.push(format!("{gold_intent} -> {}/{predicted}: {}", result.intent, short_text()));
+                }
+            }
+        } else {
+            self.n_non_safety += 1;
+            if found_safety {
+                self.false_safety += 1;
+                self.false_alarms.push(format!("{gold_intent} -> {}: {}", result.intent, short_text()));
+            }
+        }
+        let labels = intent_labels();
+        let gold = labels.iter().position(|label| label == gold_intent).context("unknown intent in the taxonomy file")?;
+        let predicted = labels.iter().position(|label| label == result.intent.as_str()).expect("taxonomy intent");
+        self.scored.push(Scored { gold, predicted, confidence: result.confidence, gold_probability: if gold == predicted { result.confidence } else { 0.0 } });
+        Ok(())
+    }
+
+    fn evaluation(&self) -> sb_classify::EvalReport {
+        evaluate(&intent_labels(), &self.scored, 15)
+    }
+
+    fn summary(&self) -> serde_json::Value {
+        let evaluation = self.evaluation();
+        json!({
+            "n_rows": self.n_rows,
+            "category_accuracy": ratio(self.category_correct, self.n_rows),
+            "intent_accuracy": ratio(self.intent_correct, self.n_rows),
+            "intent_macro_f1": evaluation.macro_f1,
+            "intent_ece": evaluation.ece,
+            "safety_recall": ratio(self.safety_found, self.n_safety),
+            "urgent_recall": ratio(self.urgent_found, self.n_urgent),
+            "severity_accuracy_on_safety": ratio(self.severity_correct, self.n_safety),
+            "non_safety_flagged_as_safety": ratio(self.false_safety, self.n_non_safety),
+        })
+    }
+
+    fn one_line(&self) -> String {
+        format!(
+            "category {:.4}, safety recall {:.4} ({}/{}), urgent recall {:.4} ({}/{}), non-safety flagged {:.4} ({}/{})",
+            ratio(self.category_correct, self.n_rows),
+            ratio(self.safety_found, self.n_safety),
+            self.safety_found,
+            self.n_safety,
+            ratio(self.urgent_found, self.n_urgent),
+            self.urgent_found,
+            self.n_urgent,
+            ratio(self.false_safety, self.n_non_safety),
+            self.false_safety,
+            self.n_non_safety
+        )
+    }
+
+    fn print(&self) {
+        let evaluation = self.evaluation();
+        println!("category accuracy            {:.4}", ratio(self.category_correct, self.n_rows));
+        println!("intent accuracy / macro-F1   {:.4} / {:.4}", ratio(self.intent_correct, self.n_rows), evaluation.macro_f1);
+        println!("intent ECE (15 bins)         {:.4}", evaluation.ece);
+        println!("safety recall                {:.4} ({}/{})", ratio(self.safety_found, self.n_safety), self.safety_found, self.n_safety);
+        println!("urgent recall                {:.4} ({}/{})", ratio(self.urgent_found, self.n_urgent), self.urgent_found, self.n_urgent);
+        println!("severity accuracy (safety)   {:.4}", ratio(self.severity_correct, self.n_safety));
+        println!("non-safety flagged as safety {:.4} ({}/{})", ratio(self.false_safety, self.n_non_safety), self.false_safety, self.n_non_safety);
+        println!("\n{:<24} {:>9} {:>9} {:>8}", "intent", "precision", "recall", "support");
+        for class in &evaluation.per_class {
+            println!("{:<24} {:>9.3} {:>9.3} {:>8}", class.label, class.precision, class.recall, class.support);
+        }
+    }
+}
+
+/// One JSON line of `--rows-out`.
+fn row_json(rows: &TaxonomyRows, row_idx: usize, fold: Option<usize>, result: &TriageResult, assessment: &sb_triage::SafetyAssessment) -> serde_json::Value {
+    json!({
+        "fold": fold,
+        "text": rows.texts[row_idx],
+        "gold_intent": rows.intents[row_idx],
+        "gold_severity": rows.severities[row_idx],
+        "intent": result.intent,
+        "severity": result.severity,
+        "confidence": result.confidence,
+        "ranking": result.ranking,
+        "safety_override": result.safety_override,
+        "intent_safety_probability": assessment.intent_safety_probability,
+        "safety_probability": assessment.safety_probability,
+        "safety_score": assessment.safety_score,
+        "urgent_probability": assessment.urgent_probability,
+        "emergency": assessment.signals.emergency,
+        "figure_of_speech": assessment.signals.figure_of_speech,
+    })
+}
+
+fn gate_line(name: &str, decision: Option<&sb_triage::GateDecision>) -> String {
+    match decision {
+        Some(decision) => format!(
+            "{name} gate threshold {:.4} (out-of-fold recall {:.4}, false alarms {:.4}, {} folds)",
+            decision.threshold, decision.out_of_fold_recall, decision.out_of_fold_false_alarm_rate, decision.n_folds
+        ),
+        None => format!("no {name} gate"),
+    }
+}
+
+pub fn eval_triage(args: EvalTriageArgs) -> Result<ExitCode> {
+    if let Some(train_path) = args.cross_validate.clone() {
+        return cross_validate_triage(&args, &train_path);
+    }
+    let test_path = args.test.clone().context("give --test FILE or --cross-validate TRAIN_CSV")?;
+    let rows = read_taxonomy_csv(&test_path)?;
+    let engine = load_engine(args.model.clone(), args.no_embeddings)?;
     let today = chrono::NaiveDate::from_ymd_opt(2025, 3, 14).expect("valid date");
     let messages: Vec<InboundMessage> = rows.texts.iter().map(|text| InboundMessage::chat(text.clone())).collect();
     let started = Instant::now();
-    let results = engine.triage_batch(&messages, today);
+    let results = engine.triage_batch_explained(&messages, today);
     let seconds = started.elapsed().as_secs_f64();
-    let gold_categories = &rows.extra[0].1;
-    let gold_severities = &rows.extra[1].1;
-    let (mut category_correct, mut intent_correct) = (0usize, 0usize);
-    let (mut n_safety, mut safety_found, mut n_urgent, mut urgent_found) = (0usize, 0usize, 0usize, 0usize);
-    let (mut n_non_safety, mut false_safety, mut severity_correct) = (0usize, 0usize, 0usize);
-    let labels: Vec<String> = sb_domain::Intent::ALL.iter().map(|intent| intent.as_str().to_string()).collect();
-    let mut scored = Vec::new();
-    let mut missed_safety = Vec::new();
-    for (row_idx, result) in results.iter().enumerate() {
-        let result = result.as_ref().map_err(|error| anyhow::anyhow!("row {}: {error}", row_idx + 2))?;
-        let gold_intent = &rows.labels[row_idx];
-        let gold_is_safety = gold_categories[row_idx] == "safety_compliance";
-        category_correct += (result.category.as_str() == gold_categories[row_idx]) as usize;
-        intent_correct += (result.intent.as_str() == gold_intent) as usize;
-        if gold_is_safety {
-            n_safety += 1;
-            if result.category == sb_domain::Category::SafetyCompliance {
-                safety_found += 1;
-            } else {
-                missed_safety.push(rows.texts[row_idx].chars().take(100).collect::<String>());
-            }
-            severity_correct += (result.severity.map(|severity| severity.as_str()) == Some(gold_severities[row_idx].as_str())) as usize;
-            if gold_severities[row_idx] == "urgent" {
-                n_urgent += 1;
-                urgent_found += (result.severity == Some(sb_domain::Severity::Urgent)) as usize;
-            }
-        } else {
-            n_non_safety += 1;
-            false_safety += (result.category == sb_domain::Category::SafetyCompliance) as usize;
+    let mut rows_out = args.rows_out.as_ref().map(|path| std::fs::File::create(path).map(std::io::BufWriter::new).with_context(|| format!("cannot create {}", path.display()))).transpose()?;
+    let mut scores = TriageScores::default();
+    for (row_idx, outcome) in results.iter().enumerate() {
+        let (result, assessment) = outcome.as_ref().map_err(|error| anyhow::anyhow!("row {}: {error}", row_idx + 2))?;
+        scores.add(&rows, row_idx, result)?;
+        if let Some(out) = rows_out.as_mut() {
+            writeln!(out, "{}", row_json(&rows, row_idx, None, result, assessment))?;
         }
-        let gold = labels.iter().position(|label| label == gold_intent).context("unknown intent in the test file")?;
-        let predicted = labels.iter().position(|label| label == result.intent.as_str()).expect("taxonomy intent");
-        scored.push(Scored { gold, predicted, confidence: result.confidence, gold_probability: if gold == predicted { result.confidence } else { 0.0 } });
     }
-    let n_rows = results.len() as f64;
-    let evaluation = evaluate(&labels, &scored, 15);
-    let ratio = |part: usize, whole: usize| if whole == 0 { 0.0 } else { part as f64 / whole as f64 };
-    let summary = json!({
-        "n_test": results.len(),
-        "category_accuracy": category_correct as f64 / n_rows,
-        "intent_accuracy": intent_correct as f64 / n_rows,
-        "intent_macro_f1": evaluation.macro_f1,
-        "intent_ece": evaluation.ece,
-        "safety_recall": ratio(safety_found, n_safety),
-        "urgent_recall": ratio(urgent_found, n_urgent),
-        "severity_accuracy_on_safety": ratio(severity_correct, n_safety),
-        "non_safety_flagged_as_safety": ratio(false_safety, n_non_safety),
-        "msgs_per_s": n_rows / seconds,
-        "model": engine.model_info(),
-    });
-    println!("category accuracy            {:.4}", summary["category_accuracy"].as_f64().unwrap_or_default());
-    println!("intent accuracy / macro-F1   {:.4} / {:.4}", summary["intent_accuracy"].as_f64().unwrap_or_default(), evaluation.macro_f1);
-    println!("intent ECE (15 bins)         {:.4}", evaluation.ece);
-    println!("safety recall                {:.4} ({safety_found}/{n_safety})", ratio(safety_found, n_safety));
-    println!("urgent recall                {:.4} ({urgent_found}/{n_urgent})", ratio(urgent_found, n_urgent));
-    println!("severity accuracy (safety)   {:.4}", ratio(severity_correct, n_safety));
-    println!("non-safety flagged as safety {:.4} ({false_safety}/{n_non_safety})", ratio(false_safety, n_non_safety));
-    println!("\n{:<24} {:>9} {:>9} {:>8}", "intent", "precision", "recall", "support");
-    for class in &evaluation.per_class {
-        println!("{:<24} {:>9.3} {:>9.3} {:>8}", class.label, class.precision, class.recall, class.support);
+    if let Some(mut out) = rows_out {
+        out.flush()?;
     }
-    for text in &missed_safety {
+    scores.print();
+    println!("{}", gate_line("safety", engine.safety_gate()));
+    println!("{}", gate_line("urgent", engine.urgent_gate()));
+    for text in &scores.missed_safety {
         println!("missed safety: {text}");
     }
     if args.json {
+        let mut summary = scores.summary();
+        summary["n_test"] = json!(results.len());
+        summary["msgs_per_s"] = json!(results.len() as f64 / seconds);
+        summary["model"] = json!(engine.model_info());
+        summary["safety_gate"] = json!(engine.safety_gate());
+        summary["urgent_gate"] = json!(engine.urgent_gate());
+        println!("{summary}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// K-fold cross-validation of the default recipe over a training CSV: the validation figures
+/// to tune against, so the test file is scored only once, at the end.
+fn cross_validate_triage(args: &EvalTriageArgs, train_path: &std::path::Path) -> Result<ExitCode> {
+    if args.folds < 2 {
+        bail!("--folds must be at least 2");
+    }
+    let rows = read_taxonomy_csv(train_path)?;
+    let embedder = load_embedder(args.no_embeddings)?;
+    let texts: Vec<&str> = rows.texts.iter().map(String::as_str).collect();
+    let embeddings = models::embed_corpus(embedder.as_deref(), &texts)?;
+    let labels = intent_labels();
+    let gold: Vec<u32> = rows
+        .intents
+        .iter()
+        .map(|intent| labels.iter().position(|label| label == intent).map(|idx| idx as u32).with_context(|| format!("unknown intent `{intent}` in {}", train_path.display())))
+        .collect::<Result<_>>()?;
+    let fold_of = sb_classify::split::stratified_folds(&gold, labels.len(), args.folds, 0x5eed);
+    let config = models::default_triage_config();
+    let today = chrono::NaiveDate::from_ymd_opt(2025, 3, 14).expect("valid date");
+    let mut rows_out = args.rows_out.as_ref().map(|path| std::fs::File::create(path).map(std::io::BufWriter::new).with_context(|| format!("cannot create {}", path.display()))).transpose()?;
+    let mut scores = TriageScores::default();
+    let mut fold_summaries = Vec::new();
+    for fold in 0..args.folds {
+        let train_idx: Vec<usize> = (0..rows.texts.len()).filter(|&idx| fold_of[idx] != fold).collect();
+        let held_idx: Vec<usize> = (0..rows.texts.len()).filter(|&idx| fold_of[idx] == fold).collect();
+        let fold_texts: Vec<&str> = train_idx.iter().map(|&idx| texts[idx]).collect();
+        let fold_labels: Vec<&str> = train_idx.iter().map(|&idx| rows.intents[idx].as_str()).collect();
+        let fold_severities: Vec<String> = train_idx.iter().map(|&idx| rows.severities[idx].clone()).collect();
+        let fold_embeddings = embeddings.as_ref().map(|matrix| models::subset_embeddings(matrix, &train_idx));
+        let dir = std::env::temp_dir().join(format!("switchboard-cv-{}-fold{fold}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let started = Instant::now();
+        let report = models::train_triage_embedded(&fold_texts, &fold_labels, Some(&fold_severities), fold_embeddings, &config, &dir)?;
+        let train_seconds = started.elapsed().as_secs_f64();
+        let engine = TriageEngine::load(&dir, embedder.clone(), TriageConfig::default())?;
+        let messages: Vec<InboundMessage> = held_idx.iter().map(|&idx| InboundMessage::chat(rows.texts[idx].clone())).collect();
+        let results = engine.triage_batch_explained(&messages, today);
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut fold_scores = TriageScores::default();
+        for (&row_idx, outcome) in held_idx.iter().zip(&results) {
+            let (result, assessment) = outcome.as_ref().map_err(|error| anyhow::anyhow!("row {}: {error}", row_idx + 2))?;
+            scores.add(&rows, row_idx, result)?;
+            fold_scores.add(&rows, row_idx, result)?;
+            if let Some(out) = rows_out.as_mut() {
+                writeln!(out, "{}", row_json(&rows, row_idx, Some(fold), result, assessment))?;
+            }
+        }
+        println!("fold {}/{} ({} rows, trained in {train_seconds:.0} s): {}", fold + 1, args.folds, held_idx.len(), fold_scores.one_line());
+        println!("    {}; {}", gate_line("safety", report.safety_gate.as_ref()), gate_line("urgent", report.urgent_gate.as_ref()));
+        let mut fold_summary = fold_scores.summary();
+        fold_summary["safety_gate"] = json!(report.safety_gate);
+        fold_summary["urgent_gate"] = json!(report.urgent_gate);
+        fold_summaries.push(fold_summary);
+    }
+    if let Some(mut out) = rows_out {
+        out.flush()?;
+    }
+    println!("\n{}-fold cross-validation over {} ({} rows), pooled:", args.folds, train_path.display(), rows.texts.len());
+    scores.print();
+    for text in &scores.missed_safety {
+        println!("missed safety: {text}");
+    }
+    for text in &scores.missed_urgent {
+        println!("missed urgent: {text}");
+    }
+    for text in &scores.false_alarms {
+        println!("false alarm: {text}");
+    }
+    if args.json {
+        let mut summary = scores.summary();
+        summary["folds"] = json!(fold_summaries);
         println!("{summary}");
     }
     Ok(ExitCode::SUCCESS)

@@ -6,6 +6,7 @@ use crate::progress::{bar, TrainProgress};
 use anyhow::{Context, Result};
 use sb_classify::{Classifier, EmbeddingMatrix, TrainConfig, TrainReport, TrainingData};
 use sb_embed::Embedder;
+use sb_triage::{TriageCorpus, TriageTrainConfig, TriageTrainReport};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -46,10 +47,7 @@ pub fn embed_all(embedder: &Embedder, texts: &[&str], what: &str) -> Result<Vec<
 }
 
 pub fn train_classifier(texts: &[&str], labels: &[&str], embedder: Option<&Embedder>, config: &TrainConfig) -> Result<(Classifier, TrainReport)> {
-    let embeddings = match embedder {
-        Some(embedder) => Some(EmbeddingMatrix { model_id: embedder.model_id().to_string(), dim: embedder.dim(), vectors: embed_all(embedder, texts, "training texts")? }),
-        None => None,
-    };
+    let embeddings = embed_corpus(embedder, texts)?;
     let data = TrainingData { texts: texts.to_vec(), labels: labels.to_vec(), embeddings };
     let progress = TrainProgress::new();
     let result = sb_classify::train(&data, config, &|event| progress.event(event));
@@ -57,8 +55,31 @@ pub fn train_classifier(texts: &[&str], labels: &[&str], embedder: Option<&Embed
     Ok(result?)
 }
 
+/// Sentence embeddings of a corpus, when an embedder is loaded.
+pub fn embed_corpus(embedder: Option<&Embedder>, texts: &[&str]) -> Result<Option<EmbeddingMatrix>> {
+    let Some(embedder) = embedder else { return Ok(None) };
+    let vectors = embed_all(embedder, texts, "training texts")?;
+    Ok(Some(EmbeddingMatrix { model_id: embedder.model_id().to_string(), dim: embedder.dim(), vectors }))
+}
+
+/// The rows `indices` of an embedding matrix, in that order.
+pub fn subset_embeddings(matrix: &EmbeddingMatrix, indices: &[usize]) -> EmbeddingMatrix {
+    let mut vectors = Vec::with_capacity(indices.len() * matrix.dim);
+    for &idx in indices {
+        vectors.extend_from_slice(&matrix.vectors[idx * matrix.dim..(idx + 1) * matrix.dim]);
+    }
+    EmbeddingMatrix { model_id: matrix.model_id.clone(), dim: matrix.dim, vectors }
+}
+
+/// How the default model and `switchboard train` build a triage model around an intent
+/// configuration: gate recall targets and folds are `sb_triage`'s defaults.
+pub fn triage_train_config(intent: TrainConfig) -> TriageTrainConfig {
+    TriageTrainConfig::new(intent)
+}
+
 /// Trains a triage model directory: the intent model at its root and, when a severity
-/// column is given, the severity model (trained on rows that have a severity) in `severity/`.
+/// column is given, the severity model (trained on rows that have a severity) in `severity/`;
+/// for the Switchboard taxonomy also the safety and urgent gates (see `sb_triage::train`).
 pub fn train_triage_model(
     texts: &[&str],
     labels: &[&str],
@@ -67,19 +88,33 @@ pub fn train_triage_model(
     config: &TrainConfig,
     out: &Path,
 ) -> Result<TrainReport> {
-    let (intent_model, report) = train_classifier(texts, labels, embedder, config)?;
-    intent_model.save(out).with_context(|| format!("cannot write the model to {}", out.display()))?;
-    if let Some(severities) = severities {
-        let (severity_texts, severity_labels): (Vec<&str>, Vec<&str>) =
-            texts.iter().zip(severities).filter(|(_, severity)| !severity.is_empty()).map(|(text, severity)| (*text, severity.as_str())).unzip();
-        if !severity_texts.is_empty() {
-            let severity_config = TrainConfig { name: format!("{}-severity", config.name), ..config.clone() };
-            // Severity is learnt from wording (symptoms, harm); TF-IDF alone keeps it cheap.
-            let (severity_model, _) = train_classifier(&severity_texts, &severity_labels, None, &severity_config)?;
-            severity_model.save(&out.join(sb_triage::SEVERITY_DIR))?;
-        }
-    }
-    Ok(report)
+    let embeddings = embed_corpus(embedder, texts)?;
+    let report = train_triage_embedded(texts, labels, severities, embeddings, &triage_train_config(config.clone()), out)?;
+    Ok(report.intent)
+}
+
+/// [`train_triage_model`] with the embeddings already computed (cross-validation embeds the
+/// corpus once for all its folds).
+pub fn train_triage_embedded(
+    texts: &[&str],
+    labels: &[&str],
+    severities: Option<&[String]>,
+    embeddings: Option<EmbeddingMatrix>,
+    config: &TriageTrainConfig,
+    out: &Path,
+) -> Result<TriageTrainReport> {
+    let corpus = TriageCorpus {
+        texts: texts.to_vec(),
+        intents: labels.to_vec(),
+        severities: severities.map(|values| values.iter().map(String::as_str).collect()),
+        embeddings,
+    };
+    let progress = TrainProgress::new();
+    let trained = sb_triage::train::train(&corpus, config, &|event| progress.event(event));
+    progress.finish();
+    let trained = trained?;
+    trained.save(out).with_context(|| format!("cannot write the model to {}", out.display()))?;
+    Ok(trained.report)
 }
 
 pub fn cache_dir() -> PathBuf {
@@ -90,10 +125,12 @@ pub fn cache_dir() -> PathBuf {
     home.join(".cache").join("switchboard")
 }
 
-/// Where the default triage model for this corpus, feature set and code version lives.
+/// Where the default triage model for this corpus, feature set, code version and training
+/// recipe lives: a change to any of them trains a new model instead of reusing a stale one.
 pub fn default_model_dir(embedder: Option<&Embedder>) -> PathBuf {
+    let recipe = format!("{}|{:?}", sb_triage::train::recipe_fingerprint(), default_triage_config());
     let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    for byte in DEFAULT_CORPUS.bytes().chain(env!("CARGO_PKG_VERSION").bytes()) {
+    for byte in DEFAULT_CORPUS.bytes().chain(env!("CARGO_PKG_VERSION").bytes()).chain(recipe.bytes()) {
         hash = (hash ^ byte as u64).wrapping_mul(0x0000_0100_0000_01b3);
     }
     let features = match embedder {
@@ -123,10 +160,21 @@ pub fn ensure_default_model(embedder: Option<&Embedder>) -> Result<PathBuf> {
     }
     let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-    let config = default_train_config();
     let staging = dir.with_extension("partial");
     let _ = std::fs::remove_dir_all(&staging);
-    train_triage_model(&text_refs, &label_refs, Some(&severities), embedder, &config, &staging)?;
+    let embeddings = embed_corpus(embedder, &text_refs)?;
+    let report = train_triage_embedded(&text_refs, &label_refs, Some(&severities), embeddings, &default_triage_config(), &staging)?;
+    for (name, decision) in [("safety", &report.safety_gate), ("urgent", &report.urgent_gate)] {
+        if let Some(decision) = decision {
+            tracing::info!(
+                gate = name,
+                threshold = decision.threshold,
+                out_of_fold_recall = decision.out_of_fold_recall,
+                out_of_fold_false_alarm_rate = decision.out_of_fold_false_alarm_rate,
+                "gate threshold chosen on out-of-fold predictions of the corpus"
+            );
+        }
+    }
     // Rename into place so a half-trained model is never picked up.
     std::fs::rename(&staging, &dir).with_context(|| format!("cannot move the model into {}", dir.display()))?;
     Ok(dir)
@@ -134,4 +182,10 @@ pub fn ensure_default_model(embedder: Option<&Embedder>) -> Result<PathBuf> {
 
 pub fn default_train_config() -> TrainConfig {
     TrainConfig { name: "switchboard-triage-default".to_string(), version: env!("CARGO_PKG_VERSION").to_string(), ..TrainConfig::default() }
+}
+
+/// The default model's full configuration; `eval-triage --cross-validate` trains with it too,
+/// so the folds measure what ships.
+pub fn default_triage_config() -> TriageTrainConfig {
+    triage_train_config(default_train_config())
 }
