@@ -82,6 +82,8 @@ stop_server() {
 cleanup() {
   stop_server
   drop_db
+  # SB_BENCH_SERVER_LOG=FILE keeps the server's log (e.g. with RUST_LOG=sb_store=debug).
+  if [ -n "${SB_BENCH_SERVER_LOG:-}" ] && [ -f "$work/server.log" ]; then cp "$work/server.log" "$SB_BENCH_SERVER_LOG"; fi
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -87,7 +87,7 @@ impl From<sb_store::Error> for ApiError {
             sb_store::Error::Conflict(message) => ApiError::Conflict(message),
             sb_store::Error::Invalid(message) => ApiError::validation("invalid", message),
             sb_store::Error::Connect(detail) => ApiError::Unavailable(detail),
-            error @ (sb_store::Error::BadUrl(_) | sb_store::Error::Database(_) | sb_store::Error::Migrate(_) | sb_store::Error::Json { .. }) => ApiError::Internal(error.to_string()),
+            error @ (sb_store::Error::BadUrl(_) | sb_store::Error::Database(_) | sb_store::Error::Sqlite(_) | sb_store::Error::Migrate(_) | sb_store::Error::Json { .. }) => ApiError::Internal(error.to_string()),
         }
     }
 }

@@ -106,6 +106,7 @@ fn put_sla(update: &mut TicketUpdate, sla: &TicketSla, now: DateTime<Utc>) -> Re
     update.first_response_due_at = Some(Some(sla.first_response.deadline(now, &sla.calendar)));
     update.resolution_due_at = Some(Some(sla.resolution.deadline(now, &sla.calendar)));
     update.sla = Some(Some(serde_json::to_value(sla)?));
+    update.sla_policy = Some(Some(sla.policy_name.clone()));
     Ok(())
 }
 
@@ -322,9 +323,11 @@ impl Service {
         let mut update = TicketUpdate { priority: Some(priority), ..TicketUpdate::default() };
         if to_safety {
             update.queue = Some(Queue::Safety);
+            update.category = Some(Some(Category::SafetyCompliance.as_str().to_string()));
             if ticket.severity.is_none() {
                 update.severity = Some(Some("high".to_string()));
             }
+            update.compliance = self.escalation_record(&ticket, &reason, actor).await?;
         } else if ticket.queue == Queue::Auto || ticket.queue == Queue::Triage {
             update.queue = Some(Queue::Human);
         }
@@ -353,6 +356,41 @@ impl Service {
     /// in `sla::start_or_keep`). The clocks restart from the ticket's creation; a response
     /// already sent still counts. Paused clocks are left alone: the ticket waits on the
     /// customer, and resuming will show the deadline.
+    /// The compliance record of a person's escalation to the safety queue (PRODUCT.md: every
+    /// safety case has one): about the ticket's latest customer message, in its redacted form.
+    /// `None` only for a ticket without any customer message.
+    async fn escalation_record(&self, ticket: &Ticket, reason: &str, actor: &Actor) -> Result<Option<sb_store::NewComplianceRecord>> {
+        let messages = self.store().ticket_messages(ticket.id).await?;
+        let Some(message) = messages.iter().rev().find(|message| message.direction == Direction::Inbound) else { return Ok(None) };
+        // The triage of that message holds its redacted copy; one that was never triaged is
+        // redacted here.
+        let triages = self.store().ticket_triage_results(ticket.id).await?;
+        let redacted_text = triages
+            .iter()
+            .rev()
+            .find(|row| row.message_id == message.id)
+            .and_then(|row| row.result.get("redacted_text").and_then(|text| text.as_str()).map(str::to_string))
+            .or_else(|| self.engine().map(|engine| engine.redact(&message.body).redacted_text))
+            .unwrap_or_else(|| "[not triaged yet and no models loaded: see the message itself]".to_string());
+        let intent = ticket.intent.filter(|intent| intent.is_safety()).map_or("escalated", |intent| intent.as_str());
+        let severity = ticket.severity.map_or("high", |severity| severity.as_str());
+        Ok(Some(sb_store::NewComplianceRecord {
+            message_id: message.id,
+            intent: intent.to_string(),
+            severity: severity.to_string(),
+            redacted_text,
+            record: serde_json::json!({
+                "source": "escalation",
+                "escalated_by": actor.audit_name,
+                "reason": reason,
+                "from_queue": ticket.queue.as_str(),
+                "category_before": ticket.category,
+                "intent_before": ticket.intent,
+                "channel": message.channel,
+            }),
+        }))
+    }
+
     fn tighten_sla_for_safety(&self, ticket: &Ticket, priority: i64, update: &mut TicketUpdate, now: DateTime<Utc>) -> Result<()> {
         let existing = ticket_sla(ticket);
         if existing.as_ref().is_some_and(|sla| running_clocks(sla).any(SlaClock::is_paused)) {

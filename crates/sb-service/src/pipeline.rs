@@ -64,6 +64,8 @@ pub struct MessageReceipt {
 struct Processed {
     triage: TriageResult,
     decision: Decision,
+    /// The ticket after the decision was recorded.
+    ticket: Ticket,
 }
 
 fn retry_delay(config: &crate::WorkerConfig, attempts: i64) -> std::time::Duration {
@@ -97,16 +99,24 @@ impl Service {
             received_at: now,
             claim: Some((self.config().instance_id.clone(), lease_until)),
         };
-        let ingested = self.store().ingest(&inbound).await?;
+        // The rows come back from the ingest's own transaction: no second read of them.
+        let stored = self.store().ingest_with_rows(&inbound).await?;
+        let ingested = stored.ingested;
         if !ingested.created {
-            return self.describe_existing(ingested).await;
+            return self.describe_existing(ingested, stored.ticket).await;
         }
-        let message = self.store().message(ingested.message_id).await?;
-        match self.process(&message, ingested.customer_id).await {
+        match self.process(&stored.message, stored.customer.as_ref(), &stored.ticket).await {
             Ok(processed) => {
-                let ticket = self.store().ticket(ingested.ticket_id).await?;
                 let reply = processed.decision.reply.clone();
-                Ok(MessageReceipt { ingested, status: ReceiptStatus::Triaged, ticket, triage: Some(processed.triage), decision: Some(processed.decision), reply, pending_reason: None })
+                Ok(MessageReceipt {
+                    ingested,
+                    status: ReceiptStatus::Triaged,
+                    ticket: processed.ticket,
+                    triage: Some(processed.triage),
+                    decision: Some(processed.decision),
+                    reply,
+                    pending_reason: None,
+                })
             }
             Err(error) => {
                 let retry_at = Utc::now() + chrono_duration(retry_delay(&self.config().worker, 0));
@@ -118,8 +128,7 @@ impl Service {
         }
     }
 
-    async fn describe_existing(&self, ingested: Ingested) -> Result<MessageReceipt> {
-        let ticket = self.store().ticket(ingested.ticket_id).await?;
+    async fn describe_existing(&self, ingested: Ingested, ticket: Ticket) -> Result<MessageReceipt> {
         let decisions = self.store().ticket_decisions(ingested.ticket_id).await?;
         let latest = decisions.iter().rev().find(|decision| decision.message_id == ingested.message_id);
         let decision: Option<Decision> = latest.and_then(|row| serde_json::from_value(row.record["decision"].clone()).ok());
@@ -136,8 +145,9 @@ impl Service {
         tokio::task::spawn_blocking(move || engine.triage(&message, today)).await.map_err(|error| Error::Internal(error.to_string()))?.map_err(Error::from)
     }
 
-    /// Triage, workflow, decision, SLA; written in one transaction.
-    async fn process(&self, message: &MessageRow, customer_id: Option<i64>) -> Result<Processed> {
+    /// Triage, workflow, decision, SLA; written in one transaction. `customer` and `ticket` are
+    /// the message's as they stand before this triage.
+    async fn process(&self, message: &MessageRow, customer: Option<&sb_store::Customer>, ticket: &Ticket) -> Result<Processed> {
         let engine = self.engine().cloned().ok_or(Error::ModelsNotLoaded)?;
         let started = Instant::now();
         let now = Utc::now();
@@ -146,16 +156,11 @@ impl Service {
         let triage = tokio::task::spawn_blocking(move || engine.triage(&inbound, today)).await.map_err(|error| Error::Internal(error.to_string()))??;
         let latency_us = started.elapsed().as_micros() as i64;
 
-        let customer = match customer_id {
-            Some(id) => Some(self.store().customer(id).await?),
-            None => None,
-        };
-        let ticket = self.store().ticket(message.ticket_id).await?;
         let workflow = self.run_workflow(&triage, today).await?;
         let waiting = (now - ticket.created_at).max(TimeDelta::zero());
         let decision_input = DecisionInput {
             triage: &triage,
-            customer: CustomerFlags { vip: customer.as_ref().is_some_and(|customer| customer.vip) },
+            customer: CustomerFlags { vip: customer.is_some_and(|customer| customer.vip) },
             workflow: &workflow,
             waiting,
             sla_state: SlaState::OnTrack,
@@ -170,7 +175,7 @@ impl Service {
             (Route::HumanQueue, false) => (Queue::Human, "human_queue"),
             (Route::SafetyQueue, false) => (Queue::Safety, "safety_queue"),
         };
-        let ticket_sla = crate::sla::start_or_keep(&ticket, &triage, decision.priority.score, &self.config().sla_policies, now)?;
+        let ticket_sla = crate::sla::start_or_keep(ticket, &triage, decision.priority.score, &self.config().sla_policies, now)?;
         let (first_response_due_at, resolution_due_at) = crate::sla::deadlines(&ticket_sla, now);
         let severity = if keeps_safety { ticket.severity.map(|severity| severity.as_str().to_string()) } else { decision.severity.map(|severity| severity.as_str().to_string()) };
         // A triaged message opens (or reopens) its ticket: waiting for a person, or answered
@@ -183,7 +188,7 @@ impl Service {
                 author_user_id: None,
                 subject: message.subject.as_ref().map(|subject| format!("Re: {subject}")),
                 body: text.clone(),
-                recipient: reply_recipient(message.channel, customer.as_ref()),
+                recipient: reply_recipient(message.channel, customer),
                 metadata: Some(serde_json::json!({"automatic": true, "reason_code": decision.reason_code})),
             }),
             _ => None,
@@ -258,7 +263,7 @@ impl Service {
             reply,
             audit,
         };
-        self.store().record_triage(&outcome, Utc::now()).await?;
+        let recorded = self.store().record_triage(&outcome, Utc::now()).await?;
         tracing::info!(
             message_id = message.id,
             ticket_id = message.ticket_id,
@@ -268,7 +273,7 @@ impl Service {
             latency_us,
             "message triaged"
         );
-        Ok(Processed { triage, decision })
+        Ok(Processed { triage, decision, ticket: recorded.ticket })
     }
 
     /// The workflow of the message's category (PRODUCT.md, "Workflows").
@@ -345,7 +350,11 @@ impl Service {
         let handled = claimed.len();
         for claimed_message in claimed {
             let message = &claimed_message.message;
-            if let Err(error) = self.process(message, claimed_message.customer_id).await {
+            let processed = match self.rows_for_retry(message, claimed_message.customer_id).await {
+                Ok((customer, ticket)) => self.process(message, customer.as_ref(), &ticket).await.map(drop),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = processed {
                 let attempts = message.attempts + 1;
                 let retry_at: Option<DateTime<Utc>> = (attempts < config.max_attempts).then(|| Utc::now() + chrono_duration(retry_delay(config, attempts)));
                 tracing::warn!(message_id = message.id, attempts, error = %error, gives_up = retry_at.is_none(), "background triage failed");
@@ -353,6 +362,17 @@ impl Service {
             }
         }
         Ok(handled)
+    }
+}
+
+impl Service {
+    /// The customer and ticket of a message the worker claimed.
+    async fn rows_for_retry(&self, message: &MessageRow, customer_id: Option<i64>) -> Result<(Option<sb_store::Customer>, Ticket)> {
+        let customer = match customer_id {
+            Some(id) => Some(self.store().customer(id).await?),
+            None => None,
+        };
+        Ok((customer, self.store().ticket(message.ticket_id).await?))
     }
 }
 

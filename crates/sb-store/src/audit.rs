@@ -79,17 +79,14 @@ macro_rules! append_audit {
             if $backend == $crate::Backend::Postgres {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)").bind($crate::audit::AUDIT_LOCK_KEY).execute(&mut *$tx).await?;
             }
-            let mut prev_hash: String = sqlx::query_scalar::<_, String>("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+            let mut prev_hash: String = sqlx::query_scalar::<_, String>($crate::audit::LAST_HASH)
                 .fetch_optional(&mut *$tx)
                 .await?
                 .unwrap_or_else(|| $crate::audit::GENESIS_HASH.to_string());
             for entry in entries {
                 let details_text = $crate::records::json_text("audit details", &entry.details)?;
                 let hash = $crate::audit::entry_hash(&prev_hash, $now_ms, &entry.actor, &entry.action, &entry.entity_type, &entry.entity_id, &details_text);
-                sqlx::query(
-                    "INSERT INTO audit_log (at, actor, action, entity_type, entity_id, details, prev_hash, hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
+                sqlx::query($crate::audit::INSERT_ENTRY)
                 .bind($now_ms)
                 .bind(&entry.actor)
                 .bind(&entry.action)
@@ -106,6 +103,11 @@ macro_rules! append_audit {
     }};
 }
 pub(crate) use append_audit;
+
+/// The statements of [`append_audit`] (also run by the SQLite writer, `sqlite_batch.rs`).
+pub(crate) const LAST_HASH: &str = "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1";
+pub(crate) const INSERT_ENTRY: &str = "INSERT INTO audit_log (at, actor, action, entity_type, entity_id, details, prev_hash, hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 const AUDIT_COLUMNS: &str = "id, at, actor, action, entity_type, entity_id, details, prev_hash, hash";
 

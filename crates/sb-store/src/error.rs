@@ -9,6 +9,9 @@ pub enum Error {
     Connect(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// From the SQLite group-commit writer, which runs its batch through rusqlite.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}; the database may be newer than this binary")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{entity} {id} not found")]
@@ -32,6 +35,9 @@ impl Error {
     pub fn is_unique_violation(&self) -> bool {
         match self {
             Error::Database(sqlx::Error::Database(database_error)) => database_error.is_unique_violation(),
+            Error::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) => {
+                matches!(failure.extended_code, rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+            }
             _ => false,
         }
     }

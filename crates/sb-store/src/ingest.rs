@@ -12,8 +12,9 @@
 //!
 //! On SQLite both durable writes of the pipeline (`ingest` and `record_triage`) go through the
 //! group-commit writer (`writer.rs`): concurrent requests share one transaction and one sync,
-//! each answered only after the commit that contains its write. The statements themselves are
-//! written once below and compiled for each driver.
+//! each answered only after the commit that contains its write, and the writer runs the whole
+//! batch on the connection's own handle (`sqlite_batch.rs`). The statements are written once,
+//! in [`sql`], and run by sqlx on PostgreSQL and by that batch on SQLite.
 
 use sqlx::AssertSqlSafe;
 use chrono::{DateTime, Utc};
@@ -21,7 +22,7 @@ use sb_domain::Channel;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{append_audit, NewAuditEntry};
-use crate::records::{json_text, message_from_row, MessageRow, Queue, TicketStatus};
+use crate::records::{customer_from_row, json_text, message_from_row, ticket_from_row, Customer, MessageRow, Queue, Ticket, TicketStatus, CUSTOMER_COLUMNS, MESSAGE_COLUMNS, TICKET_COLUMNS};
 use crate::tickets::NewOutbound;
 use crate::{on_writer, to_ms, Backend, Error, Pools, Result, Store};
 
@@ -130,20 +131,80 @@ fn normalise_email(email: &Option<String>) -> Option<String> {
 }
 
 
+/// The pipeline's statements, written once: the PostgreSQL functions below run them through
+/// sqlx, the SQLite group-commit writer (`sqlite_batch.rs`) through rusqlite. Parameters are
+/// numbered in order of first appearance (SQLite numbers `$N` parameters that way), which a test
+/// checks.
+pub(crate) mod sql {
+    pub(crate) const FIND_MESSAGE_BY_EXTERNAL_ID: &str = "SELECT id, ticket_id FROM messages WHERE channel = $1 AND external_id = $2";
+    pub(crate) const TICKET_CUSTOMER: &str = "SELECT customer_id FROM tickets WHERE id = $1";
+    pub(crate) const CUSTOMER_BY_EXTERNAL_ID: &str = "SELECT id FROM customers WHERE external_id = $1";
+    pub(crate) const CUSTOMER_BY_EMAIL: &str = "SELECT id FROM customers WHERE email = $1";
+    pub(crate) const CUSTOMER_BY_PHONE: &str = "SELECT id FROM customers WHERE phone = $1 ORDER BY id LIMIT 1";
+    /// Fills in what we did not know; never overwrites what we did, and never takes an email or
+    /// external id another customer already has (a failed statement would abort the whole
+    /// transaction on PostgreSQL).
+    pub(crate) const UPDATE_CUSTOMER: &str = "UPDATE customers SET name = COALESCE(name, $1), phone = COALESCE(phone, $2), \
+         email = COALESCE(email, (SELECT $3 WHERE NOT EXISTS (SELECT 1 FROM customers WHERE email = $4))), \
+         external_id = COALESCE(external_id, (SELECT $5 WHERE NOT EXISTS (SELECT 1 FROM customers WHERE external_id = $6))), \
+         updated_at = $7 WHERE id = $8 AND erased_at IS NULL";
+    /// ON CONFLICT: a concurrent message from the same new customer may have created them
+    /// first; then [`CUSTOMER_BY_EXTERNAL_ID_OR_EMAIL`] takes theirs.
+    pub(crate) const INSERT_CUSTOMER: &str = "INSERT INTO customers (external_id, email, phone, name, vip, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, FALSE, $5, $6) ON CONFLICT DO NOTHING RETURNING id";
+    pub(crate) const CUSTOMER_BY_EXTERNAL_ID_OR_EMAIL: &str = "SELECT id FROM customers WHERE external_id = $1 OR email = $2 ORDER BY id LIMIT 1";
+    pub(crate) const TICKET_STATUS_AND_MERGE: &str = "SELECT status, merged_into FROM tickets WHERE id = $1";
+    pub(crate) const OPEN_TICKET_OF_CONVERSATION: &str = "SELECT id FROM tickets WHERE channel = $1 AND conversation_key = $2 AND status NOT IN ('closed', 'merged') \
+         ORDER BY id DESC LIMIT 1";
+    pub(crate) const TOUCH_TICKET: &str = "UPDATE tickets SET last_message_at = $1, updated_at = $2 WHERE id = $3";
+    pub(crate) const INSERT_TICKET: &str = "INSERT INTO tickets (customer_id, channel, conversation_key, subject, status, queue, priority, created_at, updated_at, last_message_at) \
+         VALUES ($1, $2, $3, $4, 'new', 'triage', 0, $5, $6, $7) RETURNING id";
+    pub(crate) const INSERT_INBOUND_MESSAGE: &str = "INSERT INTO messages (ticket_id, channel, external_id, direction, content_type, raw_payload, subject, body, body_is_html, \
+         metadata, stage, attempts, next_attempt_at, claimed_by, claimed_until, received_at) \
+         VALUES ($1, $2, $3, 'inbound', $4, $5, $6, $7, $8, $9, 'raw', 0, $10, $11, $12, $13) \
+         ON CONFLICT (channel, external_id) DO NOTHING RETURNING id";
+    pub(crate) const INSERT_TRIAGE_RESULT: &str = "INSERT INTO triage_results (message_id, ticket_id, model_name, model_version, result, latency_us, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+    pub(crate) const INSERT_DECISION: &str = "INSERT INTO decisions (ticket_id, message_id, triage_id, route, reason_code, priority, record, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+    /// Safety wins at the ticket level: the service keeps a safety ticket's queue when a later
+    /// message is routine, and the last clause makes that hold even when two messages of one
+    /// ticket are triaged at once from the same earlier snapshot of it.
+    pub(crate) const UPDATE_TICKET_AFTER_TRIAGE: &str = "UPDATE tickets SET status = $1, queue = $2, category = $3, intent = $4, severity = $5, confidence = $6, sentiment = $7, \
+         priority = $8, route = $9, sla_policy = $10, first_response_due_at = $11, resolution_due_at = $12, updated_at = $13, \
+         sla = $14, sla_paused_ms = sla_paused_ms + CASE WHEN sla_paused_at IS NULL THEN 0 ELSE $15 - sla_paused_at END, \
+         sla_paused_at = NULL WHERE id = $16 AND NOT (queue = 'safety' AND $2 <> 'safety')";
+    pub(crate) const MARK_MESSAGE_TRIAGED: &str = "UPDATE messages SET stage = 'triaged', triaged_at = $1, claimed_by = NULL, claimed_until = NULL, last_error = NULL WHERE id = $2";
+    pub(crate) const INSERT_COMPLIANCE_RECORD: &str = "INSERT INTO compliance_records (ticket_id, message_id, intent, severity, redacted_text, record, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    pub(crate) const MARK_FIRST_RESPONSE: &str = "UPDATE tickets SET first_responded_at = COALESCE(first_responded_at, $1) WHERE id = $2";
+
+    /// Every statement above, for the parameter-order test.
+    #[cfg(test)]
+    pub(crate) const ALL: &[&str] = &[
+        FIND_MESSAGE_BY_EXTERNAL_ID, TICKET_CUSTOMER, CUSTOMER_BY_EXTERNAL_ID, CUSTOMER_BY_EMAIL, CUSTOMER_BY_PHONE, UPDATE_CUSTOMER,
+        INSERT_CUSTOMER, CUSTOMER_BY_EXTERNAL_ID_OR_EMAIL, TICKET_STATUS_AND_MERGE, OPEN_TICKET_OF_CONVERSATION, TOUCH_TICKET, INSERT_TICKET,
+        INSERT_INBOUND_MESSAGE, INSERT_TRIAGE_RESULT, INSERT_DECISION, UPDATE_TICKET_AFTER_TRIAGE, MARK_MESSAGE_TRIAGED, INSERT_COMPLIANCE_RECORD,
+        MARK_FIRST_RESPONSE,
+    ];
+}
+
 /// An inbound message with its bind values worked out, owned so that it can travel to the
 /// SQLite writer task.
 #[derive(Debug)]
 pub(crate) struct PreparedInbound {
-    inbound: NewInbound,
-    now_ms: i64,
-    email: Option<String>,
-    metadata_text: Option<String>,
-    claimed_by: Option<String>,
-    claimed_until: Option<i64>,
+    pub(crate) inbound: NewInbound,
+    pub(crate) now_ms: i64,
+    pub(crate) email: Option<String>,
+    pub(crate) metadata_text: Option<String>,
+    pub(crate) claimed_by: Option<String>,
+    pub(crate) claimed_until: Option<i64>,
+    /// Read back the stored message, ticket and customer inside the same transaction.
+    pub(crate) with_rows: bool,
 }
 
 impl PreparedInbound {
-    fn new(inbound: &NewInbound) -> Result<PreparedInbound> {
+    fn new(inbound: &NewInbound, with_rows: bool) -> Result<PreparedInbound> {
         let metadata_text = inbound.metadata.as_ref().map(|metadata| json_text("message metadata", metadata)).transpose()?;
         let (claimed_by, claimed_until) = match &inbound.claim {
             Some((holder, until)) => (Some(holder.clone()), Some(to_ms(*until))),
@@ -155,6 +216,7 @@ impl PreparedInbound {
             metadata_text,
             claimed_by,
             claimed_until,
+            with_rows,
             inbound: inbound.clone(),
         })
     }
@@ -164,7 +226,7 @@ impl PreparedInbound {
 #[derive(Debug)]
 pub(crate) enum IngestStep {
     /// Stored, or found already stored: keep the writes and answer after the commit.
-    Done(Ingested),
+    Done { ingested: Ingested, rows: Option<IngestedRows> },
     /// A concurrent delivery of the same message won the race (PostgreSQL): undo what this one
     /// wrote and answer with the first one's ticket.
     LostRace,
@@ -174,11 +236,12 @@ pub(crate) enum IngestStep {
 /// reason as [`PreparedInbound`].
 #[derive(Debug)]
 pub(crate) struct PreparedTriage {
-    outcome: TriageOutcome,
-    now_ms: i64,
-    result_text: String,
-    decision_text: String,
-    sla_text: Option<String>,
+    pub(crate) outcome: TriageOutcome,
+    pub(crate) now_ms: i64,
+    pub(crate) result_text: String,
+    pub(crate) decision_text: String,
+    pub(crate) sla_text: Option<String>,
+    pub(crate) compliance_text: Option<String>,
 }
 
 impl PreparedTriage {
@@ -188,314 +251,319 @@ impl PreparedTriage {
             result_text: json_text("triage result", &outcome.result)?,
             decision_text: json_text("decision record", &outcome.decision)?,
             sla_text: outcome.ticket.sla.as_ref().map(|sla| json_text("ticket sla", sla)).transpose()?,
+            compliance_text: outcome.compliance.as_ref().map(|(_, _, _, record)| json_text("compliance record", record)).transpose()?,
             outcome: outcome.clone(),
         })
     }
 }
 
-/// (triage id, decision id, reply message id).
-pub(crate) type TriageIds = (i64, i64, Option<i64>);
+/// What `record_triage` wrote, and the ticket as it stands after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedTriage {
+    pub triage_id: i64,
+    pub decision_id: i64,
+    /// The automatic reply's message, when there was one.
+    pub reply_message_id: Option<i64>,
+    pub ticket: Ticket,
+}
 
-/// Defines the ingest statements for one driver's connection, inside a transaction the caller
-/// opened (and commits or rolls back).
-macro_rules! define_ingest_statements {
-    ($name:ident, $connection:ty) => {
-        pub(crate) async fn $name(conn: &mut $connection, prepared: &PreparedInbound) -> Result<IngestStep> {
-            let inbound = &prepared.inbound;
-            let now_ms = prepared.now_ms;
-            let email = &prepared.email;
-            let metadata_text = &prepared.metadata_text;
-            let claimed_by = &prepared.claimed_by;
-            let claimed_until = prepared.claimed_until;
-            let channel = inbound.channel.as_str();
-            if let Some(external_id) = &inbound.external_id {
-                let existing: Option<(i64, i64)> = sqlx::query_as("SELECT id, ticket_id FROM messages WHERE channel = $1 AND external_id = $2")
-                    .bind(channel)
-                    .bind(external_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                if let Some((message_id, ticket_id)) = existing {
-                    let customer_id: Option<i64> = sqlx::query_scalar("SELECT customer_id FROM tickets WHERE id = $1").bind(ticket_id).fetch_one(&mut *conn).await?;
-                    return Ok(IngestStep::Done(Ingested { ticket_id, message_id, customer_id, created: false, new_ticket: false }));
-                }
-            }
+/// An ingest with the rows it stored (or found), read in its transaction: the pipeline goes on
+/// without reading them again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestedRows {
+    pub ingested: Ingested,
+    pub message: MessageRow,
+    pub ticket: Ticket,
+    pub customer: Option<Customer>,
+}
 
-            // The customer: by external id, then email, then phone; created when the message
-            // says who sent it.
-            let mut customer_id: Option<i64> = None;
-            if let Some(external_id) = &inbound.customer.external_id {
-                customer_id = sqlx::query_scalar("SELECT id FROM customers WHERE external_id = $1").bind(external_id).fetch_optional(&mut *conn).await?;
-            }
-            if customer_id.is_none() {
-                if let Some(email) = &email {
-                    customer_id = sqlx::query_scalar("SELECT id FROM customers WHERE email = $1").bind(email).fetch_optional(&mut *conn).await?;
-                }
-            }
-            if customer_id.is_none() {
-                if let Some(phone) = &inbound.customer.phone {
-                    customer_id = sqlx::query_scalar("SELECT id FROM customers WHERE phone = $1 ORDER BY id LIMIT 1").bind(phone).fetch_optional(&mut *conn).await?;
-                }
-            }
-            match customer_id {
-                Some(id) => {
-                    // Fill in what we did not know; never overwrite what we did, and never take an
-                    // email or external id another customer already has (a failed statement
-                    // would abort the whole transaction on PostgreSQL).
-                    sqlx::query(
-                        "UPDATE customers SET name = COALESCE(name, $1), phone = COALESCE(phone, $2), \
-                         email = COALESCE(email, (SELECT $3 WHERE NOT EXISTS (SELECT 1 FROM customers WHERE email = $4))), \
-                         external_id = COALESCE(external_id, (SELECT $5 WHERE NOT EXISTS (SELECT 1 FROM customers WHERE external_id = $6))), \
-                         updated_at = $7 WHERE id = $8 AND erased_at IS NULL",
-                    )
-                    .bind(&inbound.customer.name)
-                    .bind(&inbound.customer.phone)
-                    .bind(&email)
-                    .bind(&email)
-                    .bind(&inbound.customer.external_id)
-                    .bind(&inbound.customer.external_id)
-                    .bind(now_ms)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-                }
-                None if !inbound.customer.is_empty() => {
-                    // ON CONFLICT: a concurrent message from the same new customer may have
-                    // created them first; then take theirs.
-                    let inserted: Option<i64> = sqlx::query_scalar(
-                        "INSERT INTO customers (external_id, email, phone, name, vip, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, FALSE, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
-                    )
-                    .bind(&inbound.customer.external_id)
-                    .bind(&email)
-                    .bind(&inbound.customer.phone)
-                    .bind(&inbound.customer.name)
-                    .bind(now_ms)
-                    .bind(now_ms)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                    customer_id = match inserted {
-                        Some(id) => Some(id),
-                        None => {
-                            sqlx::query_scalar("SELECT id FROM customers WHERE external_id = $1 OR email = $2 ORDER BY id LIMIT 1")
-                                .bind(&inbound.customer.external_id)
-                                .bind(&email)
-                                .fetch_optional(&mut *conn)
-                                .await?
-                        }
-                    };
-                }
-                None => {}
-            }
+/// The ingest statements on PostgreSQL, inside a transaction the caller opened (and commits or
+/// rolls back). The SQLite flavour of the same steps is `sqlite_batch::ingest`.
+pub(crate) async fn ingest_statements_postgres(conn: &mut sqlx::PgConnection, prepared: &PreparedInbound) -> Result<IngestStep> {
+    let inbound = &prepared.inbound;
+    let now_ms = prepared.now_ms;
+    let email = &prepared.email;
+    let channel = inbound.channel.as_str();
+    if let Some(external_id) = &inbound.external_id {
+        let existing: Option<(i64, i64)> = sqlx::query_as(sql::FIND_MESSAGE_BY_EXTERNAL_ID).bind(channel).bind(external_id).fetch_optional(&mut *conn).await?;
+        if let Some((message_id, ticket_id)) = existing {
+            let customer_id: Option<i64> = sqlx::query_scalar(sql::TICKET_CUSTOMER).bind(ticket_id).fetch_one(&mut *conn).await?;
+            let ingested = Ingested { ticket_id, message_id, customer_id, created: false, new_ticket: false };
+            return Ok(IngestStep::Done { rows: read_rows_postgres(conn, prepared, &ingested).await?, ingested });
+        }
+    }
 
-            // The ticket: an explicit target, then the open ticket of the conversation, else a
-            // new one. Merged tickets forward to the ticket they were merged into.
-            let mut ticket_id: Option<i64> = None;
-            if let Some(target) = inbound.ticket_id {
-                let mut current = Some(target);
-                for _ in 0..8 {
-                    let Some(candidate) = current else { break };
-                    let row: Option<(String, Option<i64>)> = sqlx::query_as("SELECT status, merged_into FROM tickets WHERE id = $1").bind(candidate).fetch_optional(&mut *conn).await?;
-                    match row {
-                        Some((status, Some(merged_into))) if status == "merged" => current = Some(merged_into),
-                        Some((status, _)) if status != "closed" => {
-                            ticket_id = Some(candidate);
-                            break;
-                        }
-                        _ => break,
-                    }
-                }
-            }
-            if ticket_id.is_none() {
-                if let Some(conversation_key) = &inbound.conversation_key {
-                    ticket_id = sqlx::query_scalar(
-                        "SELECT id FROM tickets WHERE channel = $1 AND conversation_key = $2 AND status NOT IN ('closed', 'merged') \
-                         ORDER BY id DESC LIMIT 1",
-                    )
-                    .bind(channel)
-                    .bind(conversation_key)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                }
-            }
-            let new_ticket = ticket_id.is_none();
-            let ticket_id: i64 = match ticket_id {
-                Some(id) => {
-                    sqlx::query("UPDATE tickets SET last_message_at = $1, updated_at = $2 WHERE id = $3").bind(now_ms).bind(now_ms).bind(id).execute(&mut *conn).await?;
-                    id
-                }
-                None => {
-                    sqlx::query_scalar(
-                        "INSERT INTO tickets (customer_id, channel, conversation_key, subject, status, queue, priority, created_at, updated_at, last_message_at) \
-                         VALUES ($1, $2, $3, $4, 'new', 'triage', 0, $5, $6, $7) RETURNING id",
-                    )
-                    .bind(customer_id)
-                    .bind(channel)
-                    .bind(&inbound.conversation_key)
-                    .bind(&inbound.subject)
-                    .bind(now_ms)
-                    .bind(now_ms)
-                    .bind(now_ms)
-                    .fetch_one(&mut *conn)
-                    .await?
-                }
+    // The customer: by external id, then email, then phone; created when the message says who
+    // sent it.
+    let mut customer_id: Option<i64> = None;
+    if let Some(external_id) = &inbound.customer.external_id {
+        customer_id = sqlx::query_scalar(sql::CUSTOMER_BY_EXTERNAL_ID).bind(external_id).fetch_optional(&mut *conn).await?;
+    }
+    if customer_id.is_none() {
+        if let Some(email) = &email {
+            customer_id = sqlx::query_scalar(sql::CUSTOMER_BY_EMAIL).bind(email).fetch_optional(&mut *conn).await?;
+        }
+    }
+    if customer_id.is_none() {
+        if let Some(phone) = &inbound.customer.phone {
+            customer_id = sqlx::query_scalar(sql::CUSTOMER_BY_PHONE).bind(phone).fetch_optional(&mut *conn).await?;
+        }
+    }
+    match customer_id {
+        Some(id) => {
+            sqlx::query(sql::UPDATE_CUSTOMER)
+                .bind(&inbound.customer.name)
+                .bind(&inbound.customer.phone)
+                .bind(email)
+                .bind(email)
+                .bind(&inbound.customer.external_id)
+                .bind(&inbound.customer.external_id)
+                .bind(now_ms)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        None if !inbound.customer.is_empty() => {
+            let inserted: Option<i64> = sqlx::query_scalar(sql::INSERT_CUSTOMER)
+                .bind(&inbound.customer.external_id)
+                .bind(email)
+                .bind(&inbound.customer.phone)
+                .bind(&inbound.customer.name)
+                .bind(now_ms)
+                .bind(now_ms)
+                .fetch_optional(&mut *conn)
+                .await?;
+            customer_id = match inserted {
+                Some(id) => Some(id),
+                None => sqlx::query_scalar(sql::CUSTOMER_BY_EXTERNAL_ID_OR_EMAIL).bind(&inbound.customer.external_id).bind(email).fetch_optional(&mut *conn).await?,
             };
+        }
+        None => {}
+    }
 
-            let inserted: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO messages (ticket_id, channel, external_id, direction, content_type, raw_payload, subject, body, body_is_html, \
-                 metadata, stage, attempts, next_attempt_at, claimed_by, claimed_until, received_at) \
-                 VALUES ($1, $2, $3, 'inbound', $4, $5, $6, $7, $8, $9, 'raw', 0, $10, $11, $12, $13) \
-                 ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
-            )
-            .bind(ticket_id)
-            .bind(channel)
-            .bind(&inbound.external_id)
-            .bind(&inbound.content_type)
-            .bind(&inbound.raw_payload)
-            .bind(&inbound.subject)
-            .bind(&inbound.body)
-            .bind(inbound.body_is_html)
-            .bind(&metadata_text)
-            .bind(now_ms)
-            .bind(&claimed_by)
-            .bind(claimed_until)
-            .bind(now_ms)
-            .fetch_optional(&mut *conn)
-            .await?;
-            match inserted {
-                Some(message_id) => Ok(IngestStep::Done(Ingested { ticket_id, message_id, customer_id, created: true, new_ticket })),
-                None => Ok(IngestStep::LostRace),
+    // The ticket: an explicit target, then the open ticket of the conversation, else a new one.
+    // Merged tickets forward to the ticket they were merged into.
+    let mut ticket_id: Option<i64> = None;
+    if let Some(target) = inbound.ticket_id {
+        let mut current = Some(target);
+        for _ in 0..MAX_MERGE_HOPS {
+            let Some(candidate) = current else { break };
+            let row: Option<(String, Option<i64>)> = sqlx::query_as(sql::TICKET_STATUS_AND_MERGE).bind(candidate).fetch_optional(&mut *conn).await?;
+            match follow_merge(candidate, row) {
+                MergeStep::Take(id) => {
+                    ticket_id = Some(id);
+                    break;
+                }
+                MergeStep::Forward(next) => current = Some(next),
+                MergeStep::Stop => break,
             }
         }
+    }
+    if ticket_id.is_none() {
+        if let Some(conversation_key) = &inbound.conversation_key {
+            ticket_id = sqlx::query_scalar(sql::OPEN_TICKET_OF_CONVERSATION).bind(channel).bind(conversation_key).fetch_optional(&mut *conn).await?;
+        }
+    }
+    let new_ticket = ticket_id.is_none();
+    let ticket_id: i64 = match ticket_id {
+        Some(id) => {
+            sqlx::query(sql::TOUCH_TICKET).bind(now_ms).bind(now_ms).bind(id).execute(&mut *conn).await?;
+            id
+        }
+        None => {
+            sqlx::query_scalar(sql::INSERT_TICKET)
+                .bind(customer_id)
+                .bind(channel)
+                .bind(&inbound.conversation_key)
+                .bind(&inbound.subject)
+                .bind(now_ms)
+                .bind(now_ms)
+                .bind(now_ms)
+                .fetch_one(&mut *conn)
+                .await?
+        }
     };
-}
-define_ingest_statements!(ingest_statements_sqlite, sqlx::SqliteConnection);
-define_ingest_statements!(ingest_statements_postgres, sqlx::PgConnection);
 
-/// Defines the record-triage statements for one driver's connection, inside a transaction the
-/// caller opened (and commits or rolls back).
-macro_rules! define_record_triage_statements {
-    ($name:ident, $connection:ty, $backend:expr) => {
-        pub(crate) async fn $name(conn: &mut $connection, prepared: &PreparedTriage) -> Result<TriageIds> {
-            let outcome = &prepared.outcome;
-            let now_ms = prepared.now_ms;
-            let result_text = &prepared.result_text;
-            let decision_text = &prepared.decision_text;
-            let sla_text = &prepared.sla_text;
-            let ticket = &outcome.ticket;
-            let triage_id: i64 = sqlx::query_scalar(
-                "INSERT INTO triage_results (message_id, ticket_id, model_name, model_version, result, latency_us, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            )
+    let inserted: Option<i64> = sqlx::query_scalar(sql::INSERT_INBOUND_MESSAGE)
+        .bind(ticket_id)
+        .bind(channel)
+        .bind(&inbound.external_id)
+        .bind(&inbound.content_type)
+        .bind(&inbound.raw_payload)
+        .bind(&inbound.subject)
+        .bind(&inbound.body)
+        .bind(inbound.body_is_html)
+        .bind(&prepared.metadata_text)
+        .bind(now_ms)
+        .bind(&prepared.claimed_by)
+        .bind(prepared.claimed_until)
+        .bind(now_ms)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match inserted {
+        Some(message_id) => {
+            let ingested = Ingested { ticket_id, message_id, customer_id, created: true, new_ticket };
+            Ok(IngestStep::Done { rows: read_rows_postgres(conn, prepared, &ingested).await?, ingested })
+        }
+        None => Ok(IngestStep::LostRace),
+    }
+}
+
+/// How many merge forwards an explicit ticket target may follow.
+pub(crate) const MAX_MERGE_HOPS: usize = 8;
+
+pub(crate) enum MergeStep {
+    Take(i64),
+    Forward(i64),
+    Stop,
+}
+
+/// One step of following an explicit ticket target through merges: a merged ticket forwards,
+/// a closed or missing one ends the search (a new ticket opens), any other is taken.
+pub(crate) fn follow_merge(candidate: i64, row: Option<(String, Option<i64>)>) -> MergeStep {
+    match row {
+        Some((status, Some(merged_into))) if status == "merged" => MergeStep::Forward(merged_into),
+        Some((status, _)) if status != "closed" => MergeStep::Take(candidate),
+        _ => MergeStep::Stop,
+    }
+}
+
+/// The stored rows after an ingest, read inside its transaction when the caller asked for them.
+async fn read_rows_postgres(conn: &mut sqlx::PgConnection, prepared: &PreparedInbound, ingested: &Ingested) -> Result<Option<IngestedRows>> {
+    if !prepared.with_rows {
+        return Ok(None);
+    }
+    let message_sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
+    let ticket_sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1");
+    let message = message_from_row(&sqlx::query(AssertSqlSafe(message_sql)).bind(ingested.message_id).fetch_one(&mut *conn).await?)?;
+    let ticket = ticket_from_row(&sqlx::query(AssertSqlSafe(ticket_sql)).bind(ingested.ticket_id).fetch_one(&mut *conn).await?)?;
+    let customer = match ingested.customer_id {
+        Some(id) => {
+            let customer_sql = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1");
+            Some(customer_from_row(&sqlx::query(AssertSqlSafe(customer_sql)).bind(id).fetch_one(&mut *conn).await?)?)
+        }
+        None => None,
+    };
+    Ok(Some(IngestedRows { ingested: ingested.clone(), message, ticket, customer }))
+}
+
+/// The record-triage statements on PostgreSQL, inside a transaction the caller opened (and
+/// commits or rolls back). The SQLite flavour is `sqlite_batch::record_triage`.
+pub(crate) async fn record_triage_statements_postgres(conn: &mut sqlx::PgConnection, prepared: &PreparedTriage) -> Result<RecordedTriage> {
+    let outcome = &prepared.outcome;
+    let now_ms = prepared.now_ms;
+    let ticket = &outcome.ticket;
+    let triage_id: i64 = sqlx::query_scalar(sql::INSERT_TRIAGE_RESULT)
+        .bind(outcome.message_id)
+        .bind(outcome.ticket_id)
+        .bind(&outcome.model_name)
+        .bind(&outcome.model_version)
+        .bind(&prepared.result_text)
+        .bind(outcome.latency_us)
+        .bind(now_ms)
+        .fetch_one(&mut *conn)
+        .await?;
+    let decision_id: i64 = sqlx::query_scalar(sql::INSERT_DECISION)
+        .bind(outcome.ticket_id)
+        .bind(outcome.message_id)
+        .bind(triage_id)
+        .bind(&outcome.route)
+        .bind(&outcome.reason_code)
+        .bind(outcome.priority)
+        .bind(&prepared.decision_text)
+        .bind(now_ms)
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query(sql::UPDATE_TICKET_AFTER_TRIAGE)
+        .bind(ticket.status.as_str())
+        .bind(ticket.queue.as_str())
+        .bind(&ticket.category)
+        .bind(&ticket.intent)
+        .bind(&ticket.severity)
+        .bind(ticket.confidence)
+        .bind(ticket.sentiment)
+        .bind(ticket.priority)
+        .bind(&ticket.route)
+        .bind(&ticket.sla_policy)
+        .bind(ticket.first_response_due_at.map(to_ms))
+        .bind(ticket.resolution_due_at.map(to_ms))
+        .bind(now_ms)
+        .bind(&prepared.sla_text)
+        .bind(now_ms)
+        .bind(outcome.ticket_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(sql::MARK_MESSAGE_TRIAGED).bind(now_ms).bind(outcome.message_id).execute(&mut *conn).await?;
+    if let Some((intent, severity, redacted_text, _)) = &outcome.compliance {
+        sqlx::query(sql::INSERT_COMPLIANCE_RECORD)
+            .bind(outcome.ticket_id)
             .bind(outcome.message_id)
-            .bind(outcome.ticket_id)
-            .bind(&outcome.model_name)
-            .bind(&outcome.model_version)
-            .bind(&result_text)
-            .bind(outcome.latency_us)
+            .bind(intent)
+            .bind(severity)
+            .bind(redacted_text)
+            .bind(&prepared.compliance_text)
             .bind(now_ms)
-            .fetch_one(&mut *conn)
-            .await?;
-            let decision_id: i64 = sqlx::query_scalar(
-                "INSERT INTO decisions (ticket_id, message_id, triage_id, route, reason_code, priority, record, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            )
-            .bind(outcome.ticket_id)
-            .bind(outcome.message_id)
-            .bind(triage_id)
-            .bind(&outcome.route)
-            .bind(&outcome.reason_code)
-            .bind(outcome.priority)
-            .bind(&decision_text)
-            .bind(now_ms)
-            .fetch_one(&mut *conn)
-            .await?;
-            sqlx::query(
-                "UPDATE tickets SET status = $1, queue = $2, category = $3, intent = $4, severity = $5, confidence = $6, sentiment = $7, \
-                 priority = $8, route = $9, sla_policy = $10, first_response_due_at = $11, resolution_due_at = $12, updated_at = $13, \
-                 sla = $14, sla_paused_ms = sla_paused_ms + CASE WHEN sla_paused_at IS NULL THEN 0 ELSE $15 - sla_paused_at END, \
-                 sla_paused_at = NULL WHERE id = $16",
-            )
-            .bind(ticket.status.as_str())
-            .bind(ticket.queue.as_str())
-            .bind(&ticket.category)
-            .bind(&ticket.intent)
-            .bind(&ticket.severity)
-            .bind(ticket.confidence)
-            .bind(ticket.sentiment)
-            .bind(ticket.priority)
-            .bind(&ticket.route)
-            .bind(&ticket.sla_policy)
-            .bind(ticket.first_response_due_at.map(to_ms))
-            .bind(ticket.resolution_due_at.map(to_ms))
-            .bind(now_ms)
-            .bind(&sla_text)
-            .bind(now_ms)
-            .bind(outcome.ticket_id)
             .execute(&mut *conn)
             .await?;
-            sqlx::query("UPDATE messages SET stage = 'triaged', triaged_at = $1, claimed_by = NULL, claimed_until = NULL, last_error = NULL WHERE id = $2")
-                .bind(now_ms)
-                .bind(outcome.message_id)
-                .execute(&mut *conn)
-                .await?;
-            if let Some((intent, severity, redacted_text, record)) = &outcome.compliance {
-                let record_text = json_text("compliance record", record)?;
-                sqlx::query(
-                    "INSERT INTO compliance_records (ticket_id, message_id, intent, severity, redacted_text, record, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(outcome.ticket_id)
-                .bind(outcome.message_id)
-                .bind(intent)
-                .bind(severity)
-                .bind(redacted_text)
-                .bind(&record_text)
-                .bind(now_ms)
-                .execute(&mut *conn)
-                .await?;
-            }
-            let mut reply_id = None;
-            if let Some(reply) = &outcome.reply {
-                let id = crate::tickets::insert_outbound!(conn, outcome.ticket_id, reply, now_ms);
-                sqlx::query("UPDATE tickets SET first_responded_at = COALESCE(first_responded_at, $1) WHERE id = $2")
-                    .bind(now_ms)
-                    .bind(outcome.ticket_id)
-                    .execute(&mut *conn)
-                    .await?;
-                reply_id = Some(id);
-            }
-            append_audit!($backend, conn, &outcome.audit, now_ms);
-            Ok((triage_id, decision_id, reply_id))
-        }
-    };
+    }
+    let mut reply_message_id = None;
+    if let Some(reply) = &outcome.reply {
+        let id = crate::tickets::insert_outbound!(conn, outcome.ticket_id, reply, now_ms);
+        sqlx::query(sql::MARK_FIRST_RESPONSE).bind(now_ms).bind(outcome.ticket_id).execute(&mut *conn).await?;
+        reply_message_id = Some(id);
+    }
+    append_audit!(Backend::Postgres, conn, &outcome.audit, now_ms);
+    let ticket_sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1");
+    let ticket = ticket_from_row(&sqlx::query(AssertSqlSafe(ticket_sql)).bind(outcome.ticket_id).fetch_one(&mut *conn).await?)?;
+    Ok(RecordedTriage { triage_id, decision_id, reply_message_id, ticket })
 }
-define_record_triage_statements!(record_triage_statements_sqlite, sqlx::SqliteConnection, Backend::Sqlite);
-define_record_triage_statements!(record_triage_statements_postgres, sqlx::PgConnection, Backend::Postgres);
 
 impl Store {
     /// Stores an inbound message durably (see the module docs). On SQLite the commit is synced
     /// to disk before this returns.
     pub async fn ingest(&self, inbound: &NewInbound) -> Result<Ingested> {
-        let prepared = PreparedInbound::new(inbound)?;
+        Ok(self.ingest_step(inbound, false).await?.0)
+    }
+
+    /// [`Store::ingest`], also returning the stored message, its ticket and its customer as the
+    /// transaction left them (what the pipeline needs next, without reading them again).
+    pub async fn ingest_with_rows(&self, inbound: &NewInbound) -> Result<IngestedRows> {
+        match self.ingest_step(inbound, true).await? {
+            (_, Some(rows)) => Ok(rows),
+            (ingested, None) => {
+                // Lost a race to a concurrent duplicate: read the first delivery's rows.
+                let message = self.message(ingested.message_id).await?;
+                let ticket = self.ticket(ingested.ticket_id).await?;
+                let customer = match ingested.customer_id {
+                    Some(id) => Some(self.customer(id).await?),
+                    None => None,
+                };
+                Ok(IngestedRows { ingested, message, ticket, customer })
+            }
+        }
+    }
+
+    async fn ingest_step(&self, inbound: &NewInbound, with_rows: bool) -> Result<(Ingested, Option<IngestedRows>)> {
+        let prepared = PreparedInbound::new(inbound, with_rows)?;
         let step = match &self.pools {
             Pools::Sqlite { group_commit, .. } => group_commit.ingest(prepared).await?,
             Pools::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 let step = ingest_statements_postgres(&mut tx, &prepared).await?;
                 match step {
-                    IngestStep::Done(_) => tx.commit().await?,
+                    IngestStep::Done { .. } => tx.commit().await?,
                     IngestStep::LostRace => tx.rollback().await?,
                 }
                 step
             }
         };
         match step {
-            IngestStep::Done(ingested) => Ok(ingested),
+            IngestStep::Done { ingested, rows } => Ok((ingested, rows)),
             IngestStep::LostRace => {
                 let external_id = inbound.external_id.as_deref().unwrap_or_default();
                 let message = self.find_message_by_external_id(inbound.channel, external_id).await?.ok_or_else(|| Error::not_found("message", external_id))?;
                 let customer_id = self.ticket(message.ticket_id).await?.customer_id;
-                Ok(Ingested { ticket_id: message.ticket_id, message_id: message.id, customer_id, created: false, new_ticket: false })
+                Ok((Ingested { ticket_id: message.ticket_id, message_id: message.id, customer_id, created: false, new_ticket: false }, None))
             }
         }
     }
@@ -574,19 +642,56 @@ impl Store {
     }
 
     /// Writes one triage run (which opens the ticket and ends any wait on the customer): the
-    /// triage result, the decision record, the ticket's new state,
-    /// the compliance record, the automatic reply with its outbox entry, and the audit entries —
-    /// all or nothing. Returns (triage id, decision id, reply message id).
-    pub async fn record_triage(&self, outcome: &TriageOutcome, now: DateTime<Utc>) -> Result<(i64, i64, Option<i64>)> {
+    /// triage result, the decision record, the ticket's new state, the compliance record, the
+    /// automatic reply with its outbox entry, and the audit entries — all or nothing. Returns
+    /// the ids written and the ticket as it stands after the write.
+    pub async fn record_triage(&self, outcome: &TriageOutcome, now: DateTime<Utc>) -> Result<RecordedTriage> {
         let prepared = PreparedTriage::new(outcome, now)?;
         match &self.pools {
             Pools::Sqlite { group_commit, .. } => group_commit.record_triage(prepared).await,
             Pools::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                let ids = record_triage_statements_postgres(&mut tx, &prepared).await?;
+                let recorded = record_triage_statements_postgres(&mut tx, &prepared).await?;
                 tx.commit().await?;
-                Ok(ids)
+                Ok(recorded)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// SQLite numbers `$N` parameters by first appearance and the SQLite writer binds by
+    /// position, so every statement must introduce `$1`, `$2`, … in order.
+    #[test]
+    fn statement_parameters_appear_in_order() {
+        let others = [crate::audit::INSERT_ENTRY, crate::tickets::INSERT_OUTBOUND_MESSAGE, crate::tickets::INSERT_OUTBOX, crate::tickets::TOUCH_TICKET_UPDATED];
+        for statement in super::sql::ALL.iter().chain(others.iter()) {
+            let mut highest = 0;
+            for number in parameters(statement) {
+                assert!(number <= highest + 1, "`${number}` appears before `${}` in: {statement}", highest + 1);
+                highest = highest.max(number);
+            }
+            assert!(highest > 0, "no parameters in: {statement}");
+        }
+    }
+
+    /// The numbers of the `$N` parameters of `statement`, in order of appearance.
+    fn parameters(statement: &str) -> Vec<usize> {
+        let bytes = statement.as_bytes();
+        let mut numbers = Vec::new();
+        let mut index = 0;
+        while index < bytes.len() {
+            if bytes[index] == b'$' {
+                let digits: String = statement[index + 1..].chars().take_while(char::is_ascii_digit).collect();
+                if let Ok(number) = digits.parse() {
+                    numbers.push(number);
+                }
+                index += 1 + digits.len();
+            } else {
+                index += 1;
+            }
+        }
+        numbers
     }
 }

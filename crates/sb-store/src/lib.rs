@@ -23,6 +23,7 @@ mod ingest;
 mod orders;
 mod outbox;
 mod records;
+mod sqlite_batch;
 mod tickets;
 mod writer;
 
@@ -37,14 +38,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub use crate::audit::{AuditEntry, AuditVerification, NewAuditEntry};
 pub use crate::auth::{parse_scopes, secret_hash, ApiToken, NewUser, Role, Scope, Session, User};
 pub use crate::error::{Error, Result};
-pub use crate::ingest::{ClaimedMessage, Ingested, NewCustomer, NewInbound, TicketTriageUpdate, TriageOutcome};
+pub use crate::ingest::{ClaimedMessage, Ingested, IngestedRows, NewCustomer, NewInbound, RecordedTriage, TicketTriageUpdate, TriageOutcome};
 pub use crate::orders::normalise_order_number;
 pub use crate::outbox::OutboxItem;
 pub use crate::records::{
     ComplianceRecord, Customer, DecisionRow, Direction, MessageRow, MessageStage, Queue, SlaEvent, SlaPolicyRow, Ticket, TicketStatus,
     TriageRow,
 };
-pub use crate::tickets::{NewOutbound, Page, TicketFilter, TicketUpdate};
+pub use crate::tickets::{NewComplianceRecord, NewOutbound, Page, TicketFilter, TicketUpdate};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -143,6 +144,9 @@ impl Store {
             // power cut, not only a killed process.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Savepoints (one per request in a group commit) journal into memory, not into a
+            // temporary file written at every first change of a page.
+            .pragma("temp_store", "memory")
             .busy_timeout(options.acquire_timeout);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)

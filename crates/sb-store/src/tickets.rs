@@ -35,10 +35,7 @@ macro_rules! insert_outbound {
     ($tx:expr, $ticket_id:expr, $outbound:expr, $now_ms:expr) => {{
         let outbound: &$crate::tickets::NewOutbound = $outbound;
         let metadata_text = outbound.metadata.as_ref().map(|metadata| $crate::records::json_text("message metadata", metadata)).transpose()?;
-        let message_id: i64 = sqlx::query_scalar(
-            "INSERT INTO messages (ticket_id, channel, direction, author_user_id, content_type, raw_payload, subject, body, body_is_html, \
-             metadata, stage, attempts, received_at) VALUES ($1, $2, $3, $4, 'text/plain', $5, $6, $7, FALSE, $8, 'none', 0, $9) RETURNING id",
-        )
+        let message_id: i64 = sqlx::query_scalar($crate::tickets::INSERT_OUTBOUND_MESSAGE)
         .bind($ticket_id)
         .bind(outbound.channel.as_str())
         .bind(outbound.direction.as_str())
@@ -51,10 +48,7 @@ macro_rules! insert_outbound {
         .fetch_one(&mut *$tx)
         .await?;
         if outbound.direction == $crate::records::Direction::Outbound {
-            sqlx::query(
-                "INSERT INTO outbox (ticket_id, message_id, channel, recipient, status, attempts, next_attempt_at, created_at) \
-                 VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6)",
-            )
+            sqlx::query($crate::tickets::INSERT_OUTBOX)
             .bind($ticket_id)
             .bind(message_id)
             .bind(outbound.channel.as_str())
@@ -64,11 +58,18 @@ macro_rules! insert_outbound {
             .execute(&mut *$tx)
             .await?;
         }
-        sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2").bind($now_ms).bind($ticket_id).execute(&mut *$tx).await?;
+        sqlx::query($crate::tickets::TOUCH_TICKET_UPDATED).bind($now_ms).bind($ticket_id).execute(&mut *$tx).await?;
         message_id
     }};
 }
 pub(crate) use insert_outbound;
+
+/// The statements of [`insert_outbound`] (also run by the SQLite writer, `sqlite_batch.rs`).
+pub(crate) const INSERT_OUTBOUND_MESSAGE: &str = "INSERT INTO messages (ticket_id, channel, direction, author_user_id, content_type, raw_payload, subject, body, body_is_html, \
+     metadata, stage, attempts, received_at) VALUES ($1, $2, $3, $4, 'text/plain', $5, $6, $7, FALSE, $8, 'none', 0, $9) RETURNING id";
+pub(crate) const INSERT_OUTBOX: &str = "INSERT INTO outbox (ticket_id, message_id, channel, recipient, status, attempts, next_attempt_at, created_at) \
+     VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6)";
+pub(crate) const TOUCH_TICKET_UPDATED: &str = "UPDATE tickets SET updated_at = $1 WHERE id = $2";
 
 /// Filters of the ticket list; every field is optional.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -121,6 +122,24 @@ pub struct TicketUpdate {
     pub merged_into: Option<Option<i64>>,
     /// The SLA clocks (JSON).
     pub sla: Option<Option<serde_json::Value>>,
+    /// The name of the SLA policy the clocks come from.
+    pub sla_policy: Option<Option<String>>,
+    pub category: Option<Option<String>>,
+    /// A compliance record appended in the same transaction (a person escalated the ticket to
+    /// the safety queue).
+    pub compliance: Option<NewComplianceRecord>,
+}
+
+/// A compliance record written by a person's action rather than by triage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewComplianceRecord {
+    /// The message the record is about (the ticket's latest inbound message).
+    pub message_id: i64,
+    pub intent: String,
+    pub severity: String,
+    /// The PII-redacted text of that message.
+    pub redacted_text: String,
+    pub record: serde_json::Value,
 }
 
 enum SqlValue {
@@ -171,6 +190,12 @@ impl TicketUpdate {
         }
         if let Some(breached) = self.resolution_breached {
             assignments.push(("resolution_breached", SqlValue::Bool(breached)));
+        }
+        if let Some(sla_policy) = &self.sla_policy {
+            assignments.push(("sla_policy", SqlValue::Text(sla_policy.clone())));
+        }
+        if let Some(category) = &self.category {
+            assignments.push(("category", SqlValue::Text(category.clone())));
         }
         if let Some(merged_into) = self.merged_into {
             assignments.push(("merged_into", SqlValue::Int(merged_into)));
@@ -647,6 +672,18 @@ impl Store {
                 }
                 None => None,
             };
+            if let Some(record) = &update.compliance {
+                sqlx::query(crate::ingest::sql::INSERT_COMPLIANCE_RECORD)
+                    .bind(ticket_id)
+                    .bind(record.message_id)
+                    .bind(&record.intent)
+                    .bind(&record.severity)
+                    .bind(&record.redacted_text)
+                    .bind(crate::records::json_text("compliance record", &record.record)?)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             append_audit!(self.backend(), tx, audit, now_ms);
             tx.commit().await?;
             message_id

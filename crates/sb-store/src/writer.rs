@@ -14,14 +14,19 @@
 //! lone request is committed at once and a busy server batches more.
 //!
 //! The task takes the single writer connection from the writer pool per batch, so the store's
-//! other writes keep going through the same pool between batches. If the task is gone (its
-//! runtime shut down), a request runs the same code as a batch of one in the caller's task.
+//! other writes keep going through the same connection between batches and the database keeps
+//! exactly one writer. The batch itself runs on a blocking thread with that connection locked,
+//! through rusqlite on its raw handle (`sqlite_batch.rs`): sqlx's SQLite driver hands every
+//! statement and every row to the connection's own thread over a channel, and at about twenty
+//! statements a message those hand-offs cost more than the statements. Here it is one hand-off
+//! per batch, and the sync of the commit never holds up an async worker.
 
-use sqlx::{Connection, SqlitePool};
+use sqlx::pool::PoolConnection;
+use sqlx::{Sqlite, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::ingest::{ingest_statements_sqlite, record_triage_statements_sqlite, IngestStep, PreparedInbound, PreparedTriage, TriageIds};
-use crate::{Error, Result};
+use crate::ingest::{IngestStep, PreparedInbound, PreparedTriage, RecordedTriage};
+use crate::{sqlite_batch, Error, Result};
 
 /// Most requests committed together. Bounds the time one batch holds the writer.
 const MAX_BATCH: usize = 64;
@@ -32,13 +37,13 @@ const QUEUE_CAPACITY: usize = 256;
 #[derive(Debug)]
 enum WriteJob {
     Ingest { prepared: PreparedInbound, answer: oneshot::Sender<Result<IngestStep>> },
-    RecordTriage { prepared: PreparedTriage, answer: oneshot::Sender<Result<TriageIds>> },
+    RecordTriage { prepared: PreparedTriage, answer: oneshot::Sender<Result<RecordedTriage>> },
 }
 
 /// A job's result, held until the batch's commit decides whether it stands.
 enum Pending {
     Ingest(oneshot::Sender<Result<IngestStep>>, Result<IngestStep>),
-    RecordTriage(oneshot::Sender<Result<TriageIds>>, Result<TriageIds>),
+    RecordTriage(oneshot::Sender<Result<RecordedTriage>>, Result<RecordedTriage>),
 }
 
 impl Pending {
@@ -91,7 +96,7 @@ impl GroupCommit {
         receiver.await.unwrap_or_else(|_| Err(writer_gone()))
     }
 
-    pub(crate) async fn record_triage(&self, prepared: PreparedTriage) -> Result<TriageIds> {
+    pub(crate) async fn record_triage(&self, prepared: PreparedTriage) -> Result<RecordedTriage> {
         let (answer, receiver) = oneshot::channel();
         self.submit(WriteJob::RecordTriage { prepared, answer }).await;
         receiver.await.unwrap_or_else(|_| Err(writer_gone()))
@@ -105,8 +110,8 @@ impl GroupCommit {
     }
 }
 
-/// The task's answer channel closed before it answered: the runtime is shutting down and the
-/// batch never committed.
+/// The task's answer channel closed before it answered: the runtime is shutting down (or the
+/// batch panicked) and nothing of the write was committed.
 fn writer_gone() -> Error {
     Error::Database(sqlx::Error::PoolClosed)
 }
@@ -120,47 +125,51 @@ async fn run_writer(writer: SqlitePool, mut receiver: mpsc::Receiver<WriteJob>) 
 
 /// Runs `jobs` in one transaction, each in its own savepoint, commits, then answers each.
 async fn commit_batch(writer: &SqlitePool, jobs: Vec<WriteJob>) {
+    let connection = match writer.acquire().await {
+        Ok(connection) => connection,
+        Err(error) => return fail_all(jobs, &error.to_string()),
+    };
+    let runtime = tokio::runtime::Handle::current();
+    // A panic in the batch drops its answer senders: those callers get `writer_gone`.
+    let _ = tokio::task::spawn_blocking(move || commit_batch_blocking(&runtime, connection, jobs)).await;
+}
+
+fn fail_all(jobs: Vec<WriteJob>, error: &str) {
+    tracing::warn!(error = %error, n_requests = jobs.len(), "sqlite group commit could not start; nothing of the batch was stored");
+    for job in jobs {
+        Pending::failed(job, error).send(None);
+    }
+}
+
+fn commit_batch_blocking(runtime: &tokio::runtime::Handle, mut connection: PoolConnection<Sqlite>, jobs: Vec<WriteJob>) {
+    let mut locked = match runtime.block_on(connection.lock_handle()) {
+        Ok(locked) => locked,
+        Err(error) => return fail_all(jobs, &error.to_string()),
+    };
+    // SAFETY: the handle is sqlx's open connection, locked for us until `locked` drops: sqlx's
+    // worker thread waits on that lock and touches the handle again only after we release it.
+    // The rusqlite wrapper does not own the handle (it never closes it) and is dropped, with
+    // the statements it prepared finalized, before `locked` is.
+    let conn = match unsafe { rusqlite::Connection::from_handle(locked.as_raw_handle().as_ptr()) } {
+        Ok(conn) => conn,
+        Err(error) => return fail_all(jobs, &error.to_string()),
+    };
+    let n_jobs = jobs.len();
+    let started = std::time::Instant::now();
     let mut pending: Vec<Pending> = Vec::with_capacity(jobs.len());
     let mut jobs = jobs.into_iter();
-    let outcome: std::result::Result<(), sqlx::Error> = async {
-        let mut connection = writer.acquire().await?;
-        let mut tx = connection.begin().await?;
-        for job in jobs.by_ref() {
-            let mut savepoint = match tx.begin().await {
-                Ok(savepoint) => savepoint,
-                Err(error) => {
-                    pending.push(Pending::failed(job, &error.to_string()));
-                    return Err(error);
-                }
-            };
-            // The result is queued before the savepoint is released or rolled back, so a
-            // failure there still reaches this caller (as the batch's commit error).
-            match job {
-                WriteJob::Ingest { prepared, answer } => {
-                    let result = ingest_statements_sqlite(&mut savepoint, &prepared).await;
-                    let keep = matches!(result, Ok(IngestStep::Done(_)));
-                    pending.push(Pending::Ingest(answer, result));
-                    if keep {
-                        savepoint.commit().await?;
-                    } else {
-                        savepoint.rollback().await?;
-                    }
-                }
-                WriteJob::RecordTriage { prepared, answer } => {
-                    let result = record_triage_statements_sqlite(&mut savepoint, &prepared).await;
-                    let keep = result.is_ok();
-                    pending.push(Pending::RecordTriage(answer, result));
-                    if keep {
-                        savepoint.commit().await?;
-                    } else {
-                        savepoint.rollback().await?;
-                    }
-                }
-            }
-        }
-        tx.commit().await
+    let outcome = run_batch(&conn, &mut jobs, &mut pending);
+    tracing::debug!(n_jobs, micros = started.elapsed().as_micros() as u64, "sqlite group commit");
+    let mut poisoned = false;
+    if outcome.is_err() && !conn.is_autocommit() {
+        // Never hand sqlx back a connection with a transaction open.
+        poisoned = conn.execute_batch("ROLLBACK").is_err();
     }
-    .await;
+    drop(conn);
+    drop(locked);
+    if poisoned {
+        connection.close_on_drop();
+    }
     let commit_error = outcome.err().map(|error| error.to_string());
     if let Some(error) = &commit_error {
         tracing::warn!(error = %error, n_requests = pending.len() + jobs.len(), "sqlite group commit failed; no write of the batch was stored");
@@ -172,4 +181,36 @@ async fn commit_batch(writer: &SqlitePool, jobs: Vec<WriteJob>) {
     for job in jobs {
         Pending::failed(job, commit_error.as_deref().unwrap_or("transaction ended early")).send(None);
     }
+}
+
+/// BEGIN, each job in a savepoint (released when it succeeded, rolled back when it did not),
+/// COMMIT. A job's result is queued before its savepoint ends, so a failure there still
+/// reaches its caller (as the batch's error).
+fn run_batch(conn: &rusqlite::Connection, jobs: &mut std::vec::IntoIter<WriteJob>, pending: &mut Vec<Pending>) -> std::result::Result<(), rusqlite::Error> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    for job in jobs.by_ref() {
+        if let Err(error) = conn.execute_batch("SAVEPOINT job") {
+            pending.push(Pending::failed(job, &error.to_string()));
+            return Err(error);
+        }
+        let keep = match job {
+            WriteJob::Ingest { prepared, answer } => {
+                let result = sqlite_batch::ingest(conn, &prepared);
+                let keep = matches!(result, Ok(IngestStep::Done { .. }));
+                pending.push(Pending::Ingest(answer, result));
+                keep
+            }
+            WriteJob::RecordTriage { prepared, answer } => {
+                let result = sqlite_batch::record_triage(conn, &prepared);
+                let keep = result.is_ok();
+                pending.push(Pending::RecordTriage(answer, result));
+                keep
+            }
+        };
+        if !keep {
+            conn.execute_batch("ROLLBACK TO job")?;
+        }
+        conn.execute_batch("RELEASE job")?;
+    }
+    conn.execute_batch("COMMIT")
 }

@@ -78,9 +78,17 @@ pub enum ModelInput {
 
 impl ModelInput {
     pub fn text_for_models(self, model_text: &str) -> std::borrow::Cow<'_, str> {
+        self.text_and_cues(model_text).0
+    }
+
+    /// The text the models read and the safety cues of the message (found once for both).
+    pub fn text_and_cues(self, model_text: &str) -> (std::borrow::Cow<'_, str>, Vec<cues::Cue>) {
         match self {
-            ModelInput::ModelText => std::borrow::Cow::Borrowed(model_text),
-            ModelInput::MarkedText => std::borrow::Cow::Owned(cues::marked_text(model_text)),
+            ModelInput::ModelText => (std::borrow::Cow::Borrowed(model_text), cues::find(&safety::without_figures_of_speech(model_text))),
+            ModelInput::MarkedText => {
+                let (marked, cues) = cues::marked_text_and_cues(model_text);
+                (std::borrow::Cow::Owned(marked), cues)
+            }
         }
     }
 }
@@ -194,6 +202,11 @@ impl TriageEngine {
         &self.model_info
     }
 
+    /// The PII-redacted copy of `text`, as triage makes it.
+    pub fn redact(&self, text: &str) -> sb_domain::Redaction {
+        self.pii.redact(text)
+    }
+
     pub fn uses_embeddings(&self) -> bool {
         let gates = self.safety_gate.iter().chain(&self.urgent_gate).map(Gate::model);
         std::iter::once(&self.intent_model).chain(gates).any(|model| model.embedding().is_some())
@@ -275,7 +288,7 @@ impl TriageEngine {
     }
 
     fn finish(&self, normalized: String, model_text: &str, embedding: Option<&[f32]>, today: NaiveDate) -> Result<(TriageResult, SafetyAssessment)> {
-        let models_text = self.models_read.text_for_models(model_text);
+        let (models_text, cues) = self.models_read.text_and_cues(model_text);
         let prediction = self.intent_model.predict(&models_text, embedding.filter(|_| self.intent_model.embedding().is_some()))?;
         let signals = safety::signals(model_text);
         let intent_safety_probability: f32 = self.intents.iter().zip(&prediction.probabilities).filter(|(intent, _)| intent.is_safety()).map(|(_, p)| p).sum();
@@ -288,7 +301,7 @@ impl TriageEngine {
             _ => None,
         };
         let severity = if intent.is_safety() { Some(self.severity(&models_text, embedding, intent, &signals, urgent_probability)?) } else { None };
-        let assessment = SafetyAssessment { intent_safety_probability, safety_probability, safety_score, urgent_probability, signals };
+        let assessment = SafetyAssessment { intent_safety_probability, safety_probability, safety_score, urgent_probability, signals, cues };
         let ranking = prediction
             .top_k(self.config.ranking_size)
             .into_iter()
@@ -412,4 +425,6 @@ pub struct SafetyAssessment {
     /// The urgent gate's probability, for messages the decision made harm messages.
     pub urgent_probability: Option<f32>,
     pub signals: safety::SafetySignals,
+    /// Safety cues found in the text (figures of speech blanked).
+    pub cues: Vec<cues::Cue>,
 }

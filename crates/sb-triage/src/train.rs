@@ -25,7 +25,7 @@ pub const GATE_NEGATIVE: &str = "no";
 pub const GATE_POSITIVE: &str = "yes";
 
 /// Bumped when the way a triage model is trained changes, so cached models are retrained.
-const TRAINING_RECIPE: &str = "marked-text+intent+severity+safety-gate+urgent-gate/2";
+const TRAINING_RECIPE: &str = "marked-text+intent+severity+safety-gate+urgent-gate+folded-cues/3";
 
 /// Everything besides the corpus and the configuration that shapes a trained model: the
 /// recipe version, the figure-of-speech patterns and the cue patterns that shape the

@@ -556,6 +556,7 @@ fn row_json(rows: &TaxonomyRows, row_idx: usize, fold: Option<usize>, result: &T
         "urgent_probability": assessment.urgent_probability,
         "emergency": assessment.signals.emergency,
         "figure_of_speech": assessment.signals.figure_of_speech,
+        "cues": assessment.cues,
     })
 }
 

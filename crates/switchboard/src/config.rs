@@ -29,11 +29,12 @@ pub struct Config {
     pub sla_policies: Vec<SlaPolicy>,
     pub worker: WorkerConfig,
     pub orders: OrdersConfig,
+    pub security: SecurityConfig,
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config { server: ServerConfig::default(), policy: PolicyConfig::default(), sla_policies: Vec::new(), worker: WorkerConfig::default(), orders: OrdersConfig::default() }
+        Config { server: ServerConfig::default(), policy: PolicyConfig::default(), sla_policies: Vec::new(), worker: WorkerConfig::default(), orders: OrdersConfig::default(), security: SecurityConfig::default() }
     }
 }
 
@@ -135,6 +136,73 @@ impl Default for OrdersConfig {
     }
 }
 
+/// One rate-limit budget: a sustained `rate` and the `burst` allowed at once (0 turns it off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSetting {
+    pub rate: u32,
+    pub burst: u32,
+}
+
+impl From<sb_server::RateLimit> for RateLimitSetting {
+    fn from(limit: sb_server::RateLimit) -> RateLimitSetting {
+        RateLimitSetting { rate: limit.rate, burst: limit.burst }
+    }
+}
+
+impl From<RateLimitSetting> for sb_server::RateLimit {
+    fn from(setting: RateLimitSetting) -> sb_server::RateLimit {
+        sb_server::RateLimit { rate: setting.rate, burst: setting.burst }
+    }
+}
+
+/// Sessions, cookies and rate limits (the HTTP edge's protection).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// Hours a console session lasts.
+    pub session_ttl_hours: u32,
+    /// Mark the session cookie `Secure`: turn on when the console is served over HTTPS.
+    pub secure_cookies: bool,
+    /// Requests per second per token or user, on everything but ingest.
+    pub rate_limit_per_credential: RateLimitSetting,
+    /// Requests per second per token or user on `POST /messages` and `/classify`.
+    pub rate_limit_per_credential_ingest: RateLimitSetting,
+    /// Requests per second per client IP on every `/api` request.
+    pub rate_limit_per_ip: RateLimitSetting,
+    /// Login attempts per client IP per minute.
+    pub login_attempts_per_ip_per_minute: RateLimitSetting,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> SecurityConfig {
+        let defaults = sb_server::SecurityConfig::default();
+        SecurityConfig {
+            session_ttl_hours: u32::try_from(defaults.session_ttl.num_hours()).unwrap_or(12),
+            secure_cookies: defaults.secure_cookies,
+            rate_limit_per_credential: defaults.rate_limits.per_credential.into(),
+            rate_limit_per_credential_ingest: defaults.rate_limits.per_credential_ingest.into(),
+            rate_limit_per_ip: defaults.rate_limits.per_ip.into(),
+            login_attempts_per_ip_per_minute: defaults.rate_limits.logins_per_ip_per_minute.into(),
+        }
+    }
+}
+
+impl SecurityConfig {
+    pub fn to_server(&self) -> sb_server::SecurityConfig {
+        sb_server::SecurityConfig {
+            rate_limits: sb_server::RateLimitConfig {
+                per_credential: self.rate_limit_per_credential.into(),
+                per_credential_ingest: self.rate_limit_per_credential_ingest.into(),
+                per_ip: self.rate_limit_per_ip.into(),
+                logins_per_ip_per_minute: self.login_attempts_per_ip_per_minute.into(),
+            },
+            session_ttl: chrono::TimeDelta::hours(i64::from(self.session_ttl_hours)),
+            secure_cookies: self.secure_cookies,
+        }
+    }
+}
+
 /// Reads the layers (the file only when given) and validates the result.
 pub fn load(file: Option<&Path>) -> Result<Config> {
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -175,6 +243,19 @@ pub fn validate(config: &Config) -> Result<()> {
     }
     if config.worker.batch_size < 1 {
         problems.push("worker.batch_size: must be at least 1".into());
+    }
+    if config.security.session_ttl_hours == 0 || config.security.session_ttl_hours > 24 * 30 {
+        problems.push(format!("security.session_ttl_hours: {} is outside 1..=720", config.security.session_ttl_hours));
+    }
+    for (name, limit) in [
+        ("rate_limit_per_credential", config.security.rate_limit_per_credential),
+        ("rate_limit_per_credential_ingest", config.security.rate_limit_per_credential_ingest),
+        ("rate_limit_per_ip", config.security.rate_limit_per_ip),
+        ("login_attempts_per_ip_per_minute", config.security.login_attempts_per_ip_per_minute),
+    ] {
+        if limit.rate > 0 && limit.burst == 0 {
+            problems.push(format!("security.{name}: burst must be at least 1 when rate is set (rate 0 turns the limit off)"));
+        }
     }
     if config.orders.connector == ConnectorKind::Shopify {
         if config.orders.shopify_url.as_deref().is_none_or(str::is_empty) {
@@ -224,6 +305,29 @@ mod tests {
         assert_eq!(config.server.db, crate::server::DEFAULT_DB_URL);
         assert_eq!(config.policy.auto_reply_confidence_threshold, 0.9);
         assert_eq!(config.policy.auto_reply_threshold_for(sb_domain::Intent::TrackOrder), 0.8);
+    }
+
+    #[test]
+    fn the_security_section_reaches_the_http_edge() {
+        let config = load_text(
+            r#"
+            [security]
+            secure_cookies = true
+            session_ttl_hours = 8
+            rate_limit_per_ip = { rate = 5, burst = 10 }
+            "#,
+        )
+        .unwrap();
+        let server = config.security.to_server();
+        assert!(server.secure_cookies);
+        assert_eq!(server.session_ttl, chrono::TimeDelta::hours(8));
+        assert_eq!(server.rate_limits.per_ip, sb_server::RateLimit { rate: 5, burst: 10 });
+        assert_eq!(server.rate_limits.per_credential, sb_server::RateLimitConfig::default().per_credential);
+        assert_eq!(SecurityConfig::default().to_server().rate_limits, sb_server::RateLimitConfig::default());
+
+        let error = load_text("[security]\nsession_ttl_hours = 0\nrate_limit_per_credential = { rate = 5, burst = 0 }\n").unwrap_err().to_string();
+        assert!(error.contains("2 problem(s)"), "{error}");
+        assert!(error.contains("security.session_ttl_hours") && error.contains("security.rate_limit_per_credential"), "{error}");
     }
 
     #[test]

@@ -341,7 +341,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             let receiver = shutdown_receiver.clone();
             worker_handles.push(tokio::spawn(async move { watcher_service.run_sla_watcher(sla_watch_interval, receiver).await }));
         }
-        let router = sb_server::app(sb_server::AppState::new(service));
+        let router = sb_server::app(sb_server::AppState::with_security(service, config.security.to_server()));
         let mut shutdown_wait = shutdown_receiver.clone();
         tracing::info!(seconds = started.elapsed().as_secs_f64(), "ready");
         let server = sb_server::serve(addr, router, async move {

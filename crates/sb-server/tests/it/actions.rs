@@ -127,6 +127,15 @@ async fn merge_escalate_assign_and_agents_own_work() {
     assert_eq!(sla_of(ticket).policy_name, "safety high", "the severity SLA replaces a looser one");
     let first_response_due = chrono::DateTime::parse_from_rfc3339(ticket["first_response_due_at"].as_str().unwrap()).unwrap();
     assert!(first_response_due <= chrono::Utc::now() + chrono::TimeDelta::hours(2), "{first_response_due}");
+    // A safety case like any other: its category, its policy named on the ticket, and an
+    // append-only compliance record about the latest customer message, PII redacted.
+    assert_eq!((ticket["category"].as_str(), ticket["sla_policy"].as_str()), (Some("safety_compliance"), Some("safety high")), "{escalated:?}");
+    let records = server.service.store().list_compliance_records(Some(first), sb_store::Page::default()).await.unwrap();
+    assert_eq!(records.len(), 1, "{records:?}");
+    let latest_inbound = server.service.store().ticket_messages(first).await.unwrap().into_iter().filter(|message| message.direction == sb_store::Direction::Inbound).last().unwrap();
+    assert_eq!((records[0].message_id, records[0].severity.as_str()), (latest_inbound.id, "high"));
+    assert_eq!(records[0].record["source"], "escalation");
+    assert_eq!(records[0].record["reason"], "Customer reports a safety hazard: the kettle sparks");
 
     // The supervisor gives the ticket to another agent: now it is not ours to work on.
     let assigned = server.post(&format!("/api/v1/tickets/{first}/assign"), &supervisor, json!({"assignee_id": other_agent})).await;

@@ -197,12 +197,47 @@ async fn concurrent_claimers_never_share_a_message(db: &TestDb) {
     assert_eq!((claimed, all.len()), (60, 60));
 }
 
+async fn ingest_with_rows_returns_the_rows_as_stored(db: &TestDb) {
+    let store = &db.store;
+    let mut first = inbound(Some("r-1"), "where is my parcel", Some("Rows@Example.com"));
+    first.conversation_key = Some("conv-r".into());
+    let stored = store.ingest_with_rows(&first).await.unwrap();
+    assert!(stored.ingested.created && stored.ingested.new_ticket);
+    assert_eq!(stored.message, store.message(stored.ingested.message_id).await.unwrap());
+    assert_eq!(stored.ticket, store.ticket(stored.ingested.ticket_id).await.unwrap());
+    let customer = stored.customer.clone().expect("the sender became a customer");
+    assert_eq!(customer.email.as_deref(), Some("rows@example.com"));
+    assert_eq!(Some(customer.id), stored.ingested.customer_id);
+
+    // A follow-up in the same conversation: same ticket and customer, the ticket's latest state.
+    let mut second = inbound(Some("r-2"), "still waiting", Some("rows@example.com"));
+    second.conversation_key = Some("conv-r".into());
+    second.received_at = at(5);
+    let follow_up = store.ingest_with_rows(&second).await.unwrap();
+    assert_eq!((follow_up.ingested.ticket_id, follow_up.ingested.new_ticket), (stored.ingested.ticket_id, false));
+    assert_eq!(follow_up.ticket.last_message_at, at(5));
+    assert_eq!(follow_up.ticket, store.ticket(follow_up.ingested.ticket_id).await.unwrap());
+    assert_eq!(follow_up.customer.map(|customer| customer.id), Some(customer.id));
+
+    // A repeated delivery: nothing written, the first delivery's rows.
+    let again = store.ingest_with_rows(&first).await.unwrap();
+    assert!(!again.ingested.created);
+    assert_eq!(again.message.id, stored.message.id);
+    assert_eq!(again.message.body, "where is my parcel");
+
+    // Without a sender: no customer.
+    let anonymous = store.ingest_with_rows(&inbound(Some("r-3"), "hello", None)).await.unwrap();
+    assert_eq!((anonymous.customer, anonymous.ingested.customer_id), (None, None));
+}
+
 async fn triage_is_recorded_whole_and_retriage_keeps_history(db: &TestDb) {
     let store = &db.store;
     let ingested = store.ingest(&inbound(Some("t-1"), "the cream gave me a rash", Some("t@example.com"))).await.unwrap();
-    let (triage_id, decision_id, reply_id) = store.record_triage(&outcome(ingested.message_id, ingested.ticket_id, "safety_queue", true), at(1)).await.unwrap();
-    assert!(triage_id > 0 && decision_id > 0 && reply_id.is_none());
+    let recorded = store.record_triage(&outcome(ingested.message_id, ingested.ticket_id, "safety_queue", true), at(1)).await.unwrap();
+    assert!(recorded.triage_id > 0 && recorded.decision_id > 0 && recorded.reply_message_id.is_none());
     let ticket = store.ticket(ingested.ticket_id).await.unwrap();
+    // The ticket handed back is the ticket as stored.
+    assert_eq!(recorded.ticket, ticket);
     assert_eq!((ticket.status, ticket.queue, ticket.priority), (TicketStatus::Open, Queue::Safety, 90));
     assert_eq!(ticket.severity.map(|severity| severity.as_str()), Some("high"));
     assert_eq!(ticket.first_response_due_at, Some(at(120)));
@@ -524,6 +559,7 @@ conformance_tests!(
     conversations_thread_into_one_open_ticket,
     claims_hold_until_their_lease_expires,
     concurrent_claimers_never_share_a_message,
+    ingest_with_rows_returns_the_rows_as_stored,
     triage_is_recorded_whole_and_retriage_keeps_history,
     failed_triage_is_retried_then_marked_failed,
     a_triaged_customer_message_ends_the_wait_on_the_customer,
