@@ -23,6 +23,7 @@ mod ingest;
 mod orders;
 mod outbox;
 mod records;
+mod stats;
 mod tickets;
 mod writer;
 
@@ -44,6 +45,7 @@ pub use crate::records::{
     ComplianceRecord, Customer, DecisionRow, Direction, MessageRow, MessageStage, Queue, SlaEvent, SlaPolicyRow, Ticket, TicketStatus,
     TriageRow,
 };
+pub use crate::stats::{QueueDepth, TriageBacklog, OPEN_TICKET_STATUSES};
 pub use crate::tickets::{NewOutbound, Page, TicketFilter, TicketUpdate};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
