@@ -29,11 +29,21 @@ pub struct Config {
     pub sla_policies: Vec<SlaPolicy>,
     pub worker: WorkerConfig,
     pub orders: OrdersConfig,
+    pub log: LogConfig,
+    pub metrics: MetricsConfig,
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config { server: ServerConfig::default(), policy: PolicyConfig::default(), sla_policies: Vec::new(), worker: WorkerConfig::default(), orders: OrdersConfig::default() }
+        Config {
+            server: ServerConfig::default(),
+            policy: PolicyConfig::default(),
+            sla_policies: Vec::new(),
+            worker: WorkerConfig::default(),
+            orders: OrdersConfig::default(),
+            log: LogConfig::default(),
+            metrics: MetricsConfig::default(),
+        }
     }
 }
 
@@ -135,6 +145,41 @@ impl Default for OrdersConfig {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// One JSON object per line (for log collectors): the request's span (request id, method,
+    /// route) rides along on every line.
+    Json,
+    /// Human-readable lines (for a terminal).
+    Text,
+}
+
+/// What `serve` logs, on standard error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A level (`error`, `warn`, `info`, `debug`, `trace`) or per-module directives such as
+    /// `info,sb_service=debug`. The SWITCHBOARD_LOG environment variable, when set, wins.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig { format: LogFormat::Json, level: "info".into() }
+    }
+}
+
+/// The Prometheus endpoint, `GET /metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` without credentials, for a scraper on a private network that cannot
+    /// send a token. Otherwise it needs a token with the `read` or `admin` scope.
+    pub public: bool,
+}
+
 /// Reads the layers (the file only when given) and validates the result.
 pub fn load(file: Option<&Path>) -> Result<Config> {
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -175,6 +220,9 @@ pub fn validate(config: &Config) -> Result<()> {
     }
     if config.worker.batch_size < 1 {
         problems.push("worker.batch_size: must be at least 1".into());
+    }
+    if let Err(error) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
+        problems.push(format!("log.level: `{}` is not a level or filter directive ({error})", config.log.level));
     }
     if config.orders.connector == ConnectorKind::Shopify {
         if config.orders.shopify_url.as_deref().is_none_or(str::is_empty) {
@@ -234,6 +282,18 @@ mod tests {
         assert!(error.contains("worker.max_attempts") && error.contains("policy"), "{error}");
         let error = load_text("[orders]\nconnector = \"shopify\"\nshopify_token_env = \"SB_TEST_UNSET_TOKEN_VARIABLE\"\n").unwrap_err().to_string();
         assert!(error.contains("shopify_url") && error.contains("SB_TEST_UNSET_TOKEN_VARIABLE"), "{error}");
+        let error = load_text("[log]\nformat = \"xml\"\n").unwrap_err().to_string();
+        assert!(error.contains("xml"), "{error}");
+        let error = load_text("[log]\nlevel = \"info,sb_service=loud\"\n").unwrap_err().to_string();
+        assert!(error.contains("log.level"), "{error}");
+    }
+
+    #[test]
+    fn log_and_metrics_settings_come_from_the_file() {
+        let config = load_text("[log]\nformat = \"text\"\nlevel = \"warn,sb_server=debug\"\n[metrics]\npublic = true\n").unwrap();
+        assert_eq!(config.log, LogConfig { format: LogFormat::Text, level: "warn,sb_server=debug".into() });
+        assert!(config.metrics.public);
+        assert_eq!(load(None).unwrap().log.format, LogFormat::Json, "JSON lines by default");
     }
 
     #[test]
