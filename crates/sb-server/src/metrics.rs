@@ -56,7 +56,7 @@ struct BuildLabels {
 }
 
 fn http_histogram() -> Histogram {
-    Histogram::new(HTTP_SECONDS_BUCKETS.into_iter())
+    Histogram::new(HTTP_SECONDS_BUCKETS)
 }
 
 /// One server's registry and its HTTP metrics.

@@ -97,8 +97,8 @@ pub struct ServiceMetrics {
 impl Default for ServiceMetrics {
     fn default() -> ServiceMetrics {
         ServiceMetrics {
-            triage_duration: Histogram::new(TRIAGE_SECONDS_BUCKETS.into_iter()),
-            triage_confidence: Histogram::new(CONFIDENCE_BUCKETS.into_iter()),
+            triage_duration: Histogram::new(TRIAGE_SECONDS_BUCKETS),
+            triage_confidence: Histogram::new(CONFIDENCE_BUCKETS),
             messages_triaged: Family::default(),
             triage_failures: Family::default(),
             worker_claims: Counter::default(),

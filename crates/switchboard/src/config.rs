@@ -17,7 +17,7 @@ use sb_policy::sla::SlaPolicy;
 use sb_policy::PolicyConfig;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -31,20 +31,6 @@ pub struct Config {
     pub orders: OrdersConfig,
     pub log: LogConfig,
     pub metrics: MetricsConfig,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            server: ServerConfig::default(),
-            policy: PolicyConfig::default(),
-            sla_policies: Vec::new(),
-            worker: WorkerConfig::default(),
-            orders: OrdersConfig::default(),
-            log: LogConfig::default(),
-            metrics: MetricsConfig::default(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
