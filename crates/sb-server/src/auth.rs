@@ -51,6 +51,8 @@ pub enum Permission {
     ManageTokens,
     /// See message bodies and customer contact details unredacted.
     SeePii,
+    /// Scrape `/metrics` (counts only: no personal data).
+    ReadMetrics,
 }
 
 impl Permission {
@@ -67,6 +69,7 @@ impl Permission {
             Permission::ManageUsers => "manage_users",
             Permission::ManageTokens => "manage_tokens",
             Permission::SeePii => "see_pii",
+            Permission::ReadMetrics => "read_metrics",
         }
     }
 
@@ -90,7 +93,7 @@ impl Permission {
         match scope {
             Scope::Admin => true,
             Scope::Ingest => matches!(permission, Ingest),
-            Scope::Read => matches!(permission, Read | ReadCompliance | SeePii),
+            Scope::Read => matches!(permission, Read | ReadCompliance | SeePii | ReadMetrics),
             Scope::Write => matches!(permission, Write | Assign | ManageCustomers),
         }
     }
@@ -214,7 +217,7 @@ impl Caller {
 fn scope_for(permission: Permission) -> &'static str {
     match permission {
         Permission::Ingest => "ingest",
-        Permission::Read | Permission::ReadCompliance | Permission::SeePii => "read",
+        Permission::Read | Permission::ReadCompliance | Permission::SeePii | Permission::ReadMetrics => "read",
         Permission::Write | Permission::Assign | Permission::ManageCustomers => "write",
         Permission::ReadAudit | Permission::ReadUsers | Permission::ManageUsers | Permission::ManageTokens => "admin",
     }
@@ -233,6 +236,7 @@ fn describe(permission: Permission) -> &'static str {
         Permission::ManageUsers => "manage users",
         Permission::ManageTokens => "manage api tokens",
         Permission::SeePii => "see personal data",
+        Permission::ReadMetrics => "read the metrics",
     }
 }
 

@@ -1,5 +1,7 @@
 //! Every error a client can see, with its stable code, mapped to HTTP in one exhaustive match.
-//! Internal details (SQL, file paths) are logged, never sent.
+//! Internal details (SQL, file paths) are logged, never sent. The body is
+//! `{"error": {"code", "message", "request_id"}}`; the request id is also in the `x-request-id`
+//! header.
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -33,7 +35,7 @@ pub enum ApiError {
     RateLimited(u64),
     #[error("the service is starting or a dependency is down; retry shortly")]
     Unavailable(String),
-    #[error("internal error; the server log has the details (request id in the x-request-id header)")]
+    #[error("internal error; the server log has the details under this request id")]
     Internal(String),
 }
 
@@ -69,7 +71,11 @@ impl IntoResponse for ApiError {
             ApiError::Internal(detail) | ApiError::Unavailable(detail) => tracing::error!(code, detail = %detail, "request failed"),
             _ => tracing::debug!(code, "request rejected"),
         }
-        let body = serde_json::json!({"error": {"code": code, "message": self.to_string()}});
+        let mut body = serde_json::json!({"error": {"code": code, "message": self.to_string()}});
+        // The id the client can quote to support, and that finds this request's log lines.
+        if let Some(request_id) = crate::request_log::current_request_id() {
+            body["error"]["request_id"] = serde_json::Value::String(request_id);
+        }
         let mut response = (status, Json(body)).into_response();
         if let ApiError::RateLimited(seconds) = self {
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {

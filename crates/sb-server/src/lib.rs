@@ -3,14 +3,18 @@
 //! `app(state)` builds the whole router, so tests drive it without a socket
 //! (`tower::ServiceExt::oneshot`) and `serve` only adds the listener and graceful shutdown.
 //! Wire shapes (DTOs) live here and are converted from domain types; nothing below this crate
-//! knows HTTP.
+//! knows HTTP. Beside the API under `/api/v1` sit the probes (`/health`, `/ready`) and the
+//! Prometheus endpoint (`/metrics`); every request carries an id (`x-request-id`) into its log
+//! lines and error body.
 
 mod admin;
 mod auth;
 mod dto;
 mod error;
 mod messages;
+mod metrics;
 mod rate_limit;
+mod request_log;
 mod session;
 mod ticket_actions;
 mod tickets;
@@ -25,6 +29,7 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use sb_service::Service;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 pub use crate::auth::{Caller, Credential, Permission, CSRF_HEADER, SESSION_COOKIE};
 pub use crate::error::ApiError;
@@ -45,11 +50,14 @@ pub struct SecurityConfig {
     pub session_ttl: chrono::TimeDelta,
     /// Mark the session cookie `Secure` (set it when the console is served over HTTPS).
     pub secure_cookies: bool,
+    /// Serve `/metrics` without credentials (for a scraper on a private network that cannot
+    /// send a token); otherwise it needs a token with the `read` or `admin` scope.
+    pub metrics_public: bool,
 }
 
 impl Default for SecurityConfig {
     fn default() -> SecurityConfig {
-        SecurityConfig { rate_limits: RateLimitConfig::default(), session_ttl: chrono::TimeDelta::hours(12), secure_cookies: false }
+        SecurityConfig { rate_limits: RateLimitConfig::default(), session_ttl: chrono::TimeDelta::hours(12), secure_cookies: false, metrics_public: false }
     }
 }
 
@@ -59,6 +67,8 @@ pub struct AppState {
     pub started_at: Arc<Instant>,
     pub security: Arc<SecurityConfig>,
     pub(crate) limits: Arc<rate_limit::Limits>,
+    /// This server's metrics registry (the service's metrics are registered into it).
+    pub(crate) metrics: Arc<metrics::HttpMetrics>,
 }
 
 impl AppState {
@@ -68,7 +78,8 @@ impl AppState {
 
     pub fn with_security(service: Service, security: SecurityConfig) -> AppState {
         let limits = Arc::new(rate_limit::Limits::new(&security.rate_limits));
-        AppState { service, started_at: Arc::new(Instant::now()), security: Arc::new(security), limits }
+        let metrics = Arc::new(metrics::HttpMetrics::new(&service));
+        AppState { service, started_at: Arc::new(Instant::now()), security: Arc::new(security), limits, metrics }
     }
 }
 
@@ -96,11 +107,19 @@ pub fn app(state: AppState) -> Router {
         .route("/session", post(session::log_in).get(session::current).delete(session::log_out))
         .fallback(api_not_found)
         .layer(axum::middleware::from_fn_with_state(state.limits.clone(), rate_limit::limit_by_ip));
+    // Layers run outermost last: the request id is checked, set and echoed before the request's
+    // span opens, and the span holds the metrics middleware and the handler.
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/metrics", get(metrics::serve_metrics))
         .nest("/api/v1", api)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record_request))
+        .layer(axum::middleware::from_fn(request_log::log_request))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::map_request(request_log::drop_invalid_request_id))
         .with_state(state)
 }
 

@@ -203,7 +203,7 @@ pub async fn classify(State(state): State<AppState>, caller: Caller, headers: He
         decision_path,
         next_step: next_step.to_string(),
         processing_time_ms: started.elapsed().as_secs_f64() * 1_000.0,
-        request_id: sb_service::new_secret("req_").map_err(ApiError::from)?,
+        request_id: crate::request_log::current_request_id().unwrap_or_default(),
         intent: triage.intent.as_str().to_string(),
         severity: triage.severity.map(|severity| severity.as_str().to_string()),
     };

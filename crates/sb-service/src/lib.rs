@@ -16,6 +16,7 @@ pub mod actions;
 mod admin;
 mod demo;
 mod error;
+mod metrics;
 mod orders;
 mod pipeline;
 mod sla;
@@ -33,6 +34,7 @@ use sb_triage::TriageEngine;
 pub use crate::admin::new_secret;
 pub use crate::demo::{seed_demo_data, DemoSummary};
 pub use crate::error::{Error, Result};
+pub use crate::metrics::ServiceMetrics;
 pub use crate::orders::DemoStoreConnector;
 pub use crate::pipeline::{IncomingMessage, MessageReceipt, ReceiptStatus};
 pub use crate::sla_watch::SlaRound;
@@ -105,13 +107,14 @@ struct Inner {
     engine: Option<Arc<TriageEngine>>,
     orders: Arc<dyn OrderConnector>,
     config: ServiceConfig,
+    metrics: ServiceMetrics,
 }
 
 impl Service {
     /// `engine` is `None` while the models are not loaded (or failed to load): messages are then
     /// stored and acknowledged, and triaged by the worker once an engine is available.
     pub fn new(store: Store, engine: Option<Arc<TriageEngine>>, orders: Arc<dyn OrderConnector>, config: ServiceConfig) -> Service {
-        Service { inner: Arc::new(Inner { store, engine, orders, config }) }
+        Service { inner: Arc::new(Inner { store, engine, orders, config, metrics: ServiceMetrics::default() }) }
     }
 
     pub fn store(&self) -> &Store {
@@ -128,5 +131,9 @@ impl Service {
 
     pub fn orders(&self) -> &Arc<dyn OrderConnector> {
         &self.inner.orders
+    }
+
+    pub fn metrics(&self) -> &ServiceMetrics {
+        &self.inner.metrics
     }
 }

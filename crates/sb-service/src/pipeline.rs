@@ -121,6 +121,7 @@ impl Service {
             Err(error) => {
                 let retry_at = Utc::now() + chrono_duration(retry_delay(&self.config().worker, 0));
                 tracing::warn!(message_id = ingested.message_id, ticket_id = ingested.ticket_id, error = %error, "triage failed in the request; the worker will retry");
+                self.metrics().record_triage_failure(crate::metrics::TriageSource::Request, true);
                 self.store().record_triage_failure(ingested.message_id, &error.to_string(), Some(retry_at)).await?;
                 let ticket = self.store().ticket(ingested.ticket_id).await?;
                 Ok(MessageReceipt { ingested, status: ReceiptStatus::Received, ticket, triage: None, decision: None, reply: None, pending_reason: Some(error.to_string()) })
@@ -273,6 +274,7 @@ impl Service {
             latency_us,
             "message triaged"
         );
+        self.metrics().record_triaged(triage.category, triage.confidence, route_label, message.channel, latency_us);
         Ok(Processed { triage, decision, ticket: recorded.ticket })
     }
 
@@ -348,6 +350,7 @@ impl Service {
         let now = Utc::now();
         let claimed = self.store().claim_pending(worker_name, now, now + chrono_duration(config.claim_lease), config.batch_size).await?;
         let handled = claimed.len();
+        self.metrics().record_worker_claims(handled);
         for claimed_message in claimed {
             let message = &claimed_message.message;
             let processed = match self.rows_for_retry(message, claimed_message.customer_id).await {
@@ -358,6 +361,7 @@ impl Service {
                 let attempts = message.attempts + 1;
                 let retry_at: Option<DateTime<Utc>> = (attempts < config.max_attempts).then(|| Utc::now() + chrono_duration(retry_delay(config, attempts)));
                 tracing::warn!(message_id = message.id, attempts, error = %error, gives_up = retry_at.is_none(), "background triage failed");
+                self.metrics().record_triage_failure(crate::metrics::TriageSource::Worker, retry_at.is_some());
                 self.store().record_triage_failure(message.id, &error.to_string(), retry_at).await?;
             }
         }

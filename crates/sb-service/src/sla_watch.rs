@@ -64,6 +64,7 @@ impl Service {
                 let kind = kind_label(breach.deadline);
                 if self.store().record_sla_event(ticket.id, kind, breach.due_at, now).await? {
                     round.breached += 1;
+                    self.metrics().record_sla_breach(breach.deadline);
                     tracing::warn!(ticket_id = ticket.id, kind, policy = %breach.policy_name, "sla breached");
                     let details = serde_json::json!({"kind": kind, "policy": breach.policy_name, "due_at": breach.due_at});
                     self.store().append_audit(&[NewAuditEntry::new("system", "sla.breached", "ticket", ticket.id, details)], now).await?;

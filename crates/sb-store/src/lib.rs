@@ -24,6 +24,7 @@ mod orders;
 mod outbox;
 mod records;
 mod sqlite_batch;
+mod stats;
 mod tickets;
 mod writer;
 
@@ -45,6 +46,7 @@ pub use crate::records::{
     ComplianceRecord, Customer, DecisionRow, Direction, MessageRow, MessageStage, Queue, SlaEvent, SlaPolicyRow, Ticket, TicketStatus,
     TriageRow,
 };
+pub use crate::stats::{QueueDepth, TriageBacklog, OPEN_TICKET_STATUSES};
 pub use crate::tickets::{NewComplianceRecord, NewOutbound, Page, TicketFilter, TicketUpdate};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

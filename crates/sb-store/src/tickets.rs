@@ -604,27 +604,6 @@ impl Store {
         });
         Ok(rows)
     }
-
-    /// Number of tickets per (queue, status) among those not resolved, closed or merged: the
-    /// queue-depth gauge.
-    pub async fn queue_depths(&self) -> Result<Vec<(String, String, i64)>> {
-        let rows = on_reader!(self, |pool| {
-            sqlx::query_as::<_, (String, String, i64)>(
-                "SELECT queue, status, COUNT(*) FROM tickets WHERE status NOT IN ('resolved', 'closed', 'merged') GROUP BY queue, status ORDER BY queue, status",
-            )
-            .fetch_all(pool)
-            .await?
-        });
-        Ok(rows)
-    }
-
-    /// Counts inbound messages by pipeline stage (raw backlog, failed): for `/metrics`.
-    pub async fn message_stage_counts(&self) -> Result<Vec<(String, i64)>> {
-        let rows = on_reader!(self, |pool| {
-            sqlx::query_as::<_, (String, i64)>("SELECT stage, COUNT(*) FROM messages WHERE direction = 'inbound' GROUP BY stage ORDER BY stage").fetch_all(pool).await?
-        });
-        Ok(rows)
-    }
 }
 
 impl Store {

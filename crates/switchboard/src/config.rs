@@ -17,7 +17,7 @@ use sb_policy::sla::SlaPolicy;
 use sb_policy::PolicyConfig;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -30,12 +30,8 @@ pub struct Config {
     pub worker: WorkerConfig,
     pub orders: OrdersConfig,
     pub security: SecurityConfig,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config { server: ServerConfig::default(), policy: PolicyConfig::default(), sla_policies: Vec::new(), worker: WorkerConfig::default(), orders: OrdersConfig::default(), security: SecurityConfig::default() }
-    }
+    pub log: LogConfig,
+    pub metrics: MetricsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,8 +195,44 @@ impl SecurityConfig {
             },
             session_ttl: chrono::TimeDelta::hours(i64::from(self.session_ttl_hours)),
             secure_cookies: self.secure_cookies,
+            ..sb_server::SecurityConfig::default()
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// One JSON object per line (for log collectors): the request's span (request id, method,
+    /// route) rides along on every line.
+    Json,
+    /// Human-readable lines (for a terminal).
+    Text,
+}
+
+/// What `serve` logs, on standard error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A level (`error`, `warn`, `info`, `debug`, `trace`) or per-module directives such as
+    /// `info,sb_service=debug`. The SWITCHBOARD_LOG environment variable, when set, wins.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig { format: LogFormat::Json, level: "info".into() }
+    }
+}
+
+/// The Prometheus endpoint, `GET /metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` without credentials, for a scraper on a private network that cannot
+    /// send a token. Otherwise it needs a token with the `read` or `admin` scope.
+    pub public: bool,
 }
 
 /// Reads the layers (the file only when given) and validates the result.
@@ -256,6 +288,9 @@ pub fn validate(config: &Config) -> Result<()> {
         if limit.rate > 0 && limit.burst == 0 {
             problems.push(format!("security.{name}: burst must be at least 1 when rate is set (rate 0 turns the limit off)"));
         }
+    }
+    if let Err(error) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
+        problems.push(format!("log.level: `{}` is not a level or filter directive ({error})", config.log.level));
     }
     if config.orders.connector == ConnectorKind::Shopify {
         if config.orders.shopify_url.as_deref().is_none_or(str::is_empty) {
@@ -338,6 +373,18 @@ mod tests {
         assert!(error.contains("worker.max_attempts") && error.contains("policy"), "{error}");
         let error = load_text("[orders]\nconnector = \"shopify\"\nshopify_token_env = \"SB_TEST_UNSET_TOKEN_VARIABLE\"\n").unwrap_err().to_string();
         assert!(error.contains("shopify_url") && error.contains("SB_TEST_UNSET_TOKEN_VARIABLE"), "{error}");
+        let error = load_text("[log]\nformat = \"xml\"\n").unwrap_err().to_string();
+        assert!(error.contains("xml"), "{error}");
+        let error = load_text("[log]\nlevel = \"info,sb_service=loud\"\n").unwrap_err().to_string();
+        assert!(error.contains("log.level"), "{error}");
+    }
+
+    #[test]
+    fn log_and_metrics_settings_come_from_the_file() {
+        let config = load_text("[log]\nformat = \"text\"\nlevel = \"warn,sb_server=debug\"\n[metrics]\npublic = true\n").unwrap();
+        assert_eq!(config.log, LogConfig { format: LogFormat::Text, level: "warn,sb_server=debug".into() });
+        assert!(config.metrics.public);
+        assert_eq!(load(None).unwrap().log.format, LogFormat::Json, "JSON lines by default");
     }
 
     #[test]

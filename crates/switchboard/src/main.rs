@@ -3,6 +3,7 @@
 mod commands;
 mod config;
 mod data;
+mod logging;
 mod models;
 mod progress;
 mod server;
@@ -53,11 +54,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| "info".into()))
-        .init();
     let cli = Cli::parse();
+    // `serve` sets up its logs from its configuration (JSON lines by default).
+    if !matches!(cli.command, Command::Serve(_)) {
+        logging::init(config::LogFormat::Text, "info");
+    }
     let outcome = match cli.command {
         Command::Triage(args) => commands::triage(args),
         Command::Train(args) => commands::train(args),

@@ -291,6 +291,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     if let Some(workers) = args.workers {
         config.server.workers = workers;
     }
+    crate::logging::init(config.log.format, &config.log.level);
     let db_url = config.server.db.clone();
     let addr = config.server.addr;
     let runtime = runtime()?;
@@ -341,7 +342,9 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             let receiver = shutdown_receiver.clone();
             worker_handles.push(tokio::spawn(async move { watcher_service.run_sla_watcher(sla_watch_interval, receiver).await }));
         }
-        let router = sb_server::app(sb_server::AppState::with_security(service, config.security.to_server()));
+        let mut security = config.security.to_server();
+        security.metrics_public = config.metrics.public;
+        let router = sb_server::app(sb_server::AppState::with_security(service, security));
         let mut shutdown_wait = shutdown_receiver.clone();
         tracing::info!(seconds = started.elapsed().as_secs_f64(), "ready");
         let server = sb_server::serve(addr, router, async move {

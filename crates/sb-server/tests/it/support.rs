@@ -31,7 +31,9 @@ pub enum Credential {
 pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
+    /// The body as JSON (`Null` when it is not JSON), and as text.
     pub body: Value,
+    pub text: String,
 }
 
 impl std::fmt::Debug for Answer {
@@ -94,7 +96,7 @@ impl TestServer {
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, headers, body }
+        Answer { status, headers, body, text: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
     pub async fn get(&self, path: &str, credential: &Credential) -> Answer {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use sb_domain::{Carrier, Channel, Order, OrderItem, OrderStatus};
 use sb_store::{
     Direction, Error, MessageStage, NewAuditEntry, NewCustomer, NewInbound, NewOutbound, NewUser, Page, Queue, Role, Scope, Store, TicketFilter,
-    TicketStatus, TicketTriageUpdate, TicketUpdate, TriageOutcome,
+    TicketStatus, TicketTriageUpdate, TicketUpdate, TriageBacklog, TriageOutcome,
 };
 use serde_json::json;
 
@@ -487,8 +487,6 @@ async fn sla_events_are_recorded_once(db: &TestDb) {
     assert!(store.ticket(ingested.ticket_id).await.unwrap().first_response_breached);
     assert_eq!(store.ticket_sla_events(ingested.ticket_id).await.unwrap().len(), 1);
     assert!(store.tickets_with_sla_due(at(121), 10).await.unwrap().is_empty());
-    let depths = store.queue_depths().await.unwrap();
-    assert_eq!(depths, vec![("human".to_string(), "open".to_string(), 1)]);
     store.upsert_sla_policy("default", &json!({"first_response_minutes": 120}), &[], at(0)).await.unwrap();
     store.upsert_sla_policy("default", &json!({"first_response_minutes": 60}), &[], at(1)).await.unwrap();
     let policies = store.list_sla_policies().await.unwrap();
@@ -523,6 +521,45 @@ async fn ticket_actions_apply_whole_and_refuse_stale_versions(db: &TestDb) {
     let (_, note_id) = store.apply_ticket_action(ingested.ticket_id, first.updated_at, &TicketUpdate::default(), Some(&NewOutbound { direction: Direction::Note, ..reply("note") }), &[], at(5)).await.unwrap();
     assert_eq!(store.message(note_id.unwrap()).await.unwrap().direction, Direction::Note);
     assert!(matches!(store.apply_ticket_action(424_242, at(0), &TicketUpdate::default(), None, &[], at(7)).await, Err(Error::NotFound { .. })));
+}
+
+async fn queue_depths_and_the_triage_backlog_count_open_work(db: &TestDb) {
+    let store = &db.store;
+    assert_eq!(store.queue_depths().await.unwrap(), vec![]);
+    assert_eq!(store.triage_backlog().await.unwrap(), TriageBacklog::default());
+    // One ticket per row: the route of its triage (none: never triaged), the status an agent
+    // gave it afterwards, and whether triage was given up on.
+    let tickets = [
+        ("q-human", Some("human_queue"), None, false),
+        ("q-safety", Some("safety_queue"), None, false),
+        ("q-pending", Some("human_queue"), Some(TicketStatus::Pending), false),
+        ("q-resolved", Some("human_queue"), Some(TicketStatus::Resolved), false),
+        ("q-waiting", None, None, false),
+        ("q-failed", None, None, true),
+    ];
+    for (external_id, route, status, gave_up) in tickets {
+        let ingested = store.ingest(&inbound(Some(external_id), "text", None)).await.unwrap();
+        if let Some(route) = route {
+            store.record_triage(&outcome(ingested.message_id, ingested.ticket_id, route, route == "safety_queue"), at(1)).await.unwrap();
+            // A reply is a message too, but never part of the triage backlog.
+            store.add_outbound(ingested.ticket_id, &reply("On its way"), &[], at(2)).await.unwrap();
+        }
+        if let Some(status) = status {
+            store.update_ticket(ingested.ticket_id, &TicketUpdate { status: Some(status), ..TicketUpdate::default() }, &[], at(3)).await.unwrap();
+        }
+        if gave_up {
+            store.record_triage_failure(ingested.message_id, "still broken", None).await.unwrap();
+        }
+    }
+    let depths: Vec<(Queue, TicketStatus, i64)> = store.queue_depths().await.unwrap().into_iter().map(|depth| (depth.queue, depth.status, depth.n_tickets)).collect();
+    let expected = vec![
+        (Queue::Human, TicketStatus::Open, 1),
+        (Queue::Human, TicketStatus::Pending, 1),
+        (Queue::Safety, TicketStatus::Open, 1),
+        (Queue::Triage, TicketStatus::New, 2),
+    ];
+    assert_eq!(depths, expected);
+    assert_eq!(store.triage_backlog().await.unwrap(), TriageBacklog { n_waiting: 1, n_failed: 1 });
 }
 
 /// Expands each test body into a `sqlite` and a `postgres` test.
@@ -574,6 +611,7 @@ conformance_tests!(
     orders_are_found_by_number_and_customer,
     sla_events_are_recorded_once,
     ticket_actions_apply_whole_and_refuse_stale_versions,
+    queue_depths_and_the_triage_backlog_count_open_work,
 );
 
 #[allow(dead_code)]

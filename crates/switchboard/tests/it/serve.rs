@@ -1,12 +1,15 @@
 //! `switchboard serve` as users run it: a real process on a real socket, on SQLite and on the
 //! real PostgreSQL server. Covers the new-user path (token, message in, ticket with its
-//! decision), every bad-input error code, and kill -9 under load (nothing acknowledged lost,
-//! nothing duplicated).
+//! decision), every bad-input error code, kill -9 under load (nothing acknowledged lost,
+//! nothing duplicated), and what operators see: JSON log lines that name the request and never
+//! the customer, and `/metrics`.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -86,22 +89,43 @@ fn create_token(db_url: &str, scopes: &str) -> String {
 struct Server {
     child: Child,
     base_url: String,
+    /// Standard error (the logs), when collected, and the thread that collects it.
+    logs: Arc<Mutex<String>>,
+    log_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
     async fn start(db_url: &str) -> Server {
+        Server::start_with_logs(db_url, "warn", false).await
+    }
+
+    /// Starts with SWITCHBOARD_LOG=`log_level`; `collect_logs` keeps standard error for
+    /// [`Server::stop_and_collect_logs`] instead of passing it through.
+    async fn start_with_logs(db_url: &str, log_level: &str, collect_logs: bool) -> Server {
         ensure_tfidf_default_model();
         let port = free_port();
-        let child = Command::new(binary())
+        let mut child = Command::new(binary())
             .args(["serve", "--db", db_url, "--addr", &format!("127.0.0.1:{port}"), "--no-embeddings"])
             .env("SWITCHBOARD_CACHE", cache_dir())
-            .env("SWITCHBOARD_LOG", "warn")
+            .env("SWITCHBOARD_LOG", log_level)
             .current_dir(repo_root())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(if collect_logs { Stdio::piped() } else { Stdio::inherit() })
             .spawn()
             .unwrap();
-        let server = Server { child, base_url: format!("http://127.0.0.1:{port}") };
+        let logs = Arc::new(Mutex::new(String::new()));
+        let log_reader = child.stderr.take().map(|stderr| {
+            let logs = logs.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { return };
+                    let mut logs = logs.lock().unwrap();
+                    logs.push_str(&line);
+                    logs.push('\n');
+                }
+            })
+        });
+        let server = Server { child, base_url: format!("http://127.0.0.1:{port}"), logs, log_reader };
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
@@ -118,6 +142,15 @@ impl Server {
     fn kill_9(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+
+    /// Kills the server and returns everything it wrote to standard error.
+    fn stop_and_collect_logs(mut self) -> String {
+        self.kill_9();
+        if let Some(reader) = self.log_reader.take() {
+            reader.join().unwrap();
+        }
+        self.logs.lock().unwrap().clone()
     }
 }
 
@@ -461,4 +494,54 @@ async fn console_login_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_login_on_postgres() {
     console_login_path(true).await;
+}
+
+/// A message full of personal data, sent with a request id, on a server logging at debug level
+/// (more than production): every line on standard error is JSON, the lines written while
+/// serving the message (the pipeline's "message triaged" among them) carry the request id, none
+/// holds the text or the customer's contact details, and `/metrics` counts the triage.
+async fn json_logs_name_the_request_and_never_the_customer(postgres: bool) {
+    let database = TestDatabase::new(postgres).await;
+    let token = create_token(&database.url, "ingest,read");
+    let server = Server::start_with_logs(&database.url, "debug", true).await;
+    let client = reqwest::Client::new();
+    let text = "Hi, this is Ana Silva. My card 4111 1111 1111 1111 was charged twice for order A10493; write to ana.silva@example.com or call +1 415 555 0132.";
+    let message = json!({"channel": "chat", "text": text, "customer": {"email": "ana.silva@example.com", "phone": "+14155550132", "name": "Ana Silva"}});
+    let response = client.post(format!("{}/api/v1/messages", server.base_url)).bearer_auth(&token).header("x-request-id", "e2e-logs-0001").json(&message).send().await.unwrap();
+    assert_eq!((response.status().as_u16(), response.headers().get("x-request-id").and_then(|value| value.to_str().ok())), (201, Some("e2e-logs-0001")));
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["status"], "triaged", "{created}");
+
+    let response = client.get(format!("{}/metrics", server.base_url)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let metrics = response.text().await.unwrap();
+    let triaged = format!(
+        r#"switchboard_messages_triaged_total{{category="{}",route="{}",channel="chat"}} 1"#,
+        created["triage"]["category"].as_str().unwrap(),
+        created["decision"]["route"].as_str().unwrap()
+    );
+    for sample in [triaged.as_str(), "switchboard_triage_duration_seconds_count 1", "switchboard_triage_confidence_count 1", r#"switchboard_triage_backlog{state="waiting"} 0"#] {
+        assert!(metrics.lines().any(|line| line == sample), "no `{sample}` in:\n{metrics}");
+    }
+    let unauthenticated = client.get(format!("{}/metrics", server.base_url)).send().await.unwrap();
+    assert_eq!(unauthenticated.status().as_u16(), 401);
+
+    let logs = server.stop_and_collect_logs();
+    let lines: Vec<Value> = logs.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("not a JSON line ({error}): {line}"))).collect();
+    let of_request: Vec<&str> = lines.iter().filter(|line| line["span"]["request_id"] == "e2e-logs-0001").filter_map(|line| line["fields"]["message"].as_str()).collect();
+    assert!(of_request.contains(&"message triaged") && of_request.contains(&"request finished"), "{of_request:?}\n{logs}");
+    for secret in [token.as_str(), "Ana Silva", "ana.silva@example.com", "4111 1111 1111 1111", "4111111111111111", "415 555 0132", "4155550132", "charged twice"] {
+        assert!(!logs.contains(secret), "the log holds `{secret}`:\n{logs}");
+    }
+    database.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_on_sqlite() {
+    json_logs_name_the_request_and_never_the_customer(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_on_postgres() {
+    json_logs_name_the_request_and_never_the_customer(true).await;
 }

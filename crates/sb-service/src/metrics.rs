@@ -1,0 +1,284 @@
+//! The service's Prometheus metrics: what the pipeline, the retry worker and the SLA watcher
+//! did (counted where it happens), and how much work waits (counted in the store when
+//! scraped).
+//!
+//! The metrics live in the [`Service`]; whoever serves `/metrics` registers them into its own
+//! registry with [`ServiceMetrics::register`], so two services in one process (tests) never
+//! share counts and there is no global recorder.
+//!
+//! Every label takes its values from a closed set (categories, routes, channels, queues,
+//! statuses, deadline kinds): the number of series is fixed whatever the traffic.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use sb_domain::{Category, Channel};
+use sb_policy::sla::DeadlineKind;
+use sb_store::{Queue, QueueDepth, TriageBacklog, OPEN_TICKET_STATUSES};
+
+use crate::{Result, Service};
+
+/// Upper bounds of the triage latency buckets, in seconds: TF-IDF alone takes about a
+/// millisecond, MiniLM on two cores about 15 ms, a loaded machine more.
+const TRIAGE_SECONDS_BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+
+/// Upper bounds of the confidence buckets: finer near the auto-reply threshold (0.85 by
+/// default), where a shift in the model's confidence changes how many messages a person sees.
+const CONFIDENCE_BUCKETS: [f64; 12] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99];
+
+/// Where a triage attempt ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TriageSource {
+    /// Within `receive`, before the answer to the channel.
+    Request,
+    /// In the background retry worker.
+    Worker,
+}
+
+impl TriageSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            TriageSource::Request => "request",
+            TriageSource::Worker => "worker",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct TriagedLabels {
+    category: &'static str,
+    route: &'static str,
+    channel: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct FailureLabels {
+    source: &'static str,
+    /// `retry` (the worker tries again later) or `gave_up` (retry budget spent).
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct BreachLabels {
+    kind: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct QueueLabels {
+    queue: &'static str,
+    status: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct BacklogLabels {
+    /// `waiting` (for the worker) or `failed` (given up).
+    state: &'static str,
+}
+
+/// The service's metrics. Cheap to clone: clones share the same counts.
+#[derive(Debug, Clone)]
+pub struct ServiceMetrics {
+    triage_duration: Histogram,
+    triage_confidence: Histogram,
+    messages_triaged: Family<TriagedLabels, Counter>,
+    triage_failures: Family<FailureLabels, Counter>,
+    worker_claims: Counter,
+    sla_breaches: Family<BreachLabels, Counter>,
+    queue_depth: Family<QueueLabels, Gauge>,
+    triage_backlog: Family<BacklogLabels, Gauge>,
+    database_up: Gauge,
+}
+
+impl Default for ServiceMetrics {
+    fn default() -> ServiceMetrics {
+        ServiceMetrics {
+            triage_duration: Histogram::new(TRIAGE_SECONDS_BUCKETS),
+            triage_confidence: Histogram::new(CONFIDENCE_BUCKETS),
+            messages_triaged: Family::default(),
+            triage_failures: Family::default(),
+            worker_claims: Counter::default(),
+            sla_breaches: Family::default(),
+            queue_depth: Family::default(),
+            triage_backlog: Family::default(),
+            database_up: Gauge::default(),
+        }
+    }
+}
+
+impl ServiceMetrics {
+    /// Adds every metric to `registry` (each registry sees the same counts).
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register("switchboard_triage_duration_seconds", "Time the triage engine took per message (model and rules, not storage)", self.triage_duration.clone());
+        registry.register("switchboard_triage_confidence", "Confidence of the intent chosen for each triaged message (0 to 1)", self.triage_confidence.clone());
+        registry.register("switchboard_messages_triaged", "Messages triaged and routed, by category, route and channel", self.messages_triaged.clone());
+        registry.register(
+            "switchboard_triage_failures",
+            "Triage attempts that failed, in the request or in the background worker, and whether the message will be retried",
+            self.triage_failures.clone(),
+        );
+        registry.register("switchboard_triage_retries", "Messages the background worker claimed for another triage attempt", self.worker_claims.clone());
+        registry.register("switchboard_sla_breaches", "SLA deadlines recorded as breached by the SLA watcher, by kind", self.sla_breaches.clone());
+        registry.register("switchboard_queue_depth", "Tickets still being worked (new, open, pending) per queue and status, counted at scrape time", self.queue_depth.clone());
+        registry.register(
+            "switchboard_triage_backlog",
+            "Inbound messages stored but not triaged: waiting for the background worker, or failed after the retry budget",
+            self.triage_backlog.clone(),
+        );
+        registry.register("switchboard_database_up", "1 when the last scrape-time count in the database succeeded, 0 when it failed", self.database_up.clone());
+    }
+
+    /// A message was triaged (as `category` with `confidence`, in `latency_us` of engine time)
+    /// and routed: `route` is the ticket's effective route.
+    pub(crate) fn record_triaged(&self, category: Category, confidence: f32, route: &'static str, channel: Channel, latency_us: i64) {
+        let latency = Duration::from_micros(u64::try_from(latency_us).unwrap_or_default());
+        self.triage_duration.observe(latency.as_secs_f64());
+        self.triage_confidence.observe(f64::from(confidence));
+        let labels = TriagedLabels { category: category.as_str(), route, channel: channel.as_str() };
+        self.messages_triaged.get_or_create(&labels).inc();
+    }
+
+    /// A triage attempt failed; `retried` says whether the message will be tried again.
+    pub(crate) fn record_triage_failure(&self, source: TriageSource, retried: bool) {
+        let labels = FailureLabels { source: source.as_str(), outcome: if retried { "retry" } else { "gave_up" } };
+        self.triage_failures.get_or_create(&labels).inc();
+    }
+
+    /// The worker claimed `n_messages` for another attempt.
+    pub(crate) fn record_worker_claims(&self, n_messages: usize) {
+        self.worker_claims.inc_by(n_messages as u64);
+    }
+
+    /// The SLA watcher recorded a breach (once per ticket and deadline).
+    pub(crate) fn record_sla_breach(&self, deadline: DeadlineKind) {
+        let kind = match deadline {
+            DeadlineKind::FirstResponse => "first_response",
+            DeadlineKind::Resolution => "resolution",
+        };
+        self.sla_breaches.get_or_create(&BreachLabels { kind }).inc();
+    }
+
+    /// Sets the gauges counted in the store. Every queue and status gets a value (0 when no
+    /// ticket waits there), so a queue that empties reads 0 rather than its last count.
+    fn set_store_counts(&self, depths: &[QueueDepth], backlog: TriageBacklog) {
+        for queue in Queue::ALL {
+            for status in OPEN_TICKET_STATUSES {
+                let n_tickets = depths.iter().find(|depth| depth.queue == *queue && depth.status == status).map_or(0, |depth| depth.n_tickets);
+                self.queue_depth.get_or_create(&QueueLabels { queue: queue.as_str(), status: status.as_str() }).set(n_tickets);
+            }
+        }
+        self.triage_backlog.get_or_create(&BacklogLabels { state: "waiting" }).set(backlog.n_waiting);
+        self.triage_backlog.get_or_create(&BacklogLabels { state: "failed" }).set(backlog.n_failed);
+    }
+}
+
+impl Service {
+    /// Counts what waits in the store (queue depths, triage backlog) into the gauges: called
+    /// when `/metrics` is scraped. On a database error the gauges keep their last values,
+    /// `switchboard_database_up` turns 0, and the error is returned.
+    pub async fn refresh_store_metrics(&self) -> Result<()> {
+        let counts = async { Ok::<_, sb_store::Error>((self.store().queue_depths().await?, self.store().triage_backlog().await?)) }.await;
+        match counts {
+            Ok((depths, backlog)) => {
+                self.metrics().set_store_counts(&depths, backlog);
+                self.metrics().database_up.set(1);
+                Ok(())
+            }
+            Err(error) => {
+                self.metrics().database_up.set(0);
+                Err(error.into())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::{expect, Expect};
+    use sb_domain::{Category, Channel};
+    use sb_policy::sla::DeadlineKind;
+    use sb_store::{Queue, QueueDepth, TicketStatus, TriageBacklog};
+
+    use super::{ServiceMetrics, TriageSource};
+
+    /// The samples of `metrics` in the Prometheus text format whose lines start with one of
+    /// `keep`, sorted.
+    fn check(metrics: &ServiceMetrics, keep: &[&str], expect: Expect) {
+        let mut registry = prometheus_client::registry::Registry::default();
+        metrics.register(&mut registry);
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
+        // Label sets within a family come out in hash order: sort for a stable snapshot.
+        let mut samples: Vec<&str> = text.lines().filter(|line| !line.starts_with('#') && keep.iter().any(|name| line.starts_with(name))).collect();
+        samples.sort_unstable();
+        expect.assert_eq(&samples.join("\n"));
+    }
+
+    #[test]
+    fn triaged_messages_are_counted_by_category_route_and_channel() {
+        let metrics = ServiceMetrics::default();
+        metrics.record_triaged(Category::ServiceAction, 0.93, "auto_reply", Channel::Chat, 1_200);
+        metrics.record_triaged(Category::SafetyCompliance, 0.62, "safety_queue", Channel::Email, 3_000);
+        metrics.record_triaged(Category::ServiceAction, 0.97, "auto_reply", Channel::Chat, 900);
+        check(
+            &metrics,
+            &["switchboard_messages_triaged", "switchboard_triage_confidence_bucket{le=\"0.6\"}", "switchboard_triage_confidence_bucket{le=\"0.9\"}", "switchboard_triage_duration_seconds_count", "switchboard_triage_duration_seconds_bucket{le=\"0.001\"}"],
+            expect![[r#"
+                switchboard_messages_triaged_total{category="safety_compliance",route="safety_queue",channel="email"} 1
+                switchboard_messages_triaged_total{category="service_action",route="auto_reply",channel="chat"} 2
+                switchboard_triage_confidence_bucket{le="0.6"} 0
+                switchboard_triage_confidence_bucket{le="0.9"} 1
+                switchboard_triage_duration_seconds_bucket{le="0.001"} 1
+                switchboard_triage_duration_seconds_count 3"#]],
+        );
+    }
+
+    #[test]
+    fn failures_retries_and_breaches_are_counted_by_kind() {
+        let metrics = ServiceMetrics::default();
+        metrics.record_triage_failure(TriageSource::Request, true);
+        metrics.record_worker_claims(3);
+        metrics.record_triage_failure(TriageSource::Worker, true);
+        metrics.record_triage_failure(TriageSource::Worker, false);
+        metrics.record_sla_breach(DeadlineKind::FirstResponse);
+        metrics.record_sla_breach(DeadlineKind::FirstResponse);
+        metrics.record_sla_breach(DeadlineKind::Resolution);
+        check(
+            &metrics,
+            &["switchboard_triage_failures", "switchboard_triage_retries", "switchboard_sla_breaches"],
+            expect![[r#"
+                switchboard_sla_breaches_total{kind="first_response"} 2
+                switchboard_sla_breaches_total{kind="resolution"} 1
+                switchboard_triage_failures_total{source="request",outcome="retry"} 1
+                switchboard_triage_failures_total{source="worker",outcome="gave_up"} 1
+                switchboard_triage_failures_total{source="worker",outcome="retry"} 1
+                switchboard_triage_retries_total 3"#]],
+        );
+    }
+
+    #[test]
+    fn store_counts_cover_every_queue_and_status_and_empty_ones_read_zero() {
+        let metrics = ServiceMetrics::default();
+        let depths = [QueueDepth { queue: Queue::Human, status: TicketStatus::Open, n_tickets: 7 }, QueueDepth { queue: Queue::Safety, status: TicketStatus::New, n_tickets: 1 }];
+        metrics.set_store_counts(&depths, TriageBacklog { n_waiting: 4, n_failed: 1 });
+        // The human queue empties: its gauge falls to 0 instead of keeping 7.
+        metrics.set_store_counts(&depths[1..], TriageBacklog { n_waiting: 0, n_failed: 1 });
+        check(
+            &metrics,
+            &["switchboard_queue_depth{queue=\"human\"", "switchboard_queue_depth{queue=\"safety\"", "switchboard_triage_backlog"],
+            expect![[r#"
+                switchboard_queue_depth{queue="human",status="new"} 0
+                switchboard_queue_depth{queue="human",status="open"} 0
+                switchboard_queue_depth{queue="human",status="pending"} 0
+                switchboard_queue_depth{queue="safety",status="new"} 1
+                switchboard_queue_depth{queue="safety",status="open"} 0
+                switchboard_queue_depth{queue="safety",status="pending"} 0
+                switchboard_triage_backlog{state="failed"} 1
+                switchboard_triage_backlog{state="waiting"} 0"#]],
+        );
+    }
+}
