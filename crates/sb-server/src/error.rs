@@ -4,6 +4,23 @@
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The body of every error answer: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable code (`text_too_long`, `forbidden`…): match on this.
+    pub code: String,
+    /// Human-readable explanation; wording may change.
+    pub message: String,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -42,7 +59,7 @@ impl ApiError {
         ApiError::Validation { code, message: message.into() }
     }
 
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    pub(crate) fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
             ApiError::Validation { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
@@ -69,7 +86,7 @@ impl IntoResponse for ApiError {
             ApiError::Internal(detail) | ApiError::Unavailable(detail) => tracing::error!(code, detail = %detail, "request failed"),
             _ => tracing::debug!(code, "request rejected"),
         }
-        let body = serde_json::json!({"error": {"code": code, "message": self.to_string()}});
+        let body = ErrorBody { error: ErrorDetail { code: code.to_string(), message: self.to_string() } };
         let mut response = (status, Json(body)).into_response();
         if let ApiError::RateLimited(seconds) = self {
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {

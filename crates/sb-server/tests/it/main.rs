@@ -3,8 +3,10 @@
 //! everything but triage; ingest and classify answer as they do while models load).
 //!
 //! - `authz`: the authorisation matrix, every endpoint × every role and scope, as a table;
-//! - `actions`: ticket actions, sessions and CSRF, PII masking, rate limits.
+//! - `actions`: ticket actions, sessions and CSRF, PII masking, rate limits;
+//! - `openapi`: the OpenAPI document against the router and the real answers.
 
 mod actions;
 mod authz;
+mod openapi;
 mod support;
