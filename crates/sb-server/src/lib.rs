@@ -13,6 +13,7 @@ mod messages;
 mod openapi;
 mod rate_limit;
 mod session;
+mod sla;
 mod ticket_actions;
 mod tickets;
 
@@ -90,6 +91,7 @@ pub fn app(state: AppState) -> Router {
         .route("/customers/{customer_id}", get(ticket_actions::get_customer))
         .route("/customers/{customer_id}/vip", post(ticket_actions::set_vip))
         .route("/compliance/records", get(tickets::compliance_records))
+        .route("/sla/policies", get(sla::list_sla_policies))
         .route("/audit", get(admin::list_audit))
         .route("/users", get(admin::list_users).post(admin::create_user))
         .route("/tokens", get(admin::list_tokens).post(admin::create_token))

@@ -4,9 +4,11 @@
 //!
 //! - `authz`: the authorisation matrix, every endpoint × every role and scope, as a table;
 //! - `actions`: ticket actions, sessions and CSRF, PII masking, rate limits;
-//! - `openapi`: the OpenAPI document against the router and the real answers.
+//! - `openapi`: the OpenAPI document against the router and the real answers;
+//! - `sla`: the SLA policies endpoint.
 
 mod actions;
 mod authz;
 mod openapi;
+mod sla;
 mod support;

@@ -309,6 +309,7 @@ async fn answers_conform_to_the_documented_schemas() {
         (Method::GET, "/api/v1/customers/{customer_id}", format!("/api/v1/customers/{customer}"), None, &viewer, 200),
         (Method::POST, "/api/v1/customers/{customer_id}/vip", format!("/api/v1/customers/{customer}/vip"), Some(json!({"vip": true})), &admin, 200),
         (Method::GET, "/api/v1/compliance/records", "/api/v1/compliance/records".into(), None, &admin, 200),
+        (Method::GET, "/api/v1/sla/policies", "/api/v1/sla/policies".into(), None, &viewer, 200),
         (Method::GET, "/api/v1/audit", "/api/v1/audit".into(), None, &admin, 200),
         (Method::GET, "/api/v1/users", "/api/v1/users".into(), None, &admin, 200),
         (Method::POST, "/api/v1/users", "/api/v1/users".into(), Some(json!({"email": "new@example.com", "name": "New", "role": "agent", "password": "long enough password"})), &admin, 201),
