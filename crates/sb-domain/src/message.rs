@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// Where a message came from. The channel decides how the body is normalised (email bodies
 /// carry quoted history and signatures, chat lines do not).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Email,

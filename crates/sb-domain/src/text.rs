@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Span {
     pub start: usize,
     pub end: usize,
@@ -33,12 +34,14 @@ impl Span {
 /// Detected language: an ISO 639-1 code where one exists (ISO 639-3 otherwise) and the
 /// detector's confidence in [0, 1].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Language {
     pub code: String,
     pub confidence: f32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
     OrderNumber,
@@ -50,6 +53,7 @@ pub enum EntityKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Carrier {
     Ups,
@@ -71,6 +75,7 @@ impl Carrier {
 
 /// The normalised value of an entity, typed by kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EntityValue {
     /// An order reference as the shop writes it (`A10493`, `558201`).
@@ -90,6 +95,7 @@ pub enum EntityValue {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Entity {
     pub kind: EntityKind,
     /// The text as it appears in the message.
@@ -99,6 +105,7 @@ pub struct Entity {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PiiKind {
     Email,
@@ -125,6 +132,7 @@ impl PiiKind {
 
 /// One piece of PII found in the normalised text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PiiSpan {
     pub kind: PiiKind,
     pub span: Span,
@@ -139,6 +147,7 @@ pub struct Redaction {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SentimentLabel {
     Negative,
@@ -157,6 +166,7 @@ impl SentimentLabel {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sentiment {
     /// In [-1, 1]: -1 very negative, 1 very positive.
     pub score: f32,

@@ -4,6 +4,7 @@ use crate::{Category, Entity, Intent, Language, PiiSpan, Sentiment, Severity};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RankedIntent {
     pub intent: Intent,
     pub probability: f32,
@@ -12,6 +13,7 @@ pub struct RankedIntent {
 /// Name and version of the model that produced a result, kept in every decision record so
 /// re-triage after a model update can be told apart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelInfo {
     pub name: String,
     pub version: String,
@@ -20,6 +22,7 @@ pub struct ModelInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TriageResult {
     pub category: Category,
     pub intent: Intent,

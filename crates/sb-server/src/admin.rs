@@ -7,23 +7,49 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sb_store::{Role, Scope};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Permission;
+use crate::dto::{self, ApiTokenDto, AuditEntryDto, UserDto};
+use crate::error::ErrorBody;
+use crate::openapi::{Conflict, Forbidden, MalformedJson, NotFound, PayloadTooLarge, RateLimited, Unauthorized, UnsupportedMediaType};
 use crate::{ApiError, AppState, Caller};
 
-#[derive(Debug, Deserialize)]
+/// Give both `entity_type` and `entity_id`, or neither.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// `ticket`, `customer`, `user`, `api_token`…
     entity_type: Option<String>,
     entity_id: Option<String>,
+    /// At most this many entries, 1 to 1,000 (default 200).
     limit: Option<i64>,
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntryList {
+    entries: Vec<AuditEntryDto>,
+}
+
+/// Read the audit log
+///
 /// `GET /api/v1/audit?entity_type=ticket&entity_id=7`: one entity's entries oldest first, or
 /// the latest entries of all.
-pub async fn list_audit(State(state): State<AppState>, caller: Caller, query: Result<Query<AuditQuery>, QueryRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+#[utoipa::path(
+    get, path = "/api/v1/audit", tag = "admin",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "Audit entries.", body = AuditEntryList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, description = "Code: `invalid_query` (only one of entity_type and entity_id, an unknown parameter, or a limit that is not a number).", body = ErrorBody),
+        (status = 429, response = RateLimited),
+    ),
+    security(("bearer" = ["admin"]), ("session" = ["admin", "compliance"])),
+)]
+pub async fn list_audit(State(state): State<AppState>, caller: Caller, query: Result<Query<AuditQuery>, QueryRejection>) -> Result<Json<AuditEntryList>, ApiError> {
     caller.require(Permission::ReadAudit)?;
     let Query(query) = query?;
     let limit = query.limit.unwrap_or(200).clamp(1, 1_000);
@@ -33,54 +59,159 @@ pub async fn list_audit(State(state): State<AppState>, caller: Caller, query: Re
         _ => return Err(ApiError::validation("invalid_query", "give both entity_type and entity_id, or neither")),
     };
     let entries = state.service.store().list_audit(entity, limit).await?;
-    Ok(Json(json!({"entries": entries})))
+    Ok(Json(AuditEntryList { entries: dto::list(&entries, AuditEntryDto::from) }))
 }
 
-pub async fn list_users(State(state): State<AppState>, caller: Caller) -> Result<Json<serde_json::Value>, ApiError> {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserList {
+    users: Vec<UserDto>,
+}
+
+/// List console users
+#[utoipa::path(
+    get, path = "/api/v1/users", tag = "admin",
+    responses(
+        (status = 200, description = "Every user.", body = UserList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 429, response = RateLimited),
+    ),
+    security(("bearer" = ["admin"]), ("session" = ["admin", "supervisor"])),
+)]
+pub async fn list_users(State(state): State<AppState>, caller: Caller) -> Result<Json<UserList>, ApiError> {
     caller.require(Permission::ReadUsers)?;
     let users = state.service.store().list_users().await?;
-    Ok(Json(json!({"users": users})))
+    Ok(Json(UserList { users: dto::list(&users, UserDto::from) }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     email: String,
     name: String,
+    /// `admin`, `supervisor`, `agent`, `compliance` or `viewer`.
+    #[schema(value_type = Role)]
     role: String,
+    /// 10 to 1,024 characters; stored as an argon2id hash.
+    #[schema(min_length = 10, max_length = 1024)]
     password: String,
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserEnvelope {
+    user: UserDto,
+}
+
+/// Create a console user
+#[utoipa::path(
+    post, path = "/api/v1/users", tag = "admin",
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, description = "The new user.", body = UserEnvelope),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "Codes: `invalid_role`, `invalid` (not an email address, a password too short or too long), `invalid_field`.", body = ErrorBody),
+        (status = 429, response = RateLimited),
+    ),
+    security(("bearer" = ["admin"]), ("session" = ["admin"], "csrf" = [])),
+)]
 pub async fn create_user(State(state): State<AppState>, caller: Caller, body: Result<Json<CreateUserRequest>, JsonRejection>) -> Result<Response, ApiError> {
     caller.require(Permission::ManageUsers)?;
     let Json(request) = body?;
     let role = Role::parse(request.role.trim()).ok_or_else(|| ApiError::validation("invalid_role", format!("unknown role `{}`: use admin, supervisor, agent, compliance or viewer", request.role)))?;
     let user = state.service.create_user(&request.email, &request.name, role, &request.password, &caller.actor()).await?;
-    Ok((StatusCode::CREATED, Json(json!({"user": user}))).into_response())
+    Ok((StatusCode::CREATED, Json(UserEnvelope { user: UserDto::from(&user) })).into_response())
 }
 
-pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Result<Json<serde_json::Value>, ApiError> {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiTokenList {
+    tokens: Vec<ApiTokenDto>,
+}
+
+/// List API tokens
+///
+/// Every token, revoked ones included; secrets are never stored, so never shown.
+#[utoipa::path(
+    get, path = "/api/v1/tokens", tag = "admin",
+    responses(
+        (status = 200, description = "Every token.", body = ApiTokenList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 429, response = RateLimited),
+    ),
+    security(("bearer" = ["admin"]), ("session" = ["admin"])),
+)]
+pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Result<Json<ApiTokenList>, ApiError> {
     caller.require(Permission::ManageTokens)?;
     let tokens = state.service.list_api_tokens().await?;
-    Ok(Json(json!({"tokens": tokens})))
+    Ok(Json(ApiTokenList { tokens: dto::list(&tokens, ApiTokenDto::from) }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
+    /// 1 to 100 characters.
     name: String,
     /// Scope names: ingest, read, write, admin.
+    #[schema(value_type = Vec<Scope>)]
     scopes: Vec<String>,
 }
 
+/// A new token and its secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiTokenCreated {
+    token: ApiTokenDto,
+    /// Send as `Authorization: Bearer <secret>`. Only its hash is stored: it cannot be shown
+    /// again.
+    secret: String,
+    note: String,
+}
+
+/// Create an API token
+#[utoipa::path(
+    post, path = "/api/v1/tokens", tag = "admin",
+    request_body = CreateTokenRequest,
+    responses(
+        (status = 201, description = "The token with its secret.", body = ApiTokenCreated),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "Codes: `invalid_scopes` (none, or an unknown one), `invalid` (a name that is empty or over 100 characters), `invalid_field`.", body = ErrorBody),
+        (status = 429, response = RateLimited),
+    ),
+    security(("bearer" = ["admin"]), ("session" = ["admin"], "csrf" = [])),
+)]
 pub async fn create_token(State(state): State<AppState>, caller: Caller, body: Result<Json<CreateTokenRequest>, JsonRejection>) -> Result<Response, ApiError> {
     caller.require(Permission::ManageTokens)?;
     let Json(request) = body?;
     let scopes: Vec<Scope> = sb_store::parse_scopes(&request.scopes.join(",")).map_err(|error| ApiError::validation("invalid_scopes", error.to_string()))?;
     let (token, secret) = state.service.create_api_token(&request.name, &scopes, caller.user_id(), &caller.actor().audit_name).await?;
-    Ok((StatusCode::CREATED, Json(json!({"token": token, "secret": secret, "note": "the secret is shown once; store it now"}))).into_response())
+    let created = ApiTokenCreated { token: ApiTokenDto::from(&token), secret, note: "the secret is shown once; store it now".into() };
+    Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
+/// Revoke an API token
+///
+/// The token stops working at once; it stays listed, with `revoked_at`.
+#[utoipa::path(
+    delete, path = "/api/v1/tokens/{token_id}", tag = "admin",
+    params(("token_id" = i64, Path, description = "Token id.")),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, description = "The id is not a number. Code: `invalid_path`.", body = ErrorBody),
+        (status = 429, response = RateLimited),
+    ),
+    security(("bearer" = ["admin"]), ("session" = ["admin"], "csrf" = [])),
+)]
 pub async fn revoke_token(State(state): State<AppState>, caller: Caller, token_id: Result<Path<i64>, PathRejection>) -> Result<StatusCode, ApiError> {
     caller.require(Permission::ManageTokens)?;
     let Path(token_id) = token_id?;

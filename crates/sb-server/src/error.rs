@@ -6,6 +6,26 @@
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The body of every error answer: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable code (`text_too_long`, `forbidden`…): match on this.
+    pub code: String,
+    /// Human-readable explanation; wording may change.
+    pub message: String,
+    /// The request's id (also in the `x-request-id` response header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -44,7 +64,7 @@ impl ApiError {
         ApiError::Validation { code, message: message.into() }
     }
 
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    pub(crate) fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
             ApiError::Validation { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
@@ -71,11 +91,8 @@ impl IntoResponse for ApiError {
             ApiError::Internal(detail) | ApiError::Unavailable(detail) => tracing::error!(code, detail = %detail, "request failed"),
             _ => tracing::debug!(code, "request rejected"),
         }
-        let mut body = serde_json::json!({"error": {"code": code, "message": self.to_string()}});
-        // The id the client can quote to support, and that finds this request's log lines.
-        if let Some(request_id) = crate::request_log::current_request_id() {
-            body["error"]["request_id"] = serde_json::Value::String(request_id);
-        }
+        // The request id lets a client quote the failure to support and finds its log lines.
+        let body = ErrorBody { error: ErrorDetail { code: code.to_string(), message: self.to_string(), request_id: crate::request_log::current_request_id() } };
         let mut response = (status, Json(body)).into_response();
         if let ApiError::RateLimited(seconds) = self {
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {

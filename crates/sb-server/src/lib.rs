@@ -13,9 +13,11 @@ mod dto;
 mod error;
 mod messages;
 mod metrics;
+mod openapi;
 mod rate_limit;
 mod request_log;
 mod session;
+mod sla;
 mod ticket_actions;
 mod tickets;
 
@@ -100,6 +102,7 @@ pub fn app(state: AppState) -> Router {
         .route("/customers/{customer_id}", get(ticket_actions::get_customer))
         .route("/customers/{customer_id}/vip", post(ticket_actions::set_vip))
         .route("/compliance/records", get(tickets::compliance_records))
+        .route("/sla/policies", get(sla::list_sla_policies))
         .route("/audit", get(admin::list_audit))
         .route("/users", get(admin::list_users).post(admin::create_user))
         .route("/tokens", get(admin::list_tokens).post(admin::create_token))
@@ -110,6 +113,7 @@ pub fn app(state: AppState) -> Router {
     // Layers run outermost last: the request id is checked, set and echoed before the request's
     // span opens, and the span holds the metrics middleware and the handler.
     Router::new()
+        .route("/api/openapi.json", get(openapi::document))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics::serve_metrics))
@@ -127,24 +131,47 @@ async fn api_not_found() -> ApiError {
     ApiError::NotFound("endpoint".into())
 }
 
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Health {
+    /// Always `ok`.
+    status: &'static str,
+}
+
 /// Liveness: the process answers.
-async fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({"status": "ok"}))
+#[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, description = "The process answers.", body = Health)))]
+async fn health() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Readiness {
+    /// `ready` or `not_ready`.
+    status: &'static str,
+    /// The database answers with every migration applied.
+    database: bool,
+    /// `sqlite` or `postgres`.
+    backend: &'static str,
+    /// The triage models are loaded.
+    models: bool,
+    /// The models use MiniLM sentence embeddings (not only TF-IDF features).
+    embeddings: bool,
+    uptime_seconds: u64,
 }
 
 /// Readiness: the database answers with every migration applied, and the models are loaded.
+#[utoipa::path(get, path = "/ready", tag = "service", responses((status = 200, description = "Ready.", body = Readiness), (status = 503, description = "Not ready: the database or the models are not there yet.", body = Readiness)))]
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.service.store().is_ready().await.unwrap_or(false);
     let models = state.service.engine().is_some();
     let status = if database && models { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let body = serde_json::json!({
-        "status": if status == StatusCode::OK { "ready" } else { "not_ready" },
-        "database": database,
-        "backend": state.service.store().backend().as_str(),
-        "models": models,
-        "embeddings": state.service.engine().is_some_and(|engine| engine.uses_embeddings()),
-        "uptime_seconds": state.started_at.elapsed().as_secs(),
-    });
+    let body = Readiness {
+        status: if status == StatusCode::OK { "ready" } else { "not_ready" },
+        database,
+        backend: state.service.store().backend().as_str(),
+        models,
+        embeddings: state.service.engine().is_some_and(|engine| engine.uses_embeddings()),
+        uptime_seconds: state.started_at.elapsed().as_secs(),
+    };
     (status, Json(body))
 }
 

@@ -9,30 +9,54 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sb_domain::{Channel, TriageResult};
 use sb_service::{IncomingMessage, MessageReceipt, ReceiptStatus};
-use sb_store::{NewCustomer, Scope};
+use sb_store::{NewCustomer, Queue, Scope, TicketStatus};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use crate::error::ErrorBody;
+use crate::openapi::{Forbidden, MalformedJson, PayloadTooLarge, RateLimited, Unauthorized, Unavailable, UnsupportedMediaType};
 use crate::{ApiError, AppState, Caller, MAX_TEXT_CHARS};
 
-#[derive(Debug, Deserialize)]
+/// Who sent the message; matched to a known customer by external id, email or phone, or
+/// created.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CustomerDto {
+#[schema(as = MessageCustomer)]
+pub struct CustomerRequest {
+    #[schema(max_length = 320)]
     email: Option<String>,
+    #[schema(max_length = 320)]
     phone: Option<String>,
+    #[schema(max_length = 320)]
     name: Option<String>,
+    /// The customer's id in the sender's own systems.
+    #[schema(max_length = 320)]
     external_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One inbound customer message.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateMessageRequest {
+pub struct CreateMessageRequest {
+    /// `chat`, `email`, `voice`, `api` or `sms`.
+    #[schema(value_type = Channel)]
     channel: String,
+    /// The message text: not blank, at most 5,000 characters.
+    #[schema(min_length = 1, max_length = 5000)]
     text: String,
+    /// The sender's id for this delivery: a repeated delivery with the same id on the same
+    /// channel answers 200 with the first one's result and stores nothing new.
+    #[schema(max_length = 500)]
     external_id: Option<String>,
+    #[schema(max_length = 1000)]
     subject: Option<String>,
+    /// Thread key: messages with the same key on the same channel join one open ticket.
+    #[schema(max_length = 500)]
     conversation_id: Option<String>,
     #[serde(default)]
-    customer: Option<CustomerDto>,
+    customer: Option<CustomerRequest>,
+    /// Anything the integration wants kept with the message.
+    #[schema(value_type = Option<Object>)]
     metadata: Option<serde_json::Value>,
 }
 
@@ -72,18 +96,48 @@ fn clean(value: Option<String>) -> Option<String> {
     value.map(|text| text.trim().to_string()).filter(|text| !text.is_empty())
 }
 
-#[derive(Debug, Serialize)]
-struct MessageResponse {
+/// How far the message got within the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = ReceiptStatus)]
+pub enum ReceiptStatusDto {
+    /// Stored, triaged and routed.
+    Triaged,
+    /// Stored; triage did not finish and is retried in the background.
+    Received,
+    /// This delivery was already stored: the answer describes the first one.
+    Duplicate,
+}
+
+impl From<ReceiptStatus> for ReceiptStatusDto {
+    fn from(status: ReceiptStatus) -> ReceiptStatusDto {
+        match status {
+            ReceiptStatus::Triaged => ReceiptStatusDto::Triaged,
+            ReceiptStatus::Received => ReceiptStatusDto::Received,
+            ReceiptStatus::Duplicate => ReceiptStatusDto::Duplicate,
+        }
+    }
+}
+
+/// What became of a message: its ticket, the triage result, the decision and the automatic
+/// reply when there was one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageResponse {
     ticket_id: i64,
     message_id: i64,
     customer_id: Option<i64>,
-    /// `triaged`, `received` (triage will be retried) or `duplicate`.
-    status: ReceiptStatus,
-    ticket_status: String,
-    queue: String,
+    status: ReceiptStatusDto,
+    ticket_status: TicketStatus,
+    queue: Queue,
+    /// Null while triage is pending (`status` = `received`).
     triage: Option<TriageResult>,
+    /// The decision: route, reason, every blocker and the thresholds used, priority and its
+    /// factors, SLA.
+    #[schema(value_type = Option<Object>)]
     decision: Option<serde_json::Value>,
+    /// The automatic reply sent, when the decision was to answer automatically.
     reply: Option<String>,
+    /// Why triage did not finish within the request.
     pending_reason: Option<String>,
 }
 
@@ -93,9 +147,9 @@ impl From<MessageReceipt> for MessageResponse {
             ticket_id: receipt.ingested.ticket_id,
             message_id: receipt.ingested.message_id,
             customer_id: receipt.ingested.customer_id,
-            status: receipt.status,
-            ticket_status: receipt.ticket.status.as_str().to_string(),
-            queue: receipt.ticket.queue.as_str().to_string(),
+            status: receipt.status.into(),
+            ticket_status: receipt.ticket.status,
+            queue: receipt.ticket.queue,
             triage: receipt.triage,
             decision: receipt.decision.and_then(|decision| serde_json::to_value(decision).ok()),
             reply: receipt.reply,
@@ -104,8 +158,26 @@ impl From<MessageReceipt> for MessageResponse {
     }
 }
 
+/// Send a customer message in
+///
 /// Stores the message (durably, before answering), triages and routes it. 201 for a new
 /// message, 200 for a repeated delivery of the same `external_id` on the same channel.
+#[utoipa::path(
+    post, path = "/api/v1/messages", tag = "messages",
+    request_body = CreateMessageRequest,
+    responses(
+        (status = 201, description = "Stored (and triaged, unless `status` is `received`).", body = MessageResponse),
+        (status = 200, description = "A repeated delivery of the same `external_id` on the same channel: nothing new stored; the first delivery's result.", body = MessageResponse),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "Invalid message. Codes: `unknown_channel`, `empty_text`, `text_too_long` (over 5,000 characters), `invalid_field` (wrong type, unknown field, a field too long, a customer email without @).", body = ErrorBody),
+        (status = 429, response = RateLimited),
+    ),
+    security(("bearer" = ["ingest"]), ("session" = ["admin"], "csrf" = [])),
+)]
 pub async fn create_message(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     caller.require(Scope::Ingest)?;
     let body = body.map_err(ApiError::from)?;
@@ -147,12 +219,19 @@ pub async fn create_message(State(state): State<AppState>, caller: Caller, heade
     Ok((status, Json(MessageResponse::from(receipt))).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-struct ClassifyRequest {
+/// A text to triage; nothing is stored.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ClassifyRequest {
+    /// Not blank, at most 5,000 characters.
+    #[schema(min_length = 1, max_length = 5000)]
     message: String,
+    /// `chat`, `email`, `voice`, `api` (the default) or `sms`.
     #[serde(default = "default_channel")]
+    #[schema(value_type = Option<Channel>)]
     channel: String,
+    /// Accepted for compatibility and ignored.
     #[allow(dead_code)]
+    #[schema(value_type = Option<Object>)]
     metadata: Option<serde_json::Value>,
 }
 
@@ -160,21 +239,47 @@ fn default_channel() -> String {
     "api".into()
 }
 
-#[derive(Debug, Serialize)]
-struct ClassifyResponse {
+/// The triage of a text in the shape of the classify endpoint Switchboard replaces.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClassifyResponse {
+    #[schema(value_type = sb_domain::Category)]
     category: String,
+    /// Calibrated probability of `intent`.
     confidence: f32,
+    /// The model and its ranking of intents.
     reasoning: String,
+    /// The steps that led to `next_step`: intent, safety override, severity.
     decision_path: Vec<String>,
+    /// `safety_queue`, `service_action_workflow` or `knowledge_base_lookup`.
     next_step: String,
     processing_time_ms: f64,
     request_id: String,
+    #[schema(value_type = sb_domain::Intent)]
     intent: String,
+    #[schema(value_type = Option<sb_domain::Severity>)]
     severity: Option<String>,
 }
 
+/// Classify a text
+///
 /// Triage only, nothing stored: the classify endpoint of the orchestrator Switchboard replaces.
-pub async fn classify(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+#[utoipa::path(
+    post, path = "/api/v1/classify", tag = "messages",
+    request_body = ClassifyRequest,
+    responses(
+        (status = 200, description = "The triage of the text.", body = ClassifyResponse),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "Invalid text. Codes: `unknown_channel`, `empty_text`, `text_too_long`, `invalid_field`.", body = ErrorBody),
+        (status = 429, response = RateLimited),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = ["ingest"]), ("bearer" = ["read"]), ("session" = ["admin", "supervisor", "agent", "compliance", "viewer"], "csrf" = [])),
+)]
+pub async fn classify(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Json<ClassifyResponse>, ApiError> {
     caller.require_any(&[Scope::Ingest, Scope::Read])?;
     let body = body.map_err(ApiError::from)?;
     let started = std::time::Instant::now();
@@ -207,5 +312,5 @@ pub async fn classify(State(state): State<AppState>, caller: Caller, headers: He
         intent: triage.intent.as_str().to_string(),
         severity: triage.severity.map(|severity| severity.as_str().to_string()),
     };
-    Ok(Json(serde_json::to_value(response).map_err(|error| ApiError::Internal(error.to_string()))?))
+    Ok(Json(response))
 }

@@ -129,6 +129,15 @@ pub async fn record_request(State(state): State<AppState>, request: Request, nex
 }
 
 /// `GET /metrics`.
+#[utoipa::path(
+    get, path = "/metrics", tag = "service",
+    responses(
+        (status = 200, description = "Prometheus text exposition format: HTTP requests and latency by route template, triage latency and confidence, messages triaged by category, route and channel, queue depths, the triage backlog, triage failures and retries, SLA breaches, build info.", content_type = "text/plain", body = String),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+    ),
+    security(("bearer" = ["read", "admin"]), ("session" = ["admin"]), ()),
+)]
 pub async fn serve_metrics(State(state): State<AppState>, caller: Result<Caller, ApiError>) -> Result<Response, ApiError> {
     if !state.security.metrics_public {
         caller?.require(Permission::ReadMetrics)?;

@@ -6,24 +6,40 @@ use axum::Json;
 use chrono::Utc;
 use sb_domain::Channel;
 use sb_store::{Page, Queue, Scope, TicketFilter, TicketStatus};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Permission;
+use crate::dto::{ComplianceRecordDto, CustomerDto, DecisionDto, MessageDto, TicketDto};
+use crate::error::ErrorBody;
+use crate::openapi::{Forbidden, NotFound, RateLimited, Unauthorized};
 use crate::{dto, ApiError, AppState, Caller};
 
-#[derive(Debug, Deserialize)]
+/// Filters of the ticket list; all optional, combined with AND.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TicketQuery {
-    /// Comma-separated statuses.
+    /// Comma-separated statuses: `new`, `open`, `pending`, `resolved`, `closed`, `merged`.
     status: Option<String>,
+    /// `triage`, `auto`, `human` or `safety`.
     queue: Option<String>,
+    /// `informational`, `service_action` or `safety_compliance`.
     category: Option<String>,
+    /// One of the fifteen intents (`track_order`, `adverse_reaction`…).
     intent: Option<String>,
+    /// `email`, `chat`, `voice`, `api` or `sms`.
     channel: Option<String>,
+    /// Assigned to this user id.
     assignee: Option<i64>,
+    /// Of this customer id.
     customer: Option<i64>,
+    /// `breached` (a deadline passed) or `not_breached`.
     sla: Option<String>,
+    /// Page size, 1 to 500 (default 50).
     limit: Option<i64>,
+    /// Tickets to skip (default 0).
     offset: Option<i64>,
 }
 
@@ -63,17 +79,76 @@ fn filter_from_query(query: &TicketQuery) -> Result<TicketFilter, ApiError> {
     Ok(filter)
 }
 
-pub async fn list_tickets(State(state): State<AppState>, caller: Caller, query: Result<Query<TicketQuery>, QueryRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+/// One page of tickets, most urgent first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketList {
+    #[schema(value_type = Vec<TicketDto>)]
+    tickets: Vec<Value>,
+    /// Tickets matching the filters, on all pages.
+    total: i64,
+    limit: i64,
+    offset: i64,
+}
+
+/// List tickets
+///
+/// Highest priority first, then oldest.
+#[utoipa::path(
+    get, path = "/api/v1/tickets", tag = "tickets",
+    params(TicketQuery),
+    responses(
+        (status = 200, description = "One page of tickets.", body = TicketList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, description = "A bad filter. Codes: `invalid_filter` (unknown status, queue, category, intent, channel or sla value), `invalid_query` (unknown parameter, or not a number).", body = ErrorBody),
+        (status = 429, response = RateLimited),
+    ),
+    security(("bearer" = ["read"]), ("session" = ["admin", "supervisor", "agent", "compliance", "viewer"])),
+)]
+pub async fn list_tickets(State(state): State<AppState>, caller: Caller, query: Result<Query<TicketQuery>, QueryRejection>) -> Result<Json<TicketList>, ApiError> {
     caller.require(Scope::Read)?;
     let Query(query) = query?;
     let filter = filter_from_query(&query)?;
     let page = Page { limit: query.limit.unwrap_or(50).clamp(1, 500), offset: query.offset.unwrap_or(0).max(0) };
     let (tickets, total) = state.service.store().list_tickets(&filter, page, Utc::now()).await?;
     let tickets = dto::tickets(&tickets, caller.can(Permission::SeePii));
-    Ok(Json(serde_json::json!({"tickets": tickets, "total": total, "limit": page.limit, "offset": page.offset})))
+    Ok(Json(TicketList { tickets, total, limit: page.limit, offset: page.offset }))
 }
 
-pub async fn get_ticket(State(state): State<AppState>, caller: Caller, ticket_id: Result<Path<i64>, PathRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+/// A ticket with everything an agent needs to work on it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketDetail {
+    #[schema(value_type = TicketDto)]
+    ticket: Value,
+    #[schema(value_type = Option<CustomerDto>)]
+    customer: Option<Value>,
+    /// Oldest first.
+    #[schema(value_type = Vec<MessageDto>)]
+    messages: Vec<Value>,
+    /// The latest decision record (see `GET /api/v1/tickets/{ticket_id}/decisions` for all).
+    #[schema(value_type = Option<Object>)]
+    decision: Option<Value>,
+    decision_count: usize,
+}
+
+/// Get a ticket
+///
+/// The ticket with its customer, messages and latest decision record. Callers without the PII
+/// permission (the viewer role) get redacted text and no contact details.
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{ticket_id}", tag = "tickets",
+    params(("ticket_id" = i64, Path, description = "Ticket id.")),
+    responses(
+        (status = 200, description = "The ticket.", body = TicketDetail),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, description = "The id is not a number. Code: `invalid_path`.", body = ErrorBody),
+        (status = 429, response = RateLimited),
+    ),
+    security(("bearer" = ["read"]), ("session" = ["admin", "supervisor", "agent", "compliance", "viewer"])),
+)]
+pub async fn get_ticket(State(state): State<AppState>, caller: Caller, ticket_id: Result<Path<i64>, PathRejection>) -> Result<Json<TicketDetail>, ApiError> {
     caller.require(Scope::Read)?;
     let Path(ticket_id) = ticket_id?;
     let store = state.service.store();
@@ -90,44 +165,87 @@ pub async fn get_ticket(State(state): State<AppState>, caller: Caller, ticket_id
     let messages: Vec<serde_json::Value> = messages.iter().map(|message| dto::message(message, sees_pii, &redacted)).collect();
     let customer = customer.map(|customer| dto::customer(&customer, sees_pii));
     let latest_decision = decisions.last().map(|row| dto::decision_record(&row.record, sees_pii));
-    Ok(Json(serde_json::json!({
-        "ticket": dto::ticket(&ticket, sees_pii),
-        "customer": customer,
-        "messages": messages,
-        "decision": latest_decision,
-        "decision_count": decisions.len(),
-    })))
+    Ok(Json(TicketDetail { ticket: dto::ticket(&ticket, sees_pii), customer, messages, decision: latest_decision, decision_count: decisions.len() }))
 }
 
-pub async fn ticket_decisions(State(state): State<AppState>, caller: Caller, ticket_id: Result<Path<i64>, PathRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+/// Every decision taken on a ticket, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionList {
+    #[schema(value_type = Vec<DecisionDto>)]
+    decisions: Vec<Value>,
+}
+
+/// List a ticket's decisions
+///
+/// The decision history (each triage of a message, and each re-triage, makes one), with the
+/// full records, masked for callers without the PII permission.
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{ticket_id}/decisions", tag = "tickets",
+    params(("ticket_id" = i64, Path, description = "Ticket id.")),
+    responses(
+        (status = 200, description = "The decisions.", body = DecisionList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, description = "The id is not a number. Code: `invalid_path`.", body = ErrorBody),
+        (status = 429, response = RateLimited),
+    ),
+    security(("bearer" = ["read"]), ("session" = ["admin", "supervisor", "agent", "compliance", "viewer"])),
+)]
+pub async fn ticket_decisions(State(state): State<AppState>, caller: Caller, ticket_id: Result<Path<i64>, PathRejection>) -> Result<Json<DecisionList>, ApiError> {
     caller.require(Scope::Read)?;
     let Path(ticket_id) = ticket_id?;
     state.service.store().ticket(ticket_id).await?;
     let decisions = state.service.store().ticket_decisions(ticket_id).await?;
     let sees_pii = caller.can(Permission::SeePii);
-    let decisions: Vec<serde_json::Value> = decisions
+    let decisions: Vec<Value> = decisions
         .iter()
         .map(|row| {
-            let mut value = serde_json::to_value(row).unwrap_or_default();
+            let mut value = serde_json::to_value(DecisionDto::from(row)).unwrap_or_default();
             value["record"] = dto::decision_record(&row.record, sees_pii);
             value
         })
         .collect();
-    Ok(Json(serde_json::json!({"decisions": decisions})))
+    Ok(Json(DecisionList { decisions }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ComplianceQuery {
+    /// Only this ticket's records.
     ticket: Option<i64>,
+    /// Page size, 1 to 500 (default 50).
     limit: Option<i64>,
+    /// Records to skip (default 0).
     offset: Option<i64>,
 }
 
-pub async fn compliance_records(State(state): State<AppState>, caller: Caller, query: Result<Query<ComplianceQuery>, QueryRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComplianceRecordList {
+    records: Vec<ComplianceRecordDto>,
+}
+
+/// List compliance records
+///
+/// The append-only records kept for safety reports (adverse reactions, product hazards,
+/// privacy requests), newest first.
+#[utoipa::path(
+    get, path = "/api/v1/compliance/records", tag = "compliance",
+    params(ComplianceQuery),
+    responses(
+        (status = 200, description = "One page of records.", body = ComplianceRecordList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, description = "A bad parameter. Code: `invalid_query`.", body = ErrorBody),
+        (status = 429, response = RateLimited),
+    ),
+    security(("bearer" = ["read"]), ("session" = ["admin", "compliance"])),
+)]
+pub async fn compliance_records(State(state): State<AppState>, caller: Caller, query: Result<Query<ComplianceQuery>, QueryRejection>) -> Result<Json<ComplianceRecordList>, ApiError> {
     caller.require(Permission::ReadCompliance)?;
     let Query(query) = query?;
     let page = Page { limit: query.limit.unwrap_or(50).clamp(1, 500), offset: query.offset.unwrap_or(0).max(0) };
     let records = state.service.store().list_compliance_records(query.ticket, page).await?;
-    Ok(Json(serde_json::json!({"records": records})))
+    Ok(Json(ComplianceRecordList { records: dto::list(&records, ComplianceRecordDto::from) }))
 }

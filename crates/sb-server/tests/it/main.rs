@@ -4,9 +4,13 @@
 //!
 //! - `authz`: the authorisation matrix, every endpoint × every role and scope, as a table;
 //! - `actions`: ticket actions, sessions and CSRF, PII masking, rate limits;
-//! - `observability`: `/metrics`, request ids, and what the logs hold (and never hold).
+//! - `observability`: `/metrics`, request ids, and what the logs hold (and never hold);
+//! - `openapi`: the OpenAPI document against the router and the real answers;
+//! - `sla`: the SLA policies endpoint.
 
 mod actions;
 mod authz;
 mod observability;
+mod openapi;
+mod sla;
 mod support;

@@ -55,11 +55,19 @@ impl TestServer {
     }
 
     pub async fn with_security(security: SecurityConfig) -> TestServer {
+        TestServer::build(security, ServiceConfig::new(Default::default())).await
+    }
+
+    pub async fn with_service_config(service_config: ServiceConfig) -> TestServer {
+        TestServer::build(SecurityConfig::default(), service_config).await
+    }
+
+    async fn build(security: SecurityConfig, service_config: ServiceConfig) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("switchboard.db").display());
         let store = Store::connect(&url, &StoreOptions::default()).await.unwrap();
         store.migrate().await.unwrap();
-        let service = Service::new(store.clone(), None, Arc::new(DemoStoreConnector::new(store)), ServiceConfig::new(Default::default()));
+        let service = Service::new(store.clone(), None, Arc::new(DemoStoreConnector::new(store)), service_config);
         let app = sb_server::app(AppState::with_security(service.clone(), security));
         TestServer { app, service, _dir: dir, counter: AtomicUsize::new(0) }
     }
