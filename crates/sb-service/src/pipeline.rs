@@ -353,9 +353,13 @@ impl Service {
         self.metrics().record_worker_claims(handled);
         for claimed_message in claimed {
             let message = &claimed_message.message;
-            let processed = match self.rows_for_retry(message, claimed_message.customer_id).await {
-                Ok((customer, ticket)) => self.process(message, customer.as_ref(), &ticket).await.map(drop),
-                Err(error) => Err(error),
+            let customer = match claimed_message.ticket.customer_id {
+                Some(id) => self.store().customer(id).await.map(Some),
+                None => Ok(None),
+            };
+            let processed = match customer {
+                Ok(customer) => self.process(message, customer.as_ref(), &claimed_message.ticket).await.map(drop),
+                Err(error) => Err(error.into()),
             };
             if let Err(error) = processed {
                 let attempts = message.attempts + 1;
@@ -366,17 +370,6 @@ impl Service {
             }
         }
         Ok(handled)
-    }
-}
-
-impl Service {
-    /// The customer and ticket of a message the worker claimed.
-    async fn rows_for_retry(&self, message: &MessageRow, customer_id: Option<i64>) -> Result<(Option<sb_store::Customer>, Ticket)> {
-        let customer = match customer_id {
-            Some(id) => Some(self.store().customer(id).await?),
-            None => None,
-        };
-        Ok((customer, self.store().ticket(message.ticket_id).await?))
     }
 }
 

@@ -36,7 +36,7 @@ pub struct NewCustomer {
 }
 
 impl NewCustomer {
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.email.is_none() && self.phone.is_none() && self.external_id.is_none()
     }
 }
@@ -80,7 +80,8 @@ pub struct Ingested {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedMessage {
     pub message: MessageRow,
-    pub customer_id: Option<i64>,
+    /// The message's ticket as it stood when claimed.
+    pub ticket: Ticket,
 }
 
 /// Everything one triage run writes, in one transaction.
@@ -592,8 +593,8 @@ impl Store {
         });
         let mut claimed = Vec::with_capacity(messages.len());
         for message in messages {
-            let customer_id = self.ticket(message.ticket_id).await?.customer_id;
-            claimed.push(ClaimedMessage { message, customer_id });
+            let ticket = self.ticket(message.ticket_id).await?;
+            claimed.push(ClaimedMessage { message, ticket });
         }
         claimed.sort_by_key(|claimed_message| claimed_message.message.id);
         Ok(claimed)

@@ -93,7 +93,7 @@ pub(crate) fn ingest(conn: &Connection, prepared: &PreparedInbound) -> Result<In
         Some(id) => {
             conn.prepare_cached(sql::UPDATE_CUSTOMER)?.execute(params![customer.name, customer.phone, email, email, customer.external_id, customer.external_id, now_ms, id])?;
         }
-        None if customer.email.is_some() || customer.phone.is_some() || customer.external_id.is_some() => {
+        None if !customer.is_empty() => {
             let inserted: Option<i64> = conn
                 .prepare_cached(sql::INSERT_CUSTOMER)?
                 .query_row(params![customer.external_id, email, customer.phone, customer.name, now_ms, now_ms], |row| row.get(0))

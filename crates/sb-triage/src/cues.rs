@@ -216,14 +216,14 @@ pub fn find(text: &str) -> Vec<Cue> {
 /// The text the taxonomy models read, at training and at triage time alike: figures of
 /// speech blanked (so "dying to know" is not "dying"), then the cue markers appended.
 pub fn marked_text(model_text: &str) -> String {
-    marked_text_and_cues(model_text).0
+    mark(&crate::safety::without_figures_of_speech(model_text)).0
 }
 
-/// [`marked_text`] and the cues behind its markers, found once.
-pub fn marked_text_and_cues(model_text: &str) -> (String, Vec<Cue>) {
-    let blanked = crate::safety::without_figures_of_speech(model_text);
-    let cues = find(&blanked);
-    (append_markers(&blanked, &cues), cues)
+/// The marked text of a text whose figures of speech are already blanked, and the cues behind
+/// its markers, found once.
+pub fn mark(blanked: &str) -> (String, Vec<Cue>) {
+    let cues = find(blanked);
+    (append_markers(blanked, &cues), cues)
 }
 
 /// `text` followed by the marker word of every cue it contains.
@@ -263,7 +263,8 @@ mod tests {
 
     #[test]
     fn marked_text_and_its_cues_agree() {
-        let (marked, cues) = marked_text_and_cues("the cream gave me a rash and my face is swollen");
+        let text = "the cream gave me a rash and my face is swollen";
+        let (marked, cues) = mark(&crate::safety::without_figures_of_speech(text));
         assert_eq!(cues, vec![Cue::Symptom]);
         assert_eq!(marked, marked_text("the cream gave me a rash and my face is swollen"));
         assert!(marked.ends_with(" zzcuesymptom"));

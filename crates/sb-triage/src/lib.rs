@@ -78,15 +78,16 @@ pub enum ModelInput {
 
 impl ModelInput {
     pub fn text_for_models(self, model_text: &str) -> std::borrow::Cow<'_, str> {
-        self.text_and_cues(model_text).0
+        self.text_and_cues(model_text, &safety::without_figures_of_speech(model_text)).0
     }
 
-    /// The text the models read and the safety cues of the message (found once for both).
-    pub fn text_and_cues(self, model_text: &str) -> (std::borrow::Cow<'_, str>, Vec<cues::Cue>) {
+    /// The text the models read and the safety cues of the message (found once for both);
+    /// `blanked` is `model_text` with its figures of speech blanked.
+    pub fn text_and_cues<'a>(self, model_text: &'a str, blanked: &str) -> (std::borrow::Cow<'a, str>, Vec<cues::Cue>) {
         match self {
-            ModelInput::ModelText => (std::borrow::Cow::Borrowed(model_text), cues::find(&safety::without_figures_of_speech(model_text))),
+            ModelInput::ModelText => (std::borrow::Cow::Borrowed(model_text), cues::find(blanked)),
             ModelInput::MarkedText => {
-                let (marked, cues) = cues::marked_text_and_cues(model_text);
+                let (marked, cues) = cues::mark(blanked);
                 (std::borrow::Cow::Owned(marked), cues)
             }
         }
@@ -288,9 +289,11 @@ impl TriageEngine {
     }
 
     fn finish(&self, normalized: String, model_text: &str, embedding: Option<&[f32]>, today: NaiveDate) -> Result<(TriageResult, SafetyAssessment)> {
-        let (models_text, cues) = self.models_read.text_and_cues(model_text);
+        // Figures of speech are blanked once: the cues, the markers and the rules read the result.
+        let blanked = safety::without_figures_of_speech(model_text);
+        let (models_text, cues) = self.models_read.text_and_cues(model_text, &blanked);
         let prediction = self.intent_model.predict(&models_text, embedding.filter(|_| self.intent_model.embedding().is_some()))?;
-        let signals = safety::signals(model_text);
+        let signals = safety::signals_of_blanked(&blanked);
         let intent_safety_probability: f32 = self.intents.iter().zip(&prediction.probabilities).filter(|(intent, _)| intent.is_safety()).map(|(_, p)| p).sum();
         let safety_probability = self.safety_gate.as_ref().map(|gate| gate.probability(&models_text, embedding)).transpose()?;
         let safety_score = self.safety_gate.as_ref().zip(safety_probability).map(|(gate, probability)| gate.score(probability, intent_safety_probability));

@@ -129,9 +129,13 @@ pub fn without_figures_of_speech(text: &str) -> Cow<'_, str> {
 }
 
 pub fn signals(text: &str) -> SafetySignals {
-    let cleaned = without_figures_of_speech(text);
-    let figure_of_speech = matches!(cleaned, Cow::Owned(_));
-    SafetySignals { emergency: EMERGENCY.is_match(&crate::cues::fold(&cleaned)), figure_of_speech }
+    signals_of_blanked(&without_figures_of_speech(text))
+}
+
+/// [`signals`] of a text already passed through [`without_figures_of_speech`] (owned when a
+/// figure of speech was blanked).
+pub fn signals_of_blanked(blanked: &Cow<'_, str>) -> SafetySignals {
+    SafetySignals { emergency: EMERGENCY.is_match(&crate::cues::fold(blanked)), figure_of_speech: matches!(blanked, Cow::Owned(_)) }
 }
 
 #[cfg(test)]
