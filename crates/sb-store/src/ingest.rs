@@ -677,6 +677,17 @@ mod tests {
         }
     }
 
+    /// The SQLite writer's statement cache holds every statement a batch runs (the pipeline's,
+    /// the audit chain's two, the outbound reply's three and the three row reads), or each
+    /// message compiles its statements again.
+    #[test]
+    fn batch_statements_fit_the_statement_cache() {
+        let others = [crate::audit::INSERT_ENTRY, crate::audit::LAST_HASH, crate::tickets::INSERT_OUTBOUND_MESSAGE, crate::tickets::INSERT_OUTBOX, crate::tickets::TOUCH_TICKET_UPDATED];
+        let row_reads = ["messages", "tickets", "customers"].len();
+        let used = super::sql::ALL.len() + others.len() + row_reads;
+        assert!(used <= crate::sqlite_batch::STATEMENT_CACHE_CAPACITY, "{used} statements, cache of {}", crate::sqlite_batch::STATEMENT_CACHE_CAPACITY);
+    }
+
     /// The numbers of the `$N` parameters of `statement`, in order of appearance.
     fn parameters(statement: &str) -> Vec<usize> {
         let bytes = statement.as_bytes();

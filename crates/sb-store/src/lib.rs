@@ -20,6 +20,7 @@ mod audit;
 mod auth;
 mod error;
 mod ingest;
+mod kb;
 mod orders;
 mod outbox;
 mod records;
@@ -40,6 +41,7 @@ pub use crate::audit::{AuditEntry, AuditVerification, NewAuditEntry};
 pub use crate::auth::{parse_scopes, secret_hash, ApiToken, NewUser, Role, Scope, Session, User};
 pub use crate::error::{Error, Result};
 pub use crate::ingest::{ClaimedMessage, Ingested, IngestedRows, NewCustomer, NewInbound, RecordedTriage, TicketTriageUpdate, TriageOutcome};
+pub use crate::kb::{valid_slug, Article, ArticleChange, ArticleFilter, ArticleStatus, ArticleVersion, ImportOutcome, NewArticle, NewTemplate, ReplyTemplate, TemplateKind};
 pub use crate::orders::normalise_order_number;
 pub use crate::outbox::OutboxItem;
 pub use crate::records::{

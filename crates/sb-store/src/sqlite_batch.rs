@@ -9,6 +9,11 @@
 //! (`ingest::sql`), prepared once per batch, no hop per statement.
 //!
 //! Both drivers link the same `libsqlite3-sys`, so the handle is the same type on both sides.
+//!
+//! The pipeline uses about thirty distinct statements, more than rusqlite's default statement
+//! cache of sixteen: with the default, a batch's cycle through them evicted each statement just
+//! before its next use, and every statement was compiled again for every message.
+//! [`STATEMENT_CACHE_CAPACITY`] keeps them all.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -17,6 +22,9 @@ use crate::ingest::{follow_merge, sql, IngestStep, Ingested, IngestedRows, Merge
 use crate::records::{customer_from_row, json_text, message_from_row, ticket_from_row, DbRow, Direction, Ticket, CUSTOMER_COLUMNS, MESSAGE_COLUMNS, TICKET_COLUMNS};
 use crate::tickets::NewOutbound;
 use crate::{to_ms, Result};
+
+/// Room for every statement of a batch in the writer's statement cache (see the module docs).
+pub(crate) const STATEMENT_CACHE_CAPACITY: usize = 64;
 
 impl DbRow for rusqlite::Row<'_> {
     fn i64(&self, column: &str) -> Result<i64> {

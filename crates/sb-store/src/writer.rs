@@ -154,6 +154,7 @@ fn commit_batch_blocking(runtime: &tokio::runtime::Handle, mut connection: PoolC
         Ok(conn) => conn,
         Err(error) => return fail_all(jobs, &error.to_string()),
     };
+    conn.set_prepared_statement_cache_capacity(sqlite_batch::STATEMENT_CACHE_CAPACITY);
     let n_jobs = jobs.len();
     let started = std::time::Instant::now();
     let mut pending: Vec<Pending> = Vec::with_capacity(jobs.len());

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use sb_domain::{Carrier, Channel, Order, OrderItem, OrderStatus};
 use sb_store::{
-    Direction, Error, MessageStage, NewAuditEntry, NewCustomer, NewInbound, NewOutbound, NewUser, Page, Queue, Role, Scope, Store, TicketFilter,
+    ArticleChange, ArticleFilter, ArticleStatus, Direction, ImportOutcome, NewArticle, NewTemplate, TemplateKind, Error, MessageStage, NewAuditEntry, NewCustomer, NewInbound, NewOutbound, NewUser, Page, Queue, Role, Scope, Store, TicketFilter,
     TicketStatus, TicketTriageUpdate, TicketUpdate, TriageBacklog, TriageOutcome,
 };
 use serde_json::json;
@@ -563,6 +563,128 @@ async fn queue_depths_and_the_triage_backlog_count_open_work(db: &TestDb) {
 }
 
 /// Expands each test body into a `sqlite` and a `postgres` test.
+fn article(slug: &str, title: &str, body: &str) -> NewArticle {
+    NewArticle {
+        slug: slug.into(),
+        title: title.into(),
+        body: body.into(),
+        tags: vec!["returns".into(), "policy".into()],
+        intent: Some("return_request".into()),
+        language: "en".into(),
+        status: ArticleStatus::Published,
+        author: Some("user:1".into()),
+    }
+}
+
+async fn articles_keep_every_version_and_refuse_stale_edits(db: &TestDb) {
+    let store = &db.store;
+    let audit = [NewAuditEntry::new("user:1", "kb.article_created", "article", "", json!({}))];
+    let created = store.create_article(&article("returns-window", "Returns", "You have 30 days."), &audit, at(0)).await.unwrap();
+    assert_eq!((created.version, created.status), (1, ArticleStatus::Published));
+    assert!(matches!(store.create_article(&article("returns-window", "Again", "x"), &[], at(1)).await, Err(Error::Conflict(_))));
+
+    let change = ArticleChange { body: Some("You have 60 days.".into()), expected_version: Some(1), ..ArticleChange::default() };
+    let updated = store.update_article(created.id, &change, &[], at(2)).await.unwrap();
+    assert_eq!((updated.version, updated.body.as_str(), updated.title.as_str()), (2, "You have 60 days.", "Returns"));
+    // The same edit against version 1 again: someone else saved in between.
+    assert!(matches!(store.update_article(created.id, &change, &[], at(3)).await, Err(Error::Conflict(_))));
+    // A change that changes nothing saves no version.
+    let same = ArticleChange { body: Some("You have 60 days.".into()), ..ArticleChange::default() };
+    assert_eq!(store.update_article(created.id, &same, &[], at(4)).await.unwrap().version, 2);
+
+    let archived = store.archive_article(created.id, Some("user:2"), &[], at(5)).await.unwrap();
+    assert_eq!((archived.version, archived.status), (3, ArticleStatus::Archived));
+    let versions = store.article_versions(created.id).await.unwrap();
+    assert_eq!(versions.iter().map(|version| (version.version, version.body.as_str())).collect::<Vec<_>>(), [(1, "You have 30 days."), (2, "You have 60 days."), (3, "You have 60 days.")]);
+    assert_eq!(store.article_version(created.id, 1).await.unwrap().body, "You have 30 days.");
+    assert!(matches!(store.article_version(created.id, 9).await, Err(Error::NotFound { .. })));
+    assert!(db.raw_execute("UPDATE kb_article_versions SET body = 'rewritten history'").await.is_err());
+    assert!(db.raw_execute("DELETE FROM kb_article_versions").await.is_err());
+    // The audit entry names the article it created.
+    let entries = store.list_audit(Some(("article", &created.id.to_string())), 10).await.unwrap();
+    assert!(entries.iter().any(|entry| entry.action == "kb.article_created" && entry.entity_id == created.id.to_string()), "{entries:?}");
+
+    for bad in [article("Bad Slug", "t", "b"), article("ok", " ", "b"), article("ok", "t", ""), NewArticle { language: "english".into(), ..article("ok", "t", "b") }] {
+        assert!(matches!(store.create_article(&bad, &[], at(6)).await, Err(Error::Invalid(_))), "{bad:?}");
+    }
+}
+
+async fn article_imports_create_update_or_leave_alone(db: &TestDb) {
+    let store = &db.store;
+    let (first, outcome) = store.import_article(&article("shipping-costs", "Shipping", "Free over $50."), &[], at(0)).await.unwrap();
+    assert_eq!(outcome, ImportOutcome::Created);
+    assert_eq!(store.import_article(&article("shipping-costs", "Shipping", "Free over $50."), &[], at(1)).await.unwrap().1, ImportOutcome::Unchanged);
+    let (second, outcome) = store.import_article(&article("shipping-costs", "Shipping", "Free over $40."), &[], at(2)).await.unwrap();
+    assert_eq!((outcome, second.id, second.version), (ImportOutcome::Updated, first.id, 2));
+
+    let mut german = article("rueckgabe", "Rückgabe", "30 Tage Rückgaberecht.");
+    german.language = "de".into();
+    german.tags = vec!["rückgabe".into()];
+    store.import_article(&german, &[], at(3)).await.unwrap();
+    let mut draft = article("gift-cards", "Gift cards", "Soon.");
+    draft.status = ArticleStatus::Draft;
+    draft.intent = None;
+    draft.tags = vec![];
+    store.import_article(&draft, &[], at(4)).await.unwrap();
+
+    let published = ArticleFilter { status: Some(ArticleStatus::Published), ..ArticleFilter::default() };
+    let slugs = |articles: Vec<sb_store::Article>| articles.into_iter().map(|article| article.slug).collect::<Vec<_>>();
+    assert_eq!(slugs(store.all_articles(&published).await.unwrap()), ["shipping-costs", "rueckgabe"]);
+    assert_eq!(slugs(store.all_articles(&ArticleFilter { language: Some("de".into()), ..ArticleFilter::default() }).await.unwrap()), ["rueckgabe"]);
+    assert_eq!(slugs(store.all_articles(&ArticleFilter { tag: Some("rückgabe".into()), ..ArticleFilter::default() }).await.unwrap()), ["rueckgabe"]);
+    assert_eq!(slugs(store.all_articles(&ArticleFilter { intent: Some("return_request".into()), ..ArticleFilter::default() }).await.unwrap()), ["shipping-costs", "rueckgabe"]);
+    assert_eq!(slugs(store.list_articles(&ArticleFilter::default(), first.id, 1).await.unwrap()), ["rueckgabe"]);
+    assert_eq!(store.count_articles(Some(ArticleStatus::Draft)).await.unwrap(), 1);
+    assert_eq!(store.count_articles(None).await.unwrap(), 3);
+    assert_eq!(store.article_by_slug("gift-cards").await.unwrap().unwrap().intent, None);
+    assert!(store.article_by_slug("nope").await.unwrap().is_none());
+}
+
+async fn reply_templates_resolve_by_intent_language_and_shortcut(db: &TestDb) {
+    let store = &db.store;
+    let template = |kind, shortcut: Option<&str>, intent: Option<&str>, language: &str, body: &str| NewTemplate {
+        kind,
+        shortcut: shortcut.map(str::to_string),
+        name: format!("{body} ({language})"),
+        intent: intent.map(str::to_string),
+        language: language.into(),
+        body: body.into(),
+    };
+    store.create_template(&template(TemplateKind::Suggested, None, None, "en", "general en"), at(0)).await.unwrap();
+    store.create_template(&template(TemplateKind::Suggested, None, Some("track_order"), "en", "track en"), at(0)).await.unwrap();
+    store.create_template(&template(TemplateKind::Suggested, None, Some("track_order"), "de", "track de"), at(0)).await.unwrap();
+    let thanks = store.create_template(&template(TemplateKind::Canned, Some("/thanks"), None, "en", "thanks en"), at(0)).await.unwrap();
+    store.create_template(&template(TemplateKind::Canned, Some("/thanks"), None, "fr", "thanks fr"), at(0)).await.unwrap();
+
+    let body = |found: Option<sb_store::ReplyTemplate>| found.map(|template| template.body);
+    assert_eq!(body(store.suggested_template(Some("track_order"), "de").await.unwrap()).as_deref(), Some("track de"));
+    assert_eq!(body(store.suggested_template(Some("track_order"), "es").await.unwrap()).as_deref(), Some("track en"));
+    assert_eq!(body(store.suggested_template(Some("cancel_order"), "de").await.unwrap()).as_deref(), Some("general en"));
+    assert_eq!(body(store.template_by_shortcut("/thanks", "fr").await.unwrap()).as_deref(), Some("thanks fr"));
+    assert_eq!(body(store.template_by_shortcut("/thanks", "de").await.unwrap()).as_deref(), Some("thanks en"));
+    assert_eq!(body(store.template_by_shortcut("/nope", "en").await.unwrap()), None);
+
+    assert!(matches!(store.create_template(&template(TemplateKind::Canned, Some("/thanks"), None, "en", "again"), at(1)).await, Err(Error::Conflict(_))));
+    assert!(matches!(store.create_template(&template(TemplateKind::Canned, None, None, "en", "no shortcut"), at(1)).await, Err(Error::Invalid(_))));
+    assert!(matches!(store.create_template(&template(TemplateKind::Canned, Some("thanks"), None, "en", "no slash"), at(1)).await, Err(Error::Invalid(_))));
+    let renamed = store.update_template(thanks.id, &template(TemplateKind::Canned, Some("/ty"), None, "en", "thank you"), at(2)).await.unwrap();
+    assert_eq!((renamed.shortcut.as_deref(), renamed.body.as_str()), (Some("/ty"), "thank you"));
+    assert_eq!(store.list_templates(Some(TemplateKind::Canned)).await.unwrap().len(), 2);
+    store.delete_template(thanks.id).await.unwrap();
+    assert!(matches!(store.template(thanks.id).await, Err(Error::NotFound { .. })));
+    assert!(matches!(store.delete_template(thanks.id).await, Err(Error::NotFound { .. })));
+    assert_eq!(store.list_templates(None).await.unwrap().len(), 4);
+}
+
+async fn resolved_tickets_keep_their_summary(db: &TestDb) {
+    let store = &db.store;
+    let ingested = store.ingest(&inbound(Some("sum-1"), "where is my order", None)).await.unwrap();
+    assert_eq!(store.ticket_summary(ingested.ticket_id).await.unwrap(), None);
+    store.set_ticket_summary(ingested.ticket_id, "Asked where order A10493 is; tracking sent.").await.unwrap();
+    assert_eq!(store.ticket_summary(ingested.ticket_id).await.unwrap().as_deref(), Some("Asked where order A10493 is; tracking sent."));
+    assert!(matches!(store.set_ticket_summary(999_999, "x").await, Err(Error::NotFound { .. })));
+}
+
 macro_rules! conformance_tests {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -612,6 +734,10 @@ conformance_tests!(
     sla_events_are_recorded_once,
     ticket_actions_apply_whole_and_refuse_stale_versions,
     queue_depths_and_the_triage_backlog_count_open_work,
+    articles_keep_every_version_and_refuse_stale_edits,
+    article_imports_create_update_or_leave_alone,
+    reply_templates_resolve_by_intent_language_and_shortcut,
+    resolved_tickets_keep_their_summary,
 );
 
 #[allow(dead_code)]
