@@ -51,7 +51,7 @@ pub struct ConfidenceConfig {
 
 impl Default for ConfidenceConfig {
     fn default() -> ConfidenceConfig {
-        ConfidenceConfig { min_confidence: 0.62, margin_weight: 1.0, agreement_bonus: 0.05, min_bm25_lead: 0.5 }
+        ConfidenceConfig { min_confidence: 0.68, margin_weight: 0.5, agreement_bonus: 0.05, min_bm25_lead: 0.51 }
     }
 }
 

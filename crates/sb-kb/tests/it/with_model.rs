@@ -7,17 +7,22 @@ use sb_kb::{KnowledgeBase, SearchConfig};
 
 use crate::{demo_articles, demo_kb_dir, embedder};
 
-fn demo_knowledge_base() -> KnowledgeBase {
-    let knowledge_base = KnowledgeBase::in_memory(Some(embedder()), SearchConfig::default()).unwrap();
-    knowledge_base.upsert_many(&demo_articles()).unwrap();
-    knowledge_base
+/// Built once for the tests that only search it: embedding the demo articles is most of the
+/// suite's time.
+fn demo_knowledge_base() -> &'static KnowledgeBase {
+    static KNOWLEDGE_BASE: std::sync::OnceLock<KnowledgeBase> = std::sync::OnceLock::new();
+    KNOWLEDGE_BASE.get_or_init(|| {
+        let knowledge_base = KnowledgeBase::in_memory(Some(embedder()), SearchConfig::default()).unwrap();
+        knowledge_base.upsert_many(&demo_articles()).unwrap();
+        knowledge_base
+    })
 }
 
 #[test]
 fn demo_eval_meets_the_targets_on_the_held_out_half() {
     let knowledge_base = demo_knowledge_base();
     let questions = read_eval_csv(&demo_kb_dir().join("eval.csv")).unwrap();
-    let results = run_questions(&knowledge_base, &questions, |_| {}).unwrap();
+    let results = run_questions(knowledge_base, &questions, |_| {}).unwrap();
     let (_dev, test) = split_dev_test(&results);
     let figures = report(&test, &knowledge_base.config().confidence);
     assert!(figures.recall_at_3 >= 0.90, "{figures:#?}");
