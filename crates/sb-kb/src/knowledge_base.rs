@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use sb_embed::Embedder;
 use serde::{Deserialize, Serialize};
@@ -137,9 +137,18 @@ pub struct KnowledgeBase {
     embedder: Option<Arc<Embedder>>,
     config: SearchConfig,
     next_uid: AtomicU64,
+    /// Held for a whole update (delete, add, commit, state swap): two concurrent upserts of
+    /// one article must not interleave their deletes and adds in the index.
+    update_lock: Mutex<()>,
     /// `None` for an index in memory.
     dir: Option<PathBuf>,
 }
+
+// The service shares one knowledge base between request handlers and the update path.
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<KnowledgeBase>();
+};
 
 impl std::fmt::Debug for KnowledgeBase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -219,7 +228,7 @@ impl KnowledgeBase {
     fn new(text_index: TextIndex, embedder: Option<Arc<Embedder>>, config: SearchConfig, dir: Option<PathBuf>) -> KnowledgeBase {
         let vectors = embedder.as_ref().map(|embedder| VectorStore::new(embedder.dim()));
         let state = State { articles: HashMap::new(), chunks: HashMap::new(), vectors };
-        KnowledgeBase { text_index, state: RwLock::new(state), embedder, config, next_uid: AtomicU64::new(0), dir }
+        KnowledgeBase { text_index, state: RwLock::new(state), embedder, config, next_uid: AtomicU64::new(0), update_lock: Mutex::new(()), dir }
     }
 
     /// Replaces the whole content with `articles` (unpublished ones are skipped), committing
@@ -229,6 +238,7 @@ impl KnowledgeBase {
         let articles = articles.into_iter();
         let (size_min, size_max) = articles.size_hint();
         let n_total = (Some(size_min) == size_max).then_some(size_min);
+        let _update_guard = self.lock_updates();
         self.text_index.delete_all()?;
         {
             let mut state = self.write_state();
@@ -268,12 +278,14 @@ impl KnowledgeBase {
 
     /// Like [`KnowledgeBase::upsert`] for several articles, with one commit.
     pub fn upsert_many(&self, articles: &[Article]) -> Result<()> {
+        let _update_guard = self.lock_updates();
         self.stage_articles(articles)?;
         self.commit()
     }
 
     /// Removes an article from search; false when it was not indexed.
     pub fn delete(&self, article_id: &str) -> Result<bool> {
+        let _update_guard = self.lock_updates();
         let was_indexed = self.read_state().articles.contains_key(article_id);
         self.text_index.delete_article(article_id);
         self.commit()?;
@@ -282,7 +294,10 @@ impl KnowledgeBase {
     }
 
     /// Indexes `articles` (uncommitted) and updates the in-memory state; returns how many are
-    /// searchable. Chunks and embeddings are computed before any lock is taken.
+    /// searchable. Chunks and embeddings are computed before the state lock is taken. Until the
+    /// commit that follows, a search may see the new chunks through the vectors but the old
+    /// ones through BM25; BM25 hits on chunks no longer in the state are skipped, so results
+    /// never cite a removed passage.
     fn stage_articles(&self, articles: &[Article]) -> Result<usize> {
         for article in articles {
             article.validate()?;
@@ -441,6 +456,11 @@ impl KnowledgeBase {
             return Ok(None);
         }
         Ok(results.hits.into_iter().next().map(|hit| Answer { hit, confidence: results.confidence }))
+    }
+
+    fn lock_updates(&self) -> MutexGuard<'_, ()> {
+        // The guard protects no data, only ordering; poisoning carries no meaning here.
+        self.update_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn read_state(&self) -> RwLockReadGuard<'_, State> {

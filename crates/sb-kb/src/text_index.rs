@@ -211,7 +211,7 @@ impl TextIndex {
         let searcher = self.reader.searcher();
         let mut chunks = Vec::new();
         for segment_reader in searcher.segment_readers() {
-            let store_reader = segment_reader.get_store_reader(64).map_err(|error| tantivy::TantivyError::from(error))?;
+            let store_reader = segment_reader.get_store_reader(64).map_err(tantivy::TantivyError::from)?;
             for doc_id in segment_reader.doc_ids_alive() {
                 let document: TantivyDocument = store_reader.get(doc_id)?;
                 let text_of = |field: Field| document.get_first(field).and_then(|value| value.as_str()).unwrap_or_default().to_string();

@@ -92,3 +92,25 @@ fn open_or_rebuild_rebuilds_when_missing_or_outdated_and_opens_when_current() {
     assert_eq!(rebuilt.n_articles(), n_published);
     assert!(rebuilt.search("umbrella", 1).unwrap().hits.is_empty());
 }
+
+#[test]
+fn searches_run_while_articles_are_updated() {
+    let knowledge_base = KnowledgeBase::in_memory(None, SearchConfig::default()).unwrap();
+    knowledge_base.upsert(&article("stable", "en", "Opening hours", "Open daily from nine.")).unwrap();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for version in 1..=20 {
+                let body = format!("Edition {version} of the umbrella loan rules.");
+                knowledge_base.upsert(&sb_kb::Article { version, ..article("churn", "en", "Umbrella loans", &body) }).unwrap();
+            }
+        });
+        for _ in 0..50 {
+            let hits = knowledge_base.search("opening hours umbrella", 5).unwrap().hits;
+            assert!(hits.iter().any(|hit| hit.article_id == "stable"));
+            assert!(hits.iter().filter(|hit| hit.article_id == "churn").count() <= 1, "{hits:?}");
+        }
+    });
+    let hits = knowledge_base.search("umbrella", 5).unwrap().hits;
+    assert_eq!((hits.len(), hits[0].article_version), (1, 20));
+    assert_eq!(knowledge_base.n_chunks(), 2);
+}
