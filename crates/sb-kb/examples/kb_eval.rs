@@ -1,0 +1,103 @@
+//! Retrieval evaluation of the demo knowledge base (what `switchboard kb eval` will print):
+//! recall@1/3, MRR, declined unanswerable questions and wrong confident answers, on the dev
+//! half, the held-out half and the whole of data/kb/eval.csv, with the shipped thresholds.
+//!
+//! `--tune` also searches thresholds on the dev half and reports them on the held-out half;
+//! `--bm25-only` runs without the embedding model; `--misses` lists what went wrong.
+//!
+//! cargo run --release -p sb-kb --example kb_eval -- [--tune] [--bm25-only] [--misses]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use sb_kb::eval::{read_eval_csv, report, run_questions, split_dev_test, tune_confidence, EvalReport, QuestionResult};
+use sb_kb::{fusion, ConfidenceConfig, KnowledgeBase, SearchConfig};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let has_flag = |flag: &str| args.iter().any(|arg| arg == flag);
+    let kb_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/kb");
+
+    let embedder = if has_flag("--bm25-only") {
+        None
+    } else {
+        let model_dir = sb_embed::find_model_dir().ok_or_else(|| anyhow::anyhow!("no MiniLM model: run scripts/fetch-model.sh, or pass --bm25-only"))?;
+        Some(Arc::new(sb_embed::Embedder::load(&model_dir)?))
+    };
+    let articles = sb_kb::read_markdown_dir(&kb_dir)?;
+    let knowledge_base = KnowledgeBase::in_memory(embedder, SearchConfig::default())?;
+    let started = Instant::now();
+    knowledge_base.upsert_many(&articles)?;
+    println!("indexed {} articles ({} chunks) in {:.2} s", knowledge_base.n_articles(), knowledge_base.n_chunks(), started.elapsed().as_secs_f64());
+
+    let questions = read_eval_csv(&kb_dir.join("eval.csv"))?;
+    let progress_bar = ProgressBar::new(questions.len() as u64).with_style(ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} questions")?).with_message("searching");
+    let results = run_questions(&knowledge_base, &questions, |n_done| progress_bar.set_position(n_done as u64))?;
+    progress_bar.finish_and_clear();
+    let (dev, test) = split_dev_test(&results);
+
+    let shipped = knowledge_base.config().confidence;
+    println!("\nshipped thresholds: {shipped:?}");
+    print_table(&[("dev half", report(&dev, &shipped)), ("held-out half", report(&test, &shipped)), ("all", report(&results, &shipped))]);
+
+    if has_flag("--tune") {
+        let tuned = tune_confidence(&dev, &shipped);
+        println!("\ntuned on the dev half: {tuned:?}");
+        print_table(&[("dev half", report(&dev, &tuned)), ("held-out half", report(&test, &tuned))]);
+    }
+    if has_flag("--misses") {
+        print_misses(&results, &shipped);
+    }
+    Ok(())
+}
+
+fn print_table(rows: &[(&str, EvalReport)]) {
+    println!("| part | questions (answerable / not) | recall@1 | recall@3 | MRR | auto-answered correctly | unanswerable declined | wrong confident (of all questions) | wrong share of confident answers |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (name, figures) in rows {
+        println!(
+            "| {name} | {} ({} / {}) | {:.3} | {:.3} | {:.3} | {:.1} % | {:.1} % | {:.1} % ({} + {}) | {:.1} % |",
+            figures.n_questions,
+            figures.n_answerable,
+            figures.n_unanswerable,
+            figures.recall_at_1,
+            figures.recall_at_3,
+            figures.mrr,
+            100.0 * figures.automatic_answer_rate,
+            100.0 * figures.unanswerable_declined_rate,
+            100.0 * figures.wrong_confident_rate,
+            figures.n_confident_wrong_article,
+            figures.n_confident_unanswerable,
+            100.0 * figures.wrong_share_of_confident,
+        );
+    }
+}
+
+fn print_misses(results: &[QuestionResult], config: &ConfidenceConfig) {
+    println!("\nmisses (expected not first, or a wrong confident answer):");
+    for result in results {
+        let confident = !result.ranked_articles.is_empty() && fusion::is_confident(&result.features, config);
+        let top = result.ranked_articles.first().map(String::as_str).unwrap_or("-");
+        let is_right = result.expected_article.as_deref() == Some(top);
+        if is_right && result.expected_article.is_some() && !confident {
+            continue;
+        }
+        if is_right || (result.expected_article.is_none() && !confident) {
+            continue;
+        }
+        println!(
+            "  {:<60} expected {:<28} got {:<28} rank {:?} conf {:.3} cos {:?} margin {:?} agree {} {}",
+            result.question,
+            result.expected_article.as_deref().unwrap_or("(none)"),
+            top,
+            result.expected_rank(),
+            fusion::confidence(&result.features, config),
+            result.features.top_cosine,
+            result.features.cosine_margin,
+            result.features.bm25_agrees,
+            if confident { "CONFIDENT" } else { "" },
+        );
+    }
+}
