@@ -53,6 +53,8 @@ pub enum Permission {
     SeePii,
     /// Scrape `/metrics` (counts only: no personal data).
     ReadMetrics,
+    /// Write knowledge-base articles and reply templates (agents read them).
+    ManageKnowledge,
 }
 
 impl Permission {
@@ -70,6 +72,7 @@ impl Permission {
             Permission::ManageTokens => "manage_tokens",
             Permission::SeePii => "see_pii",
             Permission::ReadMetrics => "read_metrics",
+            Permission::ManageKnowledge => "manage_knowledge",
         }
     }
 
@@ -78,7 +81,7 @@ impl Permission {
         use Permission::*;
         match role {
             Role::Admin => true,
-            Role::Supervisor => matches!(permission, Read | Write | Assign | ManageCustomers | ReadUsers | SeePii),
+            Role::Supervisor => matches!(permission, Read | Write | Assign | ManageCustomers | ReadUsers | SeePii | ManageKnowledge),
             Role::Agent => matches!(permission, Read | Write | SeePii),
             Role::Compliance => matches!(permission, Read | ReadCompliance | ReadAudit | SeePii),
             Role::Viewer => matches!(permission, Read),
@@ -86,15 +89,15 @@ impl Permission {
     }
 
     /// What a token scope grants: `ingest` sends messages in, `read` reads (with personal
-    /// data: integrations such as a CRM sync need it), `write` acts on tickets, `admin` is
-    /// everything.
+    /// data: integrations such as a CRM sync need it), `write` acts on tickets and keeps the
+    /// knowledge base (a help-centre sync), `admin` is everything.
     pub fn of_scope(scope: Scope, permission: Permission) -> bool {
         use Permission::*;
         match scope {
             Scope::Admin => true,
             Scope::Ingest => matches!(permission, Ingest),
             Scope::Read => matches!(permission, Read | ReadCompliance | SeePii | ReadMetrics),
-            Scope::Write => matches!(permission, Write | Assign | ManageCustomers),
+            Scope::Write => matches!(permission, Write | Assign | ManageCustomers | ManageKnowledge),
         }
     }
 }
@@ -218,7 +221,7 @@ fn scope_for(permission: Permission) -> &'static str {
     match permission {
         Permission::Ingest => "ingest",
         Permission::Read | Permission::ReadCompliance | Permission::SeePii | Permission::ReadMetrics => "read",
-        Permission::Write | Permission::Assign | Permission::ManageCustomers => "write",
+        Permission::Write | Permission::Assign | Permission::ManageCustomers | Permission::ManageKnowledge => "write",
         Permission::ReadAudit | Permission::ReadUsers | Permission::ManageUsers | Permission::ManageTokens => "admin",
     }
 }
@@ -237,6 +240,7 @@ fn describe(permission: Permission) -> &'static str {
         Permission::ManageTokens => "manage api tokens",
         Permission::SeePii => "see personal data",
         Permission::ReadMetrics => "read the metrics",
+        Permission::ManageKnowledge => "edit the knowledge base",
     }
 }
 

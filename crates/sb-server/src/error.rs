@@ -121,6 +121,7 @@ impl From<sb_service::Error> for ApiError {
             sb_service::Error::Store(store_error) => store_error.into(),
             sb_service::Error::Invalid(message) => ApiError::validation("invalid", message),
             sb_service::Error::ModelsNotLoaded => ApiError::Unavailable("the triage models are not loaded".into()),
+            sb_service::Error::KnowledgeNotLoaded => ApiError::Unavailable("the knowledge-base index is still opening".into()),
             error @ (sb_service::Error::Triage(_) | sb_service::Error::Policy(_) | sb_service::Error::Encode(_) | sb_service::Error::Internal(_)) => ApiError::Internal(error.to_string()),
         }
     }

@@ -11,6 +11,7 @@ mod admin;
 mod auth;
 mod dto;
 mod error;
+mod kb;
 mod messages;
 mod metrics;
 mod openapi;
@@ -28,7 +29,7 @@ use std::time::Instant;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use sb_service::Service;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -108,6 +109,12 @@ pub fn app(state: AppState) -> Router {
         .route("/tokens", get(admin::list_tokens).post(admin::create_token))
         .route("/tokens/{token_id}", delete(admin::revoke_token))
         .route("/session", post(session::log_in).get(session::current).delete(session::log_out))
+        .route("/kb/articles", get(kb::list_articles).post(kb::create_article))
+        .route("/kb/articles/{article_id}", get(kb::get_article).patch(kb::update_article).delete(kb::archive_article))
+        .route("/kb/articles/{article_id}/versions", get(kb::article_versions))
+        .route("/kb/search", get(kb::search))
+        .route("/templates", get(kb::list_templates).post(kb::create_template))
+        .route("/templates/{template_id}", put(kb::update_template).delete(kb::delete_template))
         .fallback(api_not_found)
         .layer(axum::middleware::from_fn_with_state(state.limits.clone(), rate_limit::limit_by_ip));
     // Layers run outermost last: the request id is checked, set and echoed before the request's

@@ -10,6 +10,8 @@ pub enum Error {
     Policy(#[from] sb_policy::Error),
     #[error("the triage models are not loaded yet; the message is stored and will be triaged when they are")]
     ModelsNotLoaded,
+    #[error("the knowledge base is not loaded (yet): search is unavailable; articles are still saved")]
+    KnowledgeNotLoaded,
     #[error("cannot encode a record: {0}")]
     Encode(#[from] serde_json::Error),
     #[error("invalid request: {0}")]

@@ -16,6 +16,7 @@ pub mod actions;
 mod admin;
 mod demo;
 mod error;
+mod knowledge;
 mod metrics;
 mod orders;
 mod pipeline;
@@ -34,6 +35,7 @@ use sb_triage::TriageEngine;
 pub use crate::admin::new_secret;
 pub use crate::demo::{seed_demo_data, DemoSummary};
 pub use crate::error::{Error, Result};
+pub use crate::knowledge::{index_article, stored_article};
 pub use crate::metrics::ServiceMetrics;
 pub use crate::orders::DemoStoreConnector;
 pub use crate::pipeline::{IncomingMessage, MessageReceipt, ReceiptStatus};
@@ -108,13 +110,15 @@ struct Inner {
     orders: Arc<dyn OrderConnector>,
     config: ServiceConfig,
     metrics: ServiceMetrics,
+    /// Attached once the search index is open (see `knowledge.rs`).
+    knowledge: std::sync::OnceLock<Arc<sb_kb::KnowledgeBase>>,
 }
 
 impl Service {
     /// `engine` is `None` while the models are not loaded (or failed to load): messages are then
     /// stored and acknowledged, and triaged by the worker once an engine is available.
     pub fn new(store: Store, engine: Option<Arc<TriageEngine>>, orders: Arc<dyn OrderConnector>, config: ServiceConfig) -> Service {
-        Service { inner: Arc::new(Inner { store, engine, orders, config, metrics: ServiceMetrics::default() }) }
+        Service { inner: Arc::new(Inner { store, engine, orders, config, metrics: ServiceMetrics::default(), knowledge: std::sync::OnceLock::new() }) }
     }
 
     pub fn store(&self) -> &Store {

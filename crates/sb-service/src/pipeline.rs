@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sb_domain::{Category, Channel, EntityValue, InboundMessage, Severity, TriageResult};
-use sb_policy::decision::{decide, CustomerFlags, Decision, DecisionInput, Route, WorkflowOutcome};
+use sb_policy::decision::{decide, ArticleMatch, CustomerFlags, Decision, DecisionInput, Route, WorkflowOutcome};
 use sb_policy::sla::SlaState;
 use sb_policy::{prepare_action, OrderLookup};
 use sb_store::{Direction, Ingested, MessageRow, NewAuditEntry, NewCustomer, NewInbound, NewOutbound, Queue, Ticket, TicketStatus, TicketTriageUpdate, TriageOutcome};
@@ -157,7 +157,7 @@ impl Service {
         let triage = tokio::task::spawn_blocking(move || engine.triage(&inbound, today)).await.map_err(|error| Error::Internal(error.to_string()))??;
         let latency_us = started.elapsed().as_micros() as i64;
 
-        let workflow = self.run_workflow(&triage, today).await?;
+        let (workflow, related_articles) = self.run_workflow(&triage, today).await?;
         let waiting = (now - ticket.created_at).max(TimeDelta::zero());
         let decision_input = DecisionInput {
             triage: &triage,
@@ -217,6 +217,7 @@ impl Service {
             "decision": decision,
             "triage": triage,
             "workflow": workflow,
+            "related_articles": related_articles,
             "sla": ticket_sla,
             "route": route_label,
         });
@@ -278,18 +279,23 @@ impl Service {
         Ok(Processed { triage, decision, ticket: recorded.ticket })
     }
 
-    /// The workflow of the message's category (PRODUCT.md, "Workflows").
-    async fn run_workflow(&self, triage: &TriageResult, today: chrono::NaiveDate) -> Result<WorkflowOutcome> {
+    /// The workflow of the message's category (PRODUCT.md, "Workflows"), and the further
+    /// knowledge-base articles found for an informational question (attached to the decision
+    /// record for the agent).
+    async fn run_workflow(&self, triage: &TriageResult, today: chrono::NaiveDate) -> Result<(WorkflowOutcome, Vec<ArticleMatch>)> {
         match triage.category {
-            // The knowledge base arrives with its own issue; until then nothing is found, the
-            // decision record says so, and the message goes to a person.
-            Category::Informational => Ok(WorkflowOutcome::Informational { article: None }),
-            Category::SafetyCompliance => Ok(WorkflowOutcome::Safety { severity: triage.severity.unwrap_or(Severity::High) }),
+            // The best article with the index's confidence; without a knowledge base (or a
+            // match) nothing is found, the decision record says so, and a person answers.
+            Category::Informational => match self.find_article(&triage.normalized_text).await {
+                Some((best, related)) => Ok((WorkflowOutcome::Informational { article: Some(best) }, related)),
+                None => Ok((WorkflowOutcome::Informational { article: None }, Vec::new())),
+            },
+            Category::SafetyCompliance => Ok((WorkflowOutcome::Safety { severity: triage.severity.unwrap_or(Severity::High) }, Vec::new())),
             Category::ServiceAction => {
                 let lookup = self.look_up_order(triage).await;
                 let order = lookup.order().cloned();
                 let prepared = prepare_action(triage.intent, &lookup, today, &self.config().policy)?;
-                Ok(WorkflowOutcome::ServiceAction { order, prepared })
+                Ok((WorkflowOutcome::ServiceAction { order, prepared }, Vec::new()))
             }
         }
     }

@@ -39,8 +39,8 @@ string_enum!(
 /// An article as written (by a person, or read from a Markdown file by `kb import`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewArticle {
-    /// Stable name (the file name without `.md` on import/export): lower-case letters, digits
-    /// and `-`.
+    /// Stable name (the file name without `.md` on import/export): lower-case letters, digits,
+    /// `-` and `_`.
     pub slug: String,
     pub title: String,
     /// Markdown.
@@ -218,15 +218,16 @@ fn template_from_row(row: &impl DbRow) -> Result<ReplyTemplate> {
     })
 }
 
-/// A slug is what a file name can carry everywhere: `returns-window`, `shipping-costs-eu`.
+/// A slug is what a file name, a URL and a search-index term can all carry:
+/// `returns-window`, `shipping_costs_eu` (the search index's article ids use the same alphabet).
 pub fn valid_slug(slug: &str) -> bool {
-    !slug.is_empty() && slug.len() <= 120 && slug.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-') && !slug.starts_with('-')
+    !slug.is_empty() && slug.len() <= 100 && slug.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-' || byte == b'_') && !slug.starts_with('-')
 }
 
 /// Checks what every article must have; the message says what to change.
 fn validate(article: &NewArticle) -> Result<()> {
     if !valid_slug(&article.slug) {
-        return Err(Error::Invalid(format!("article slug `{}` must be 1–120 lower-case letters, digits and `-`", article.slug)));
+        return Err(Error::Invalid(format!("article slug `{}` must be 1–100 lower-case letters, digits, `-` and `_`", article.slug)));
     }
     if article.title.trim().is_empty() {
         return Err(Error::Invalid(format!("article `{}` has an empty title", article.slug)));
@@ -684,7 +685,7 @@ mod tests {
 
     #[test]
     fn slugs_are_file_names() {
-        for (slug, valid) in [("returns-window", true), ("faq-2", true), ("", false), ("-x", false), ("Returns", false), ("a b", false), ("../etc", false), ("é", false)] {
+        for (slug, valid) in [("returns-window", true), ("faq-2", true), ("shipping_eu", true), ("", false), ("-x", false), ("Returns", false), ("a b", false), ("../etc", false), ("é", false)] {
             assert_eq!(valid_slug(slug), valid, "{slug}");
         }
     }

@@ -32,6 +32,7 @@ pub struct Config {
     pub security: SecurityConfig,
     pub log: LogConfig,
     pub metrics: MetricsConfig,
+    pub knowledge: KnowledgeConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,6 +234,26 @@ pub struct MetricsConfig {
     /// Serve `/metrics` without credentials, for a scraper on a private network that cannot
     /// send a token. Otherwise it needs a token with the `read` or `admin` scope.
     pub public: bool,
+}
+
+/// The knowledge base's search index (derived from the database, rebuilt from it when
+/// missing or from an older version).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KnowledgeConfig {
+    /// Index folder, kept across restarts (rebuilt from the database when missing or from an
+    /// older version); one per process. Empty: the index is built in memory from the database
+    /// at each start.
+    pub index_dir: String,
+    /// Seconds between checks that the index has every article version of the database (the
+    /// changes other replicas saved).
+    pub sync_interval_seconds: u64,
+}
+
+impl Default for KnowledgeConfig {
+    fn default() -> KnowledgeConfig {
+        KnowledgeConfig { index_dir: String::new(), sync_interval_seconds: 30 }
+    }
 }
 
 /// Reads the layers (the file only when given) and validates the result.

@@ -3,6 +3,7 @@
 mod commands;
 mod config;
 mod data;
+mod knowledge;
 mod logging;
 mod models;
 mod progress;

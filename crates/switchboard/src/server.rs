@@ -113,7 +113,7 @@ async fn open_store(url: &str) -> Result<Store> {
     Ok(store)
 }
 
-fn sqlite_path(url: &str) -> Option<PathBuf> {
+pub(crate) fn sqlite_path(url: &str) -> Option<PathBuf> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
@@ -218,10 +218,11 @@ pub fn user(command: UserCommand) -> Result<ExitCode> {
     })
 }
 
-fn load_engine(no_embeddings: bool) -> Result<TriageEngine> {
+/// The triage engine, and the embedder it uses (shared with the knowledge base).
+fn load_engine(no_embeddings: bool) -> Result<(TriageEngine, Option<Arc<sb_embed::Embedder>>)> {
     let embedder = models::load_embedder(no_embeddings)?;
     let dir = models::ensure_default_model(embedder.as_deref())?;
-    Ok(TriageEngine::load(&dir, embedder, TriageConfig::default())?)
+    Ok((TriageEngine::load(&dir, embedder.clone(), TriageConfig::default())?, embedder))
 }
 
 /// The demo token: created once, its secret kept in a file beside the SQLite database (mode
@@ -298,7 +299,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     runtime.block_on(async move {
         let store = open_store(&db_url).await.with_context(|| format!("cannot open the database {}", sb_store::redact_url(&db_url)))?;
         let no_embeddings = args.no_embeddings;
-        let engine = tokio::task::spawn_blocking(move || load_engine(no_embeddings)).await.context("model loading panicked")??;
+        let (engine, embedder) = tokio::task::spawn_blocking(move || load_engine(no_embeddings)).await.context("model loading panicked")??;
         tracing::info!(model = %engine.model_info().name, version = %engine.model_info().version, embeddings = engine.uses_embeddings(), "triage models loaded");
         let orders = order_connector(&config.orders, &store)?;
         let mut service_config = ServiceConfig::new(config.policy.clone());
@@ -322,6 +323,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             } else {
                 tracing::info!("demo data already loaded");
             }
+            crate::knowledge::import_demo_articles(&service).await?;
             if let Some(secret) = secret {
                 eprintln!("demo API token (ingest, read, write): {secret}");
                 eprintln!("try: curl -s -H 'Authorization: Bearer {secret}' -H 'Content-Type: application/json' \\");
@@ -341,6 +343,11 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             let watcher_service = service.clone();
             let receiver = shutdown_receiver.clone();
             worker_handles.push(tokio::spawn(async move { watcher_service.run_sla_watcher(sla_watch_interval, receiver).await }));
+        }
+        {
+            let index_dir = crate::knowledge::index_dir(&config.knowledge);
+            let interval = std::time::Duration::from_secs(config.knowledge.sync_interval_seconds.max(1));
+            worker_handles.push(tokio::spawn(crate::knowledge::run_index_task(service.clone(), index_dir, embedder, interval, shutdown_receiver.clone())));
         }
         let mut security = config.security.to_server();
         security.metrics_public = config.metrics.public;

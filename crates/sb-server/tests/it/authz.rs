@@ -2,7 +2,8 @@
 //! (session cookie, with its CSRF token) and by nobody, against the status it must answer.
 //!
 //! Allowed answers are the endpoint's success status; 503 for classify, which passes
-//! authorisation and then finds no models loaded. Each request acts on fresh objects (a new
+//! authorisation and then finds no models loaded, and for knowledge-base search, which finds no
+//! search index attached. Each request acts on fresh objects (a new
 //! ticket, customer, token) so that one row's changes never decide another's answer.
 
 use axum::http::{Method, StatusCode};
@@ -43,6 +44,17 @@ GET    /api/v1/session                                          -               
 GET    /metrics                                                 -                   401 403 200 403 200  200 403 403 403 403
 GET    /api/v1/sla/policies                                     -                   401 403 200 403 200  200 200 200 200 200
 GET    /api/openapi.json                                        -                   200 200 200 200 200  200 200 200 200 200
+GET    /api/v1/kb/articles                                      -                   401 403 200 403 200  200 200 200 200 200
+POST   /api/v1/kb/articles  {"slug":"new-{n}","title":"Gift cards","body":"We sell them."}  401 403 403 201 201  201 201 403 403 403
+GET    /api/v1/kb/articles/{article}                            -                   401 403 200 403 200  200 200 200 200 200
+PATCH  /api/v1/kb/articles/{article}   {"body":"Thirty days, version {n}."}         401 403 403 200 200  200 200 403 403 403
+DELETE /api/v1/kb/articles/{article}                            -                   401 403 403 200 200  200 200 403 403 403
+GET    /api/v1/kb/articles/{article}/versions                   -                   401 403 200 403 200  200 200 200 200 200
+GET    /api/v1/kb/search?q=returns                              -                   401 403 503 403 503  503 503 503 503 503
+GET    /api/v1/templates                                        -                   401 403 200 403 200  200 200 200 200 200
+POST   /api/v1/templates  {"kind":"canned","shortcut":"/t{n}","name":"Thanks","body":"Thank you!"}  401 403 403 201 201  201 201 403 403 403
+PUT    /api/v1/templates/{template}  {"kind":"canned","shortcut":"/u{n}","name":"Thanks","body":"Thanks!"}  401 403 403 200 200  200 200 403 403 403
+DELETE /api/v1/templates/{template}                             -                   401 403 403 204 204  204 204 403 403 403
 "#;
 
 struct Row {
@@ -83,7 +95,7 @@ async fn every_endpoint_answers_every_caller_as_the_matrix_says() {
     assert_eq!(callers.len(), CALLERS.len());
 
     let rows = parse_matrix();
-    assert_eq!(rows.len(), 25, "every row parsed");
+    assert_eq!(rows.len(), 36, "every row parsed");
     let mut mismatches = Vec::new();
     for row in &rows {
         assert_eq!(row.expected.len(), CALLERS.len(), "{}", row.path);
@@ -91,12 +103,15 @@ async fn every_endpoint_answers_every_caller_as_the_matrix_says() {
             let (ticket_id, customer_id) = server.ticket("Where is my order A10493?").await;
             let (ticket2_id, _) = server.ticket("Where is my order A10494?").await;
             let (revocable, _) = server.service.create_api_token("revocable", &[Scope::Read], None, "test").await.unwrap();
+            let (article_id, template_id) = server.kb_objects().await;
             let fill = |text: &str| {
                 text.replace("{ticket}", &ticket_id.to_string())
                     .replace("{ticket2}", &ticket2_id.to_string())
                     .replace("{customer}", &customer_id.to_string())
                     .replace("{token}", &revocable.id.to_string())
                     .replace("{agent}", &agent_id.to_string())
+                    .replace("{article}", &article_id.to_string())
+                    .replace("{template}", &template_id.to_string())
                     .replace("{n}", &server.next_number().to_string())
             };
             let body: Option<Value> = row.body.as_deref().map(|body| serde_json::from_str(&fill(body)).unwrap());

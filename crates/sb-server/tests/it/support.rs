@@ -136,6 +136,33 @@ impl TestServer {
         Credential::Cookie { session, csrf: answer.body["csrf_token"].as_str().unwrap().to_string() }
     }
 
+    /// A fresh published article and a fresh canned response. Returns (article id, template id).
+    pub async fn kb_objects(&self) -> (i64, i64) {
+        let number = self.next_number();
+        let store = self.service.store();
+        let article = sb_store::NewArticle {
+            slug: format!("returns-{number}"),
+            title: "Returns".into(),
+            body: "# Returns\n\nYou have 30 days to return an item.".into(),
+            tags: vec!["returns".into()],
+            intent: Some("return_request".into()),
+            language: "en".into(),
+            status: sb_store::ArticleStatus::Published,
+            author: None,
+        };
+        let article = store.create_article(&article, &[], Utc::now()).await.unwrap();
+        let template = sb_store::NewTemplate {
+            kind: sb_store::TemplateKind::Canned,
+            shortcut: Some(format!("/fresh{number}")),
+            name: "Fresh".into(),
+            intent: None,
+            language: "en".into(),
+            body: "Hello {{customer.first_name}}".into(),
+        };
+        let template = store.create_template(&template, Utc::now()).await.unwrap();
+        (article.id, template.id)
+    }
+
     /// A new open ticket in the human queue with running SLA clocks, from a new customer by
     /// email. Returns (ticket id, customer id).
     pub async fn ticket(&self, text: &str) -> (i64, i64) {

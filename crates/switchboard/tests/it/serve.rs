@@ -397,6 +397,76 @@ async fn two_servers_share_the_backlog(postgres: bool) {
     database.drop_database().await;
 }
 
+/// The knowledge base on the real binary: an article written over the API is searchable as soon
+/// as the index is attached; a question it answers is answered automatically, citing the
+/// article and its version; a question nothing answers goes to a person, and the decision
+/// record says why.
+async fn knowledge_base_answers_with_citations(postgres: bool) {
+    let database = TestDatabase::new(postgres).await;
+    let token = create_token(&database.url, "ingest,read,write");
+    let server = Server::start(&database.url).await;
+    let client = reqwest::Client::new();
+    let base = server.base_url.clone();
+    let article = json!({
+        "slug": "returns-policy", "title": "Returning shoes and clothing", "status": "published", "intent": "policy_info",
+        "body": "# Return window\n\nYou can return shoes, clothing and accessories within 30 days of delivery for a full refund.\n\n# How to return\n\nStart a return from your order page and print the free return label."
+    });
+    let (status, created) = post(&client, &format!("{base}/api/v1/kb/articles"), Some(&token), "application/json", article.to_string()).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["article"]["version"], 1);
+
+    // The index opens in the background after /ready: search answers 503 until then.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, found) = get(&client, &format!("{base}/api/v1/kb/search?q=return%20shoes"), &token).await;
+        if status == 200 {
+            assert_eq!(found["hits"][0]["article_id"], "returns-policy", "{found}");
+            break;
+        }
+        assert_eq!(status, 503, "{found}");
+        assert!(Instant::now() < deadline, "the knowledge base was not attached within 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let messages_url = format!("{base}/api/v1/messages");
+    let question = json!({"channel": "chat", "text": "How long do I have to return shoes?", "customer": {"email": "kb-1@example.com"}});
+    let (status, answered) = post(&client, &messages_url, Some(&token), "application/json", question.to_string()).await;
+    assert_eq!(status, 201, "{answered}");
+    let ticket_id = answered["ticket_id"].as_i64().unwrap();
+    let (_, ticket) = get(&client, &format!("{base}/api/v1/tickets/{ticket_id}"), &token).await;
+    let record = &ticket["decision"];
+    assert_eq!(record["workflow"]["article"]["article_id"], "returns-policy", "{record}");
+    assert_eq!(record["workflow"]["article"]["version"], 1, "{record}");
+    KB_ANSWER_ASSERTIONS(&answered);
+
+    let moon = json!({"channel": "chat", "text": "Do you sell gift cards for the moon?", "customer": {"email": "kb-2@example.com"}});
+    let (status, routed) = post(&client, &messages_url, Some(&token), "application/json", moon.to_string()).await;
+    assert_eq!(status, 201, "{routed}");
+    assert_eq!(routed["decision"]["route"], "human_queue", "{routed}");
+    assert!(routed["reply"].is_null(), "{routed}");
+
+    // Archiving withdraws the article from search at once.
+    let article_id = created["article"]["id"].as_i64().unwrap();
+    let response = client.delete(format!("{base}/api/v1/kb/articles/{article_id}")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let (_, found) = get(&client, &format!("{base}/api/v1/kb/search?q=return%20shoes"), &token).await;
+    assert_eq!(found["hits"].as_array().map(Vec::len), Some(0), "{found}");
+    let (_, versions) = get(&client, &format!("{base}/api/v1/kb/articles/{article_id}/versions"), &token).await;
+    assert_eq!(versions["versions"].as_array().map(Vec::len), Some(2), "{versions}");
+    drop(server);
+    database.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knowledge_base_on_sqlite() {
+    knowledge_base_answers_with_citations(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knowledge_base_on_postgres() {
+    knowledge_base_answers_with_citations(true).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_the_backlog_on_sqlite() {
     two_servers_share_the_backlog(false).await;
