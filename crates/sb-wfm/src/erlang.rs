@@ -213,66 +213,145 @@ pub struct ErlangAMetrics {
     pub agents: u32,
     pub probability_wait: f64,
     pub probability_abandon: f64,
+    /// Answered within the target time over all callers (callers who abandon count as misses).
+    pub service_level: f64,
     /// Mean wait of all callers, answered or abandoned.
     pub asa_seconds: f64,
     pub occupancy: f64,
 }
 
+/// Stationary distribution of the M/M/N+M birth-death chain (births λ, deaths
+/// min(j, N)·μ + (j − N)⁺·θ), cut where the tail is negligible. Weights are built in log space
+/// and normalised from their maximum, so neither large N nor small A overflows.
+fn erlang_a_distribution(arrival_rate: f64, service_rate: f64, abandon_rate: f64, agents: usize) -> Vec<f64> {
+    let mut log_weights = Vec::with_capacity(agents + 64);
+    log_weights.push(0.0f64);
+    let mut log_weight = 0.0f64;
+    let mut max_log = 0.0f64;
+    let mut state = 1usize;
+    loop {
+        let death_rate = (state.min(agents) as f64) * service_rate + (state.saturating_sub(agents) as f64) * abandon_rate;
+        log_weight += (arrival_rate / death_rate).ln();
+        log_weights.push(log_weight);
+        max_log = max_log.max(log_weight);
+        // Above N the death rate grows with the state, so past the mode the tail decays faster
+        // than geometrically: stop once the terms are e^-50 below the largest.
+        let past_mode = state > agents && arrival_rate < death_rate;
+        if past_mode && log_weight < max_log - 50.0 {
+            break;
+        }
+        state += 1;
+    }
+    let mut probabilities: Vec<f64> = log_weights.iter().map(|log_w| (log_w - max_log).exp()).collect();
+    let total: f64 = probabilities.iter().sum();
+    probabilities.iter_mut().for_each(|probability| *probability /= total);
+    probabilities
+}
+
+/// P(answered within `answer_within_seconds`) under Erlang A. A caller who finds k callers
+/// waiting ahead moves up at rate r_i = Nμ + iθ (a service completion or an abandonment ahead)
+/// and gives up at rate θ; it is answered in time when it clears k+1 such steps before T without
+/// giving up: Π r_i/(r_i + θ) · P(Σ Exp(r_i + θ) ≤ T). The hypoexponential CDF for every k comes
+/// from one uniformisation pass (a pure-death chain, Poisson-weighted step counts).
+fn erlang_a_service_level(probabilities: &[f64], service_rate: f64, abandon_rate: f64, agents: usize, answer_within_seconds: f64) -> f64 {
+    let immediate: f64 = probabilities.iter().take(agents).sum();
+    if agents == 0 || probabilities.len() <= agents {
+        return immediate;
+    }
+    let max_ahead = probabilities.len() - agents - 1;
+    let n_mu = agents as f64 * service_rate;
+    let step_rate = |ahead: usize| n_mu + (ahead + 1) as f64 * abandon_rate;
+    let uniform_rate = step_rate(max_ahead);
+    let mean_steps = uniform_rate * answer_within_seconds;
+    // absorbed[i]: P(cleared within m uniformised steps | i + 1 steps to go), for m = 0, 1, ...
+    let mut absorbed = vec![0.0f64; max_ahead + 1];
+    let mut cleared_by_deadline = vec![0.0f64; max_ahead + 1];
+    let max_steps = (mean_steps + 10.0 * mean_steps.sqrt() + 20.0).ceil() as usize;
+    let mut log_poisson = -mean_steps;
+    for step in 0..=max_steps {
+        if step > 0 {
+            log_poisson += mean_steps.ln() - (step as f64).ln();
+            // Update from the top so absorbed[i − 1] still holds the previous step's value.
+            for ahead in (0..=max_ahead).rev() {
+                let move_probability = step_rate(ahead) / uniform_rate;
+                let below = if ahead == 0 { 1.0 } else { absorbed[ahead - 1] };
+                absorbed[ahead] = move_probability * below + (1.0 - move_probability) * absorbed[ahead];
+            }
+        }
+        let poisson = log_poisson.exp();
+        if poisson > 0.0 {
+            for (total, value) in cleared_by_deadline.iter_mut().zip(&absorbed) {
+                *total += poisson * value;
+            }
+        }
+    }
+    let mut answered_in_time = immediate;
+    let mut survive = 1.0;
+    for ahead in 0..=max_ahead {
+        let move_rate = n_mu + ahead as f64 * abandon_rate;
+        survive *= move_rate / (move_rate + abandon_rate);
+        answered_in_time += probabilities[agents + ahead] * survive * cleared_by_deadline[ahead].min(1.0);
+    }
+    answered_in_time
+}
+
 /// Erlang A (M/M/N+M): callers abandon after an exponential patience with mean
 /// `mean_patience_seconds`. Unlike Erlang C it is stable for any N, even N ≤ A.
-pub fn erlang_a(workload: &Workload, agents: u32, mean_patience_seconds: f64) -> Result<ErlangAMetrics> {
+pub fn erlang_a(workload: &Workload, agents: u32, mean_patience_seconds: f64, answer_within_seconds: f64) -> Result<ErlangAMetrics> {
     if !(mean_patience_seconds > 0.0 && mean_patience_seconds.is_finite()) {
         return Err(invalid("patience", format!("{mean_patience_seconds} s must be a positive duration")));
     }
     let arrival_rate = workload.arrival_rate();
     if arrival_rate == 0.0 {
-        return Ok(ErlangAMetrics { agents, probability_wait: 0.0, probability_abandon: 0.0, asa_seconds: 0.0, occupancy: 0.0 });
+        return Ok(ErlangAMetrics { agents, probability_wait: 0.0, probability_abandon: 0.0, service_level: 1.0, asa_seconds: 0.0, occupancy: 0.0 });
     }
     let service_rate = 1.0 / workload.aht_seconds;
     let abandon_rate = 1.0 / mean_patience_seconds;
     let n = agents as usize;
-    // log π_j relative to π_0 for the birth-death chain: births λ, deaths min(j, N)·μ + (j − N)⁺·θ.
-    // Below N the chain is Poisson-like; above N the death rate grows with j, so the tail decays
-    // faster than geometrically and is cut once its terms are negligible.
-    let mut log_weights = Vec::with_capacity(n + 64);
-    log_weights.push(0.0f64);
-    let mut log_weight = 0.0f64;
-    let mut max_log = 0.0f64;
-    let mut j = 1usize;
-    loop {
-        let death_rate = (j.min(n) as f64) * service_rate + (j.saturating_sub(n) as f64) * abandon_rate;
-        log_weight += (arrival_rate / death_rate).ln();
-        log_weights.push(log_weight);
-        max_log = max_log.max(log_weight);
-        let past_mode = j > n && arrival_rate < death_rate;
-        if past_mode && log_weight < max_log - 50.0 {
-            break;
-        }
-        j += 1;
-    }
-    let mut total = 0.0;
-    let mut at_least_n = 0.0;
-    let mut expected_queue = 0.0;
-    let mut expected_busy = 0.0;
-    for (state, &log_w) in log_weights.iter().enumerate() {
-        let weight = (log_w - max_log).exp();
-        total += weight;
-        expected_busy += weight * state.min(n) as f64;
-        if state >= n {
-            at_least_n += weight;
-            expected_queue += weight * (state - n) as f64;
-        }
-    }
-    let probability_wait = at_least_n / total;
-    let expected_queue = expected_queue / total;
+    let probabilities = erlang_a_distribution(arrival_rate, service_rate, abandon_rate, n);
+    let probability_wait: f64 = probabilities.iter().skip(n).sum();
+    let expected_queue: f64 = probabilities.iter().enumerate().skip(n).map(|(state, probability)| (state - n) as f64 * probability).sum();
+    let expected_busy: f64 = probabilities.iter().enumerate().map(|(state, probability)| state.min(n) as f64 * probability).sum();
+    // Little's law: E[Q] = λ·E[W] over all callers; each waiting caller abandons at rate θ.
     let mean_wait = expected_queue / arrival_rate;
     Ok(ErlangAMetrics {
         agents,
         probability_wait,
         probability_abandon: abandon_rate * mean_wait,
+        service_level: erlang_a_service_level(&probabilities, service_rate, abandon_rate, n, answer_within_seconds),
         asa_seconds: mean_wait,
-        occupancy: if agents == 0 { 0.0 } else { expected_busy / total / agents as f64 },
+        occupancy: if agents == 0 { 0.0 } else { expected_busy / agents as f64 },
     })
+}
+
+/// The fewest agents that meet every constraint of `target` under Erlang A. Every figure
+/// improves with each added agent, so a binary search over [0, limit] finds it in O(log N)
+/// evaluations.
+pub fn agents_needed_erlang_a(workload: &Workload, mean_patience_seconds: f64, target: &Target) -> Result<ErlangAMetrics> {
+    target.validate()?;
+    let answer_within = target.service_level.map_or(0.0, |sl| sl.seconds);
+    let meets_a = |metrics: &ErlangAMetrics| {
+        target.service_level.is_none_or(|sl| metrics.service_level >= sl.fraction)
+            && target.max_asa_seconds.is_none_or(|asa| metrics.asa_seconds <= asa)
+            && target.max_occupancy.is_none_or(|cap| metrics.occupancy <= cap)
+    };
+    let max_agents = search_limit(workload.erlangs());
+    let top = erlang_a(workload, max_agents, mean_patience_seconds, answer_within)?;
+    if !meets_a(&top) {
+        return Err(Error::Unreachable { max_agents });
+    }
+    let (mut low, mut high, mut best) = (0u32, max_agents, top);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        let metrics = erlang_a(workload, middle, mean_patience_seconds, answer_within)?;
+        if meets_a(&metrics) {
+            high = middle;
+            best = metrics;
+        } else {
+            low = middle + 1;
+        }
+    }
+    Ok(best)
 }
 
 /// Staffing for one interval: the agents the target needs and the agents to schedule.
@@ -349,7 +428,7 @@ mod tests {
     #[test]
     fn erlang_a_matches_published_case() {
         let workload = Workload::new(100.0, 1800.0, 180.0).unwrap();
-        let metrics = erlang_a(&workload, 14, 300.0).unwrap();
+        let metrics = erlang_a(&workload, 14, 300.0, 20.0).unwrap();
         assert_eq!(round(metrics.probability_wait, 5), 0.14526);
         assert_eq!(round(metrics.probability_abandon, 6), 0.013984);
         assert_eq!(round(metrics.asa_seconds, 3), 4.195);
@@ -359,8 +438,11 @@ mod tests {
     fn erlang_a_approaches_erlang_c_as_patience_grows() {
         let workload = Workload::new(100.0, 1800.0, 180.0).unwrap();
         let c = erlang_c_metrics(&workload, 14, 0.0);
-        let a = erlang_a(&workload, 14, 1e9).unwrap();
+        let a = erlang_a(&workload, 14, 1e9, 0.0).unwrap();
         assert!((a.probability_wait - c.probability_wait).abs() < 1e-5, "{a:?} vs {c:?}");
+        let c20 = erlang_c_metrics(&workload, 14, 20.0);
+        let a20 = erlang_a(&workload, 14, 1e9, 20.0).unwrap();
+        assert!((a20.service_level - c20.service_level).abs() < 1e-4, "{a20:?} vs {c20:?}");
         assert!((a.asa_seconds - c.asa_seconds).abs() < 1e-3, "{a:?} vs {c:?}");
     }
 
@@ -374,8 +456,21 @@ mod tests {
         assert!(metrics.service_level >= 0.8 && metrics.probability_wait.is_finite());
         let fewer = erlang_c_metrics(&workload, metrics.agents - 1, 20.0);
         assert!(fewer.service_level < 0.8, "the search returns the smallest staffing: {fewer:?}");
-        let a = erlang_a(&workload, 4990, 120.0).unwrap();
+        let a = erlang_a(&workload, 4990, 120.0, 20.0).unwrap();
         assert!(a.probability_abandon > 0.0 && a.probability_abandon < 0.05, "{a:?}");
+    }
+
+    #[test]
+    fn erlang_a_staffing_needs_no_more_than_erlang_c() {
+        let target = Target { service_level: sl(0.8, 20.0), ..Target::default() };
+        for (calls, patience) in [(100.0, 300.0), (100.0, 60.0), (1000.0, 120.0), (20_000.0, 180.0)] {
+            let workload = Workload::new(calls, 1800.0, 180.0).unwrap();
+            let c = agents_needed(&workload, &target).unwrap();
+            let a = agents_needed_erlang_a(&workload, patience, &target).unwrap();
+            assert!(a.agents <= c.agents && a.service_level >= 0.8, "{calls} calls, patience {patience}: {a:?} vs {c:?}");
+            let fewer = erlang_a(&workload, a.agents - 1, patience, 20.0).unwrap();
+            assert!(fewer.service_level < 0.8, "the smallest staffing: {fewer:?}");
+        }
     }
 
     #[test]
@@ -394,7 +489,7 @@ mod tests {
         assert!(scheduled_agents(10, 1.0).is_err());
         let workload = Workload::new(10.0, 1800.0, 180.0).unwrap();
         assert!(agents_needed(&workload, &Target { max_occupancy: Some(1.5), ..Target::default() }).is_err());
-        assert!(erlang_a(&workload, 3, 0.0).is_err());
+        assert!(erlang_a(&workload, 3, 0.0, 20.0).is_err());
     }
 
     #[test]

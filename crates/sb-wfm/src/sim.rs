@@ -424,10 +424,11 @@ mod tests {
         let workload = Workload::new(100.0, 1800.0, 180.0).unwrap();
         let config = SimConfig::single_queue(RATE, Duration::Exponential { mean: 180.0 }, Some(Duration::Exponential { mean: 300.0 }), 12, 20.0, LONG_RUN_SECONDS, 7);
         let simulated = simulate(&config).unwrap();
-        let formula = erlang_a(&workload, 12, 300.0).unwrap();
+        let formula = erlang_a(&workload, 12, 300.0, 20.0).unwrap();
         assert!((simulated.overall.probability_abandon - formula.probability_abandon).abs() < 0.004, "{simulated:?} vs {formula:?}");
         assert!((simulated.overall.probability_wait - formula.probability_wait).abs() < 0.01, "{simulated:?} vs {formula:?}");
         assert!((simulated.overall.asa_seconds - formula.asa_seconds).abs() / formula.asa_seconds < 0.05, "{simulated:?} vs {formula:?}");
+        assert!((simulated.overall.service_level - formula.service_level).abs() < 0.01, "{simulated:?} vs {formula:?}");
     }
 
     #[test]

@@ -145,14 +145,19 @@ struct Backtester<'a> {
 }
 
 impl<'a> Backtester<'a> {
+    /// Internally every forecast covers at least a week, so that a short requested horizon (a
+    /// few hours) is still selected and calibrated on whole weekly cycles, not on a handful of
+    /// night hours; callers read the first `horizon` values.
     fn new(values: &'a [f64], seasons: Seasons, options: ForecastOptions) -> Backtester<'a> {
+        let options = ForecastOptions { horizon: options.horizon.max(seasons.per_week()), ..options };
         Backtester { values, seasons, options, step: seasons.per_week(), cache: HashMap::new() }
     }
 
-    /// Origins before `origin` whose whole horizon is observed by `origin`, newest first.
+    /// Origins before `origin` whose whole horizon is observed by `origin` and that have at
+    /// least a week of history, newest first.
     fn past_origins(&self, origin: usize, count: usize) -> Vec<usize> {
         let horizon = self.options.horizon;
-        (0..count).map_while(|k| origin.checked_sub(horizon + k * self.step)).filter(|&past| past > 0).collect()
+        (0..count).map_while(|k| origin.checked_sub(horizon + k * self.step)).filter(|&past| past >= self.step).collect()
     }
 
     fn actual(&self, origin: usize) -> &'a [f64] {
@@ -349,7 +354,7 @@ pub fn backtest(series: &Series, options: BacktestOptions, progress: &mut dyn Fn
             let Some(point) = backtester.point(forecaster, origin)? else { continue };
             let bounds = backtester.bounds(forecaster, origin, &point.values)?;
             let sum = &mut sums[forecaster_idx];
-            let mae = mean_abs_error(&point.values, actual);
+            let mae = mean_abs_error(&point.values[..horizon], actual);
             sum[0] += mae / scale;
             sum[1] += mae * horizon as f64;
             sum[2] += actual.iter().sum::<f64>();
