@@ -383,7 +383,7 @@ pub fn simulate_day(config: &DayConfig, strategy: Strategy) -> Result<DayReport>
     let costs = CostModel { mean_handle_seconds: config.mean_handle_seconds, ..CostModel::default() };
     let mut batch_time = 0.0;
     // Run batches until the day is over and every ticket has started (or a hard stop at 3× day).
-    while batch_time < end || (!backlog.is_empty() || queues.iter().any(|queue| !queue.is_empty())) && batch_time < 3.0 * end {
+    while batch_time < end || ((!backlog.is_empty() || queues.iter().any(|queue| !queue.is_empty())) && batch_time < 3.0 * end) {
         // Agents work their queues up to this batch time, earliest due first.
         for agent_idx in 0..n_agents {
             while free_at[agent_idx] <= batch_time && !queues[agent_idx].is_empty() {

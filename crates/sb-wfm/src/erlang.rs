@@ -91,7 +91,7 @@ impl ServiceLevelTarget {
         let percent: f64 = percent_text.trim().trim_end_matches('%').parse().map_err(|_| bad())?;
         let seconds: f64 = seconds_text.trim().trim_end_matches('s').parse().map_err(|_| bad())?;
         let fraction = if percent > 1.0 { percent / 100.0 } else { percent };
-        if !(fraction > 0.0 && fraction < 1.0) || !(seconds >= 0.0 && seconds.is_finite()) {
+        if !(fraction > 0.0 && fraction < 1.0 && seconds >= 0.0 && seconds.is_finite()) {
             return Err(bad());
         }
         Ok(ServiceLevelTarget { fraction, seconds })

@@ -56,7 +56,7 @@ impl Duration {
             Duration::Exponential { mean } => Sampler::Exponential(Exp::new(1.0 / mean).map_err(|e| invalid(name, e.to_string()))?),
             Duration::Fixed { seconds } => Sampler::Fixed(seconds),
             Duration::LogNormal { mean, cv } => {
-                if !(cv > 0.0) {
+                if cv.is_nan() || cv <= 0.0 {
                     return Err(bad_cv(cv));
                 }
                 // For log-normal: σ² = ln(1 + cv²), μ = ln(mean) − σ²/2.
@@ -64,7 +64,7 @@ impl Duration {
                 Sampler::LogNormal(LogNormal::new(mean.ln() - sigma_squared / 2.0, sigma_squared.sqrt()).map_err(|e| invalid(name, e.to_string()))?)
             }
             Duration::Gamma { mean, cv } => {
-                if !(cv > 0.0) {
+                if cv.is_nan() || cv <= 0.0 {
                     return Err(bad_cv(cv));
                 }
                 let shape = 1.0 / (cv * cv);

@@ -36,7 +36,7 @@ impl Series {
         if !SUPPORTED_INTERVALS.contains(&interval_minutes) {
             return Err(Error::Series(format!("interval of {interval_minutes} min is not supported: use 15, 30 or 60")));
         }
-        if start.second() != 0 || start.minute() % interval_minutes != 0 {
+        if start.second() != 0 || !start.minute().is_multiple_of(interval_minutes) {
             return Err(Error::Series(format!("start {start} is not on the {interval_minutes}-minute grid")));
         }
         if let Some(bad) = values.iter().position(|value| !(value.is_finite() && *value >= 0.0)) {
