@@ -26,6 +26,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for score in &report.scores {
         println!("{:<16} {:>7.3} {:>7.3} {:>7.3} {:>7.3}", score.method, score.mase, score.wape, score.coverage80, score.coverage95);
     }
+    println!("MASE by origin:");
+    for (origin_idx, origin) in report.origins.iter().enumerate() {
+        let row: Vec<String> = report.scores.iter().map(|score| format!("{} {:.3}", score.method, score.mase_by_origin[origin_idx])).collect();
+        println!("  {}  {}", origin.date(), row.join("  "));
+    }
     let baseline = report.score("mean_4w").ok_or("no baseline score")?.mase;
     let auto = report.score("auto").ok_or("no auto score")?.mase;
     println!("auto MASE {:.3} vs mean_4w {:.3}: {:+.1} %", auto, baseline, 100.0 * (auto / baseline - 1.0));

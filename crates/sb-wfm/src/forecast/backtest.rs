@@ -84,6 +84,8 @@ pub struct MethodScore {
     pub wape: f64,
     pub coverage80: f64,
     pub coverage95: f64,
+    /// MASE at each evaluation origin, in the order of [`BacktestReport::origins`].
+    pub mase_by_origin: Vec<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -346,6 +348,7 @@ pub fn backtest(series: &Series, options: BacktestOptions, progress: &mut dyn Fn
     let forecasters: Vec<Forecaster> = Method::ALL.iter().map(|&method| Forecaster::Base(method)).chain([Forecaster::Auto]).collect();
     // Per forecaster: Σ MASE, Σ|e|, Σ actual, covered 80, covered 95, points, origins.
     let mut sums: Vec<[f64; 7]> = vec![[0.0; 7]; forecasters.len()];
+    let mut mase_by_origin: Vec<Vec<f64>> = vec![Vec::new(); forecasters.len()];
     for (done, &origin) in origins.iter().enumerate() {
         progress(done, origins.len());
         let actual = &series.values[origin..origin + horizon];
@@ -355,6 +358,7 @@ pub fn backtest(series: &Series, options: BacktestOptions, progress: &mut dyn Fn
             let bounds = backtester.bounds(forecaster, origin, &point.values)?;
             let sum = &mut sums[forecaster_idx];
             let mae = mean_abs_error(&point.values[..horizon], actual);
+            mase_by_origin[forecaster_idx].push(mae / scale);
             sum[0] += mae / scale;
             sum[1] += mae * horizon as f64;
             sum[2] += actual.iter().sum::<f64>();
@@ -370,13 +374,15 @@ pub fn backtest(series: &Series, options: BacktestOptions, progress: &mut dyn Fn
     let scores = forecasters
         .iter()
         .zip(&sums)
-        .filter(|(_, sum)| sum[6] > 0.0)
-        .map(|(forecaster, sum)| MethodScore {
+        .zip(mase_by_origin)
+        .filter(|((_, sum), _)| sum[6] > 0.0)
+        .map(|((forecaster, sum), mase_by_origin)| MethodScore {
             method: forecaster.name().to_string(),
             mase: sum[0] / sum[6],
             wape: sum[1] / sum[2],
             coverage80: sum[3] / sum[5],
             coverage95: sum[4] / sum[5],
+            mase_by_origin,
         })
         .collect();
     Ok(BacktestReport { horizon, mase_season: per_week, origins: origins.iter().map(|&origin| series.timestamp(origin)).collect(), scores })
