@@ -8,6 +8,7 @@ mod logging;
 mod models;
 mod progress;
 mod server;
+mod wfm;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -52,6 +53,10 @@ enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(server::AuditCommand),
+    /// Forecast contact volume per interval from an arrivals CSV, or backtest the methods.
+    Forecast(wfm::ForecastArgs),
+    /// Agents needed for an interval's workload (Erlang C; Erlang A figures with --patience).
+    Staff(wfm::StaffArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +81,8 @@ fn main() -> ExitCode {
         Command::Token(command) => server::token(command),
         Command::User(command) => server::user(command),
         Command::Audit(command) => server::audit(command),
+        Command::Forecast(args) => wfm::forecast(args),
+        Command::Staff(args) => wfm::staff(args),
         Command::Paths => {
             println!("cache: {}", models::cache_dir().display());
             println!("minilm: {}", sb_embed::default_model_dir().display());
