@@ -253,7 +253,7 @@ impl KnowledgeBase {
         let mut batch: Vec<Article> = Vec::with_capacity(REBUILD_BATCH_ARTICLES);
         progress(IndexProgress { n_done, n_total });
         let mut flush = |batch: &mut Vec<Article>| -> Result<()> {
-            n_indexed += self.stage_articles(batch)?;
+            n_indexed += self.stage_articles(batch, None)?;
             n_done += batch.len();
             batch.clear();
             progress(IndexProgress { n_done, n_total });
@@ -279,7 +279,18 @@ impl KnowledgeBase {
     /// Like [`KnowledgeBase::upsert`] for several articles, with one commit.
     pub fn upsert_many(&self, articles: &[Article]) -> Result<()> {
         let _update_guard = self.lock_updates();
-        self.stage_articles(articles)?;
+        self.stage_articles(articles, None)?;
+        self.commit()
+    }
+
+    /// Like [`KnowledgeBase::upsert_many`] with the chunk embeddings supplied by the caller —
+    /// one per chunk of the published articles, in [`chunk_article`] order — instead of
+    /// computed here: for embeddings kept elsewhere, and for benchmarks that need a large
+    /// index without hours of encoding. Requires an embedder (its width and model id are what
+    /// the vectors must match); the caller vouches that they come from the same model.
+    pub fn upsert_many_with_embeddings(&self, articles: &[Article], chunk_embeddings: Vec<Vec<f32>>) -> Result<()> {
+        let _update_guard = self.lock_updates();
+        self.stage_articles(articles, Some(chunk_embeddings))?;
         self.commit()
     }
 
@@ -298,7 +309,7 @@ impl KnowledgeBase {
     /// commit that follows, a search may see the new chunks through the vectors but the old
     /// ones through BM25; BM25 hits on chunks no longer in the state are skipped, so results
     /// never cite a removed passage.
-    fn stage_articles(&self, articles: &[Article]) -> Result<usize> {
+    fn stage_articles(&self, articles: &[Article], precomputed: Option<Vec<Vec<f32>>>) -> Result<usize> {
         for article in articles {
             article.validate()?;
         }
@@ -321,7 +332,18 @@ impl KnowledgeBase {
                 });
             }
         }
-        if let Some(embedder) = &self.embedder {
+        if let Some(embeddings) = precomputed {
+            let article_id = articles.first().map(|article| article.id.clone()).unwrap_or_default();
+            let Some(dim) = self.embedder.as_ref().map(|embedder| embedder.dim()) else {
+                return Err(Error::InvalidArticle { article_id, reason: "embeddings handed to a knowledge base without an embedding model".into() });
+            };
+            if embeddings.len() != stored_chunks.len() || embeddings.iter().any(|embedding| embedding.len() != dim) {
+                return Err(Error::InvalidArticle { article_id, reason: format!("{} precomputed embeddings of width {dim} expected, one per chunk of the published articles", stored_chunks.len()) });
+            }
+            for (chunk, embedding) in stored_chunks.iter_mut().zip(embeddings) {
+                chunk.embedding = embedding;
+            }
+        } else if let Some(embedder) = &self.embedder {
             let embedding_texts: Vec<String> = stored_chunks.iter().map(embedding_text).collect();
             let text_refs: Vec<&str> = embedding_texts.iter().map(String::as_str).collect();
             let embeddings = embedder.embed(&text_refs)?;
