@@ -56,7 +56,8 @@ impl Default for Limits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Flag {
-    /// No header could be read: the bytes are not a mail (or its headers are garbage).
+    /// No header could be read: the bytes are not a mail (or its headers are garbage). Any text
+    /// is kept as the body.
     NoHeaders,
     /// No usable Message-ID (absent, empty or not an id): threading falls back to other keys.
     MissingMessageId,
@@ -68,15 +69,15 @@ pub enum Flag {
     InvalidAddress,
     /// A decoded header value contained CR, LF or NUL (replaced by spaces).
     HeaderInjection,
-    /// A part could not be decoded as declared (broken base64 or quoted-printable, a multipart
-    /// whose boundary never appears, an attached message that is not one).
+    /// A part could not be decoded as declared (broken or truncated base64, a multipart whose
+    /// boundary never appears, an attached message that is not one).
     MalformedMime,
     /// A multipart whose closing delimiter is missing: the mail is probably truncated.
     UnclosedMultipart,
     /// A text part declares a charset no decoder knows; its bytes were read as UTF-8.
     UnknownCharset,
-    /// The decoded text contains replacement characters: the declared charset is wrong or the
-    /// bytes are broken.
+    /// The decoded body or a header contains replacement characters: the declared charset is
+    /// wrong or the bytes are broken (raw 8-bit headers that are not UTF-8, for instance).
     DecodingErrors,
     /// No text/plain or text/html body was found.
     NoTextBody,
@@ -155,7 +156,8 @@ pub enum BodySource {
 /// The text of a mail.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Body {
-    /// The whole body as text: text/plain parts as decoded, or HTML rendered to text.
+    /// The whole body as text: text/plain parts as decoded, or HTML rendered to text; line
+    /// ends are `\n`.
     pub text: String,
     /// What triage reads: `text` with quoted history, forwarded headers and signature removed
     /// and whitespace normalised (`sb_text::normalize::normalize` for the email channel).
@@ -259,19 +261,48 @@ pub fn parse(raw: &[u8], limits: &Limits) -> ParsedMail {
     let mut flags = Vec::new();
     let bounded = bound_input(raw, limits, &mut flags);
     let mut parsed = match MessageParser::default().parse(bounded) {
-        Some(message) if !message.parts.is_empty() && !message.parts[0].headers.is_empty() => {
+        Some(message) if message.parts.first().is_some_and(|root| root.headers.iter().any(|header| is_field_name(header.name.as_str()))) => {
             read_message(&message, limits, &mut flags)
         }
-        _ => {
-            flags.extend([Flag::NoHeaders, Flag::MissingMessageId, Flag::MissingFrom, Flag::MissingDate, Flag::NoTextBody]);
-            ParsedMail::default()
-        }
+        _ => read_headerless(bounded, limits, &mut flags),
     };
     parsed.raw_size = raw.len();
     flags.sort_unstable();
     flags.dedup();
     parsed.flags = flags;
     parsed
+}
+
+/// An RFC 5322 field name: printable ASCII without spaces or colons. mail-parser takes any
+/// text before a colon as a header name, so a pasted body ("Please help: ...") reads as a
+/// header called `Please help`; a root with no real field name has no headers at all.
+fn is_field_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|byte| (33..=126).contains(&byte) && byte != b':')
+}
+
+/// Bytes without a single header: not a mail, but its text (if any) is kept as the body, so
+/// whatever a customer pasted still reaches a human.
+fn read_headerless(bounded: &[u8], limits: &Limits, flags: &mut Vec<Flag>) -> ParsedMail {
+    flags.extend([Flag::NoHeaders, Flag::MissingMessageId, Flag::MissingFrom, Flag::MissingDate]);
+    let text = String::from_utf8_lossy(bounded);
+    if looks_binary(&text) {
+        flags.extend([Flag::DecodingErrors, Flag::NoTextBody]);
+        return ParsedMail::default();
+    }
+    let mut n_bytes_left = limits.max_body_bytes;
+    let text = normalize_line_ends(take_capped(&text, &mut n_bytes_left, flags));
+    let (body, body_source) = finish_body(text, None, BodySource::Plain, None, flags);
+    ParsedMail { body, body_source, ..ParsedMail::default() }
+}
+
+/// More than one character in eight undecodable or a control character: binary data, not
+/// text a person wrote (looked at over the first 64 KiB).
+fn looks_binary(text: &str) -> bool {
+    let (n_chars, n_binary_chars) = text.chars().take(64 << 10).fold((0usize, 0usize), |(n_chars, n_binary), character| {
+        let is_binary = character == '\u{FFFD}' || (character.is_control() && !character.is_whitespace());
+        (n_chars + 1, n_binary + usize::from(is_binary))
+    });
+    n_binary_chars * 8 > n_chars
 }
 
 /// The part of `raw` handed to mail-parser: at most `max_message_bytes`, and cut before the
@@ -422,7 +453,17 @@ fn walk_parts(message: &Message<'_>, limits: &Limits, flags: &mut Vec<Flag>) -> 
                 None => continue,
             }
         }
-        if part.is_encoding_problem {
+        // mail-parser marks a mail without a body as an encoding problem; that is no fault.
+        let is_missing_body = part_id == 0 && part.contents().is_empty();
+        if part.is_encoding_problem && !is_missing_body {
+            flags.push(Flag::MalformedMime);
+        }
+        let declares_multipart = part.content_type().is_some_and(|content_type| content_type.ctype().eq_ignore_ascii_case("multipart"));
+        if declares_multipart && !part.is_multipart() {
+            // Its boundary never appears: the parts inside are unreadable.
+            flags.push(Flag::MalformedMime);
+        }
+        if is_top_level && is_truncated_base64(current_message, part) {
             flags.push(Flag::MalformedMime);
         }
         match &part.body {
@@ -441,6 +482,25 @@ fn walk_parts(message: &Message<'_>, limits: &Limits, flags: &mut Vec<Flag>) -> 
         }
     }
     Reached { depth_by_part }
+}
+
+/// A base64 part whose encoded length is not a multiple of four: cut off in transit. Counted
+/// on the raw bytes of the part's body, so it costs one pass over them.
+fn is_truncated_base64(message: &Message<'_>, part: &MessagePart<'_>) -> bool {
+    let is_base64 = part
+        .content_transfer_encoding()
+        .is_some_and(|encoding| encoding.trim().eq_ignore_ascii_case("base64"));
+    if !is_base64 || part.is_multipart() {
+        return false;
+    }
+    let raw = message.raw_message.as_ref();
+    let start = (part.offset_body as usize).min(raw.len());
+    let end = (part.offset_end as usize).clamp(start, raw.len());
+    let n_alphabet_bytes = raw[start..end]
+        .iter()
+        .filter(|&&byte| byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'='))
+        .count();
+    n_alphabet_bytes % 4 != 0
 }
 
 /// Flags multiparts of the top-level message whose closing delimiter `--boundary--` never
@@ -519,12 +579,22 @@ fn read_body(
             joined
         });
 
-    let text = text_pieces.iter().map(|piece| piece.trim_end_matches(['\r', '\n'])).collect::<Vec<_>>().join("\n\n");
+    let text = text_pieces
+        .iter()
+        .map(|piece| normalize_line_ends(piece))
+        .map(|piece| piece.trim_end_matches('\n').to_string())
+        .collect::<Vec<_>>()
+        .join("\n\n");
     let body_source = match (has_plain, has_html) {
         (true, _) => BodySource::Plain,
         (false, true) => BodySource::Html,
         (false, false) => BodySource::None,
     };
+    finish_body(text, html, body_source, subject, flags)
+}
+
+/// Flags an empty or badly decoded body and adds the stripped text triage reads.
+fn finish_body(text: String, html: Option<String>, body_source: BodySource, subject: Option<&str>, flags: &mut Vec<Flag>) -> (Body, BodySource) {
     if body_source == BodySource::None || text.trim().is_empty() {
         flags.push(Flag::NoTextBody);
     }
@@ -539,6 +609,14 @@ fn read_body(
     };
     let stripped = sb_text::normalize::normalize(&inbound);
     (Body { text, stripped, html }, body_source)
+}
+
+/// CRLF and lone CR become LF.
+fn normalize_line_ends(text: &str) -> String {
+    if !text.contains('\r') {
+        return text.to_string();
+    }
+    text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
 /// The first `n_bytes_left` bytes of `text` (cut at a char boundary), counting them off.
@@ -747,6 +825,9 @@ fn to_chrono(date: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
 pub(crate) fn sanitize_header_text(value: &str, flags: &mut Vec<Flag>) -> String {
     let mut sanitized = String::with_capacity(value.len());
     let mut pending_space = false;
+    if value.contains('\u{FFFD}') {
+        flags.push(Flag::DecodingErrors);
+    }
     for character in value.chars() {
         let character = match character {
             '\r' | '\n' | '\0' => {
