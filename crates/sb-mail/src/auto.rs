@@ -298,15 +298,19 @@ fn read_bounce(message: &Message<'_>, depth_by_part: &[Option<usize>]) -> Bounce
         .take(MAX_REPORT_PARTS);
     for part in reached_parts {
         let Some(content_type) = part.content_type() else { continue };
-        let full_type = format!("{}/{}", content_type.ctype(), content_type.subtype().unwrap_or("")).to_ascii_lowercase();
+        let full_type =
+            format!("{}/{}", content_type.ctype(), content_type.subtype().unwrap_or("")).to_ascii_lowercase();
         match (full_type.as_str(), &part.body) {
             ("message/delivery-status" | "message/global-delivery-status", _) => {
                 bounce.recipients.extend(read_delivery_status(part.contents()));
             }
             (_, PartType::Message(returned)) if bounce.original_message_id.is_none() => {
-                bounce.original_message_id = returned.message_id().and_then(|id| normalize_message_id(id, &mut Vec::new()));
+                bounce.original_message_id =
+                    returned.message_id().and_then(|id| normalize_message_id(id, &mut Vec::new()));
             }
-            ("text/rfc822-headers" | "message/rfc822-headers" | "message/global-headers", _) if bounce.original_message_id.is_none() => {
+            ("text/rfc822-headers" | "message/rfc822-headers" | "message/global-headers", _)
+                if bounce.original_message_id.is_none() =>
+            {
                 bounce.original_message_id = MessageParser::default()
                     .parse_headers(part.contents())
                     .and_then(|headers| headers.message_id().and_then(|id| normalize_message_id(id, &mut Vec::new())));
@@ -317,7 +321,11 @@ fn read_bounce(message: &Message<'_>, depth_by_part: &[Option<usize>]) -> Bounce
     if bounce.recipients.is_empty() {
         for value in raw_header_values(message, "X-Failed-Recipients") {
             for address in value.split(',').map(str::trim).filter(|address| is_plausible_address(address)) {
-                bounce.recipients.push(BounceRecipient { address: address.to_string(), action: Some("failed".into()), status: None });
+                bounce.recipients.push(BounceRecipient {
+                    address: address.to_string(),
+                    action: Some("failed".into()),
+                    status: None,
+                });
             }
         }
     }

@@ -55,16 +55,17 @@ pub enum Refusal {
 pub fn auto_answer_allowed(mail: &ParsedMail, context: &AutoAnswerContext<'_>) -> Result<(), Refusal> {
     let Some(customer) = &mail.customer else { return Err(Refusal::NoSender) };
     let our_keys: Vec<String> = context.our_addresses.iter().map(|address| sender_key(address)).collect();
-    let is_ours = |address: &str| {
-        let key = sender_key(address);
-        our_keys.iter().any(|our_key| {
-            if our_key.starts_with('@') {
-                key.ends_with(our_key.as_str())
-            } else {
-                *our_key == key
-            }
-        })
-    };
+    let is_ours =
+        |address: &str| {
+            let key = sender_key(address);
+            our_keys.iter().any(|our_key| {
+                if our_key.starts_with('@') {
+                    key.ends_with(our_key.as_str())
+                } else {
+                    *our_key == key
+                }
+            })
+        };
     let sender_addresses = std::iter::once(customer.mailbox.address.as_str())
         .chain(mail.from.iter().map(|mailbox| mailbox.address.as_str()))
         .chain(mail.sender.iter().map(|mailbox| mailbox.address.as_str()));
@@ -118,7 +119,9 @@ mod tests {
 
     #[test]
     fn no_reply_addresses() {
-        for address in ["noreply@shop.example", "No-Reply+x@shop.example", "bounces+123@mailer.example", "postmaster@x.example"] {
+        for address in
+            ["noreply@shop.example", "No-Reply+x@shop.example", "bounces+123@mailer.example", "postmaster@x.example"]
+        {
             assert!(is_no_reply_address(address), "{address}");
         }
         for address in ["anna.noreply.fan@example.com", "replies@example.com", "post@example.com"] {

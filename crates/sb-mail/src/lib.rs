@@ -13,20 +13,18 @@
 //! Nothing here does network I/O or knows the store: IMAP, SMTP, the HTTP inbound route and
 //! ticket lookups live in the crates that own those edges and call these functions.
 
-pub mod mailbox;
 mod auto;
 mod guard;
+pub mod mailbox;
 mod parse;
 mod thread;
 
 pub use auto::{AutoKind, AutoSignal, Bounce};
 pub use guard::{auto_answer_allowed, sender_rate_allows, AutoAnswerContext, Refusal};
-pub use parse::{
-    parse, AddressSource, Attachment, Body, BodySource, Customer, Flag, Limits, Mailbox, ParsedMail,
-};
+pub use parse::{parse, AddressSource, Attachment, Body, BodySource, Customer, Flag, Limits, Mailbox, ParsedMail};
 pub use thread::{
-    find_ticket_token, format_reply_address, format_ticket_token, normalize_subject, sender_key,
-    thread_keys, ThreadKeys,
+    find_ticket_token, format_reply_address, format_ticket_token, normalize_subject, sender_key, thread_keys,
+    ThreadKeys,
 };
 
 /// Errors of the mailbox readers (parsing itself has none: it flags instead).

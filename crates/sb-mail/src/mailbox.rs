@@ -306,7 +306,11 @@ Bye\n\
         assert_eq!(
             mails,
             vec![
-                Ok(("Subject: one\n\nHello\nFrom the start\n>From deeper\nFrom inside a paragraph\n".to_string(), 0, 1)),
+                Ok((
+                    "Subject: one\n\nHello\nFrom the start\n>From deeper\nFrom inside a paragraph\n".to_string(),
+                    0,
+                    1
+                )),
                 Ok(("Subject: two\n\nBye\n".to_string(), 119, 9)),
             ]
         );

@@ -91,6 +91,9 @@ pub enum Flag {
     TooManyParts,
     /// The body text was longer than `max_body_bytes` and was cut.
     BodyTruncated,
+    /// The MIME parser failed on this mail (a bug to report): nothing was read, the raw mail
+    /// is all there is.
+    ParserFailure,
 }
 
 impl Flag {
@@ -112,6 +115,7 @@ impl Flag {
             Flag::NestingTooDeep => "nesting_too_deep",
             Flag::TooManyParts => "too_many_parts",
             Flag::BodyTruncated => "body_truncated",
+            Flag::ParserFailure => "parser_failure",
         }
     }
 }
@@ -169,7 +173,8 @@ pub struct Body {
 /// One attachment, inline image or attached message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
-    /// File name from Content-Disposition `filename` or Content-Type `name`, sanitised.
+    /// File name from Content-Disposition `filename` or Content-Type `name` (or the subject of
+    /// an attached message), sanitised and without any directory part: never a path.
     pub filename: Option<String>,
     /// `type/subtype`, lowercase (`application/octet-stream` when the part has none).
     pub content_type: String,
@@ -257,11 +262,34 @@ impl ParsedMail {
 }
 
 /// Parses one raw mail. Total: never panics, never fails, bounded by `limits`.
+///
+/// A panic inside the MIME library (none is known; the fuzzing and mutation runs look for
+/// them) is caught and turned into [`Flag::ParserFailure`], so one mail cannot stop a mailbox.
+/// Fuzz builds (`cfg(fuzzing)`) let it through so the fuzzer reports it.
 pub fn parse(raw: &[u8], limits: &Limits) -> ParsedMail {
+    #[cfg(fuzzing)]
+    return parse_unguarded(raw, limits);
+    #[cfg(not(fuzzing))]
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_unguarded(raw, limits))) {
+        Ok(parsed) => parsed,
+        Err(_) => ParsedMail {
+            flags: vec![Flag::MissingMessageId, Flag::MissingFrom, Flag::MissingDate, Flag::NoTextBody, Flag::ParserFailure],
+            raw_size: raw.len(),
+            ..ParsedMail::default()
+        },
+    }
+}
+
+fn parse_unguarded(raw: &[u8], limits: &Limits) -> ParsedMail {
     let mut flags = Vec::new();
     let bounded = bound_input(raw, limits, &mut flags);
     let mut parsed = match MessageParser::default().parse(bounded) {
-        Some(message) if message.parts.first().is_some_and(|root| root.headers.iter().any(|header| is_field_name(header.name.as_str()))) => {
+        Some(message)
+            if message
+                .parts
+                .first()
+                .is_some_and(|root| root.headers.iter().any(|header| is_field_name(header.name.as_str()))) =>
+        {
             read_message(&message, limits, &mut flags)
         }
         _ => read_headerless(bounded, limits, &mut flags),
@@ -298,10 +326,11 @@ fn read_headerless(bounded: &[u8], limits: &Limits, flags: &mut Vec<Flag>) -> Pa
 /// More than one character in eight undecodable or a control character: binary data, not
 /// text a person wrote (looked at over the first 64 KiB).
 fn looks_binary(text: &str) -> bool {
-    let (n_chars, n_binary_chars) = text.chars().take(64 << 10).fold((0usize, 0usize), |(n_chars, n_binary), character| {
-        let is_binary = character == '\u{FFFD}' || (character.is_control() && !character.is_whitespace());
-        (n_chars + 1, n_binary + usize::from(is_binary))
-    });
+    let (n_chars, n_binary_chars) =
+        text.chars().take(64 << 10).fold((0usize, 0usize), |(n_chars, n_binary), character| {
+            let is_binary = character == '\u{FFFD}' || (character.is_control() && !character.is_whitespace());
+            (n_chars + 1, n_binary + usize::from(is_binary))
+        });
     n_binary_chars * 8 > n_chars
 }
 
@@ -334,10 +363,7 @@ fn bound_input<'r>(raw: &'r [u8], limits: &Limits, flags: &mut Vec<Flag>) -> &'r
 /// delimiter, but not the `-- ` signature separator or a `-----` rule.
 fn looks_like_delimiter_line(rest: &[u8]) -> bool {
     let Some(after_dashes) = rest.strip_prefix(b"--") else { return false };
-    after_dashes
-        .iter()
-        .take_while(|&&byte| byte != b'\n')
-        .any(|&byte| !matches!(byte, b'-' | b' ' | b'\t' | b'\r'))
+    after_dashes.iter().take_while(|&&byte| byte != b'\n').any(|&byte| !matches!(byte, b'-' | b' ' | b'\t' | b'\r'))
 }
 
 /// A MIME part of the top-level message reached by the walk within the limits, with its depth.
@@ -458,7 +484,8 @@ fn walk_parts(message: &Message<'_>, limits: &Limits, flags: &mut Vec<Flag>) -> 
         if part.is_encoding_problem && !is_missing_body {
             flags.push(Flag::MalformedMime);
         }
-        let declares_multipart = part.content_type().is_some_and(|content_type| content_type.ctype().eq_ignore_ascii_case("multipart"));
+        let declares_multipart =
+            part.content_type().is_some_and(|content_type| content_type.ctype().eq_ignore_ascii_case("multipart"));
         if declares_multipart && !part.is_multipart() {
             // Its boundary never appears: the parts inside are unreadable.
             flags.push(Flag::MalformedMime);
@@ -487,9 +514,8 @@ fn walk_parts(message: &Message<'_>, limits: &Limits, flags: &mut Vec<Flag>) -> 
 /// A base64 part whose encoded length is not a multiple of four: cut off in transit. Counted
 /// on the raw bytes of the part's body, so it costs one pass over them.
 fn is_truncated_base64(message: &Message<'_>, part: &MessagePart<'_>) -> bool {
-    let is_base64 = part
-        .content_transfer_encoding()
-        .is_some_and(|encoding| encoding.trim().eq_ignore_ascii_case("base64"));
+    let is_base64 =
+        part.content_transfer_encoding().is_some_and(|encoding| encoding.trim().eq_ignore_ascii_case("base64"));
     if !is_base64 || part.is_multipart() {
         return false;
     }
@@ -594,7 +620,13 @@ fn read_body(
 }
 
 /// Flags an empty or badly decoded body and adds the stripped text triage reads.
-fn finish_body(text: String, html: Option<String>, body_source: BodySource, subject: Option<&str>, flags: &mut Vec<Flag>) -> (Body, BodySource) {
+fn finish_body(
+    text: String,
+    html: Option<String>,
+    body_source: BodySource,
+    subject: Option<&str>,
+    flags: &mut Vec<Flag>,
+) -> (Body, BodySource) {
     if body_source == BodySource::None || text.trim().is_empty() {
         flags.push(Flag::NoTextBody);
     }
@@ -639,15 +671,19 @@ fn check_charset(part: &MessagePart<'_>, flags: &mut Vec<Flag>) {
         return;
     };
     let charset = charset.trim().trim_matches('"');
-    let is_utf8_or_ascii = ["utf-8", "utf8", "us-ascii", "ascii", "us_ascii", ""]
-        .iter()
-        .any(|known| charset.eq_ignore_ascii_case(known));
+    let is_utf8_or_ascii =
+        ["utf-8", "utf8", "us-ascii", "ascii", "us_ascii", ""].iter().any(|known| charset.eq_ignore_ascii_case(known));
     if !is_utf8_or_ascii && mail_parser::decoders::charsets::map::charset_decoder(charset.as_bytes()).is_none() {
         flags.push(Flag::UnknownCharset);
     }
 }
 
-fn read_attachments(message: &Message<'_>, reached: &Reached, limits: &Limits, flags: &mut Vec<Flag>) -> Vec<Attachment> {
+fn read_attachments(
+    message: &Message<'_>,
+    reached: &Reached,
+    limits: &Limits,
+    flags: &mut Vec<Flag>,
+) -> Vec<Attachment> {
     let mut attachments = Vec::new();
     for &part_id in &message.attachments {
         if !reached.contains(part_id) {
@@ -664,8 +700,10 @@ fn read_attachments(message: &Message<'_>, reached: &Reached, limits: &Limits, f
         };
         let filename = part
             .attachment_name()
-            .map(|name| sanitize_header_text(name, flags))
-            .or_else(|| part.message().and_then(|nested| nested.subject()).map(|subject| sanitize_header_text(subject, flags)))
+            .map(|name| file_name_only(&sanitize_header_text(name, flags)))
+            .or_else(|| {
+                part.message().and_then(|nested| nested.subject()).map(|subject| sanitize_header_text(subject, flags))
+            })
             .filter(|name| !name.is_empty());
         let content_id = part.content_id().and_then(|id| {
             let id = sanitize_header_text(id, flags);
@@ -694,6 +732,16 @@ fn read_attachments(message: &Message<'_>, reached: &Reached, limits: &Limits, f
         });
     }
     attachments
+}
+
+/// The last component of a file name that may carry a path (`../../etc/passwd`,
+/// `C:\\Users\\x\\invoice.pdf`): whoever saves an attachment must never get a path from a mail.
+fn file_name_only(name: &str) -> String {
+    let last_component = name.rsplit(['/', '\\']).next().unwrap_or_default().trim();
+    if last_component.chars().all(|c| c == '.') {
+        return String::new();
+    }
+    last_component.to_string()
 }
 
 fn resolve_customer(
@@ -806,7 +854,9 @@ pub(crate) fn normalize_message_id(raw_id: &str, flags: &mut Vec<Flag>) -> Optio
         return None;
     }
     let id = raw_id.trim().trim_start_matches('<').trim_end_matches('>').trim();
-    let is_valid = !id.is_empty() && id.len() <= 998 && !id.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
+    let is_valid = !id.is_empty()
+        && id.len() <= 998
+        && !id.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
     is_valid.then(|| id.to_string())
 }
 
@@ -814,7 +864,8 @@ fn to_chrono(date: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
     if !date.is_valid() {
         return None;
     }
-    let offset_seconds = (i32::from(date.tz_hour) * 3600 + i32::from(date.tz_minute) * 60) * if date.tz_before_gmt { -1 } else { 1 };
+    let offset_seconds =
+        (i32::from(date.tz_hour) * 3600 + i32::from(date.tz_minute) * 60) * if date.tz_before_gmt { -1 } else { 1 };
     let offset = FixedOffset::east_opt(offset_seconds)?;
     Some(DateTime::from_timestamp(date.to_timestamp(), 0)?.with_timezone(&offset))
 }
@@ -865,4 +916,64 @@ pub(crate) fn raw_header_values(message: &Message<'_>, name: &str) -> Vec<String
             value.split(['\r', '\n']).map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join(" ")
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_lose_brackets_and_reject_junk() {
+        let cases: [(&str, Option<&str>); 6] = [
+            ("<abc@x.example>", Some("abc@x.example")),
+            ("  abc@x.example ", Some("abc@x.example")),
+            ("<>", None),
+            ("not an id", None),
+            ("<a\r\nb@x>", None),
+            ("<a<b@x>", None),
+        ];
+        for (raw_id, expected) in cases {
+            assert_eq!(normalize_message_id(raw_id, &mut Vec::new()).as_deref(), expected, "{raw_id:?}");
+        }
+    }
+
+    #[test]
+    fn reply_to_of_a_list_is_recognised() {
+        let list_id = Some("returns-club.lists.shop.example");
+        let list_post = Some("returns-club@lists.shop.example");
+        assert!(reply_to_is_list("Returns-Club@lists.shop.example", None, list_post));
+        assert!(reply_to_is_list("returns-club@lists.shop.example", list_id, None));
+        assert!(!reply_to_is_list("grace.lee@mail.example", list_id, list_post));
+        assert!(!reply_to_is_list("grace.lee@mail.example", None, None));
+    }
+
+    #[test]
+    fn list_post_mailto_addresses() {
+        assert_eq!(mailto_address("<mailto:list@x.example>").as_deref(), Some("list@x.example"));
+        assert_eq!(mailto_address("<MAILTO:list@x.example?subject=hi>").as_deref(), Some("list@x.example"));
+        assert_eq!(mailto_address("<https://x.example/post>"), None);
+        assert_eq!(mailto_address("NO"), None);
+    }
+
+    #[test]
+    fn file_names_never_carry_a_path() {
+        let cases = [
+            ("invoice.pdf", "invoice.pdf"),
+            ("../../etc/passwd", "passwd"),
+            ("C:\\Users\\kai\\invoice.pdf", "invoice.pdf"),
+            ("..", ""),
+            ("dir/", ""),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(file_name_only(name), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn field_names_are_printable_ascii_without_spaces() {
+        assert!(is_field_name("X-Autoreply"));
+        assert!(!is_field_name("Please help"));
+        assert!(!is_field_name(""));
+        assert!(!is_field_name("Subjéct"));
+    }
 }

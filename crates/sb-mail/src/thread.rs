@@ -152,7 +152,8 @@ fn check_letter_bytes(digits: &[u8]) -> u8 {
 /// `RV`/`RES`/`ENC`, Dutch `Antw`/`Doorst`, Italian `R`/`I`, Polish `Odp`/`PD`, Greek and
 /// others omitted. Each may carry a counter (`Re[2]:`, `Re(3):`, `Re^2:`).
 const SUBJECT_PREFIXES: &[&str] = &[
-    "re", "fwd", "fw", "aw", "wg", "sv", "vs", "vb", "tr", "rv", "res", "enc", "antw", "doorst", "r", "i", "odp", "pd", "ref",
+    "re", "fwd", "fw", "aw", "wg", "sv", "vs", "vb", "tr", "rv", "res", "enc", "antw", "doorst", "r", "i", "odp", "pd",
+    "ref",
 ];
 
 /// The subject as a last-resort threading key: reply/forward prefixes (repeated, with
@@ -176,7 +177,9 @@ pub fn normalize_subject(subject: &str) -> String {
 fn strip_list_tag(subject: &str) -> &str {
     let Some(after_open) = subject.strip_prefix('[') else { return subject };
     match after_open.find(']') {
-        Some(close_idx) if close_idx <= 40 && !after_open[close_idx + 1..].trim().is_empty() => &after_open[close_idx + 1..],
+        Some(close_idx) if close_idx <= 40 && !after_open[close_idx + 1..].trim().is_empty() => {
+            &after_open[close_idx + 1..]
+        }
         _ => subject,
     }
 }
@@ -207,9 +210,8 @@ fn remove_ticket_tokens(subject: &str) -> String {
     let mut rest = subject;
     while let Some(open_idx) = rest.find('[') {
         let after_open = &rest[open_idx + 1..];
-        let token_len = parse_token(after_open.as_bytes())
-            .and_then(|_| after_open.find(']'))
-            .map(|close_idx| close_idx + 2);
+        let token_len =
+            parse_token(after_open.as_bytes()).and_then(|_| after_open.find(']')).map(|close_idx| close_idx + 2);
         result.push_str(&rest[..open_idx]);
         match token_len {
             Some(token_len) => rest = &rest[open_idx + token_len..],
@@ -280,7 +282,10 @@ mod tests {
     #[test]
     fn reply_address_round_trips() {
         let address = format_reply_address("support+old@shop.example", 123456).unwrap();
-        assert_eq!(address, format!("support+sb123456{}@shop.example", (check_letter("123456") as char).to_ascii_lowercase()));
+        assert_eq!(
+            address,
+            format!("support+sb123456{}@shop.example", (check_letter("123456") as char).to_ascii_lowercase())
+        );
         assert_eq!(find_reply_address_token(&address), Some(123456));
         assert_eq!(find_reply_address_token(&address.to_uppercase()), Some(123456));
         assert_eq!(find_reply_address_token("support+sb123456@shop.example"), None);
@@ -289,7 +294,9 @@ mod tests {
 
     #[test]
     fn tokens_in_ordinary_text_do_not_match() {
-        for text in ["[SB-]", "[SB-12]", "[SB-12-]", "[SB-12-AB]", "SB-12-A]", "[SB-123456789012345678901-A]", "[sb-x-1]", "["] {
+        for text in
+            ["[SB-]", "[SB-12]", "[SB-12-]", "[SB-12-AB]", "SB-12-A]", "[SB-123456789012345678901-A]", "[sb-x-1]", "["]
+        {
             assert_eq!(find_ticket_token(text), None, "{text}");
         }
     }

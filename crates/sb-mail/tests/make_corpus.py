@@ -1571,6 +1571,40 @@ Content-Transfer-Encoding: base64
 --nm--
 """)
 
+add("malformed_path_in_filenames", f"""
+Message-ID: <paths@evil.example>
+Date: Mon, 27 Jan 2025 08:00:00 +0000
+From: Kai Path <kai.path@evil.example>
+To: support@shop.example
+Subject: invoice for #A11080
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="p"
+
+--p
+Content-Type: text/plain; charset=utf-8
+
+Invoices attached.
+
+--p
+Content-Type: application/pdf; name="../../etc/passwd"
+Content-Disposition: attachment; filename="../../../etc/cron.d/evil"
+Content-Transfer-Encoding: base64
+
+{b64(PDF_SMALL[:64])}
+--p
+Content-Type: application/pdf
+Content-Disposition: attachment; filename="C:\\Users\\kai\\Desktop\\invoice A11080.pdf"
+Content-Transfer-Encoding: base64
+
+{b64(PDF_SMALL[:64])}
+--p
+Content-Type: application/octet-stream
+Content-Disposition: attachment; filename=".."
+
+x
+--p--
+""")
+
 
 def main() -> None:
     CORPUS.mkdir(exist_ok=True)

@@ -7,11 +7,21 @@ use sb_mail::{auto_answer_allowed, parse, thread_keys, AutoAnswerContext, Flag, 
 
 fuzz_target!(|raw: &[u8]| {
     // Small limits so the fuzzer reaches the limit paths with small inputs.
-    let limits = Limits { max_message_bytes: 64 << 10, max_attachment_bytes: 1 << 10, max_depth: 8, max_parts: 32, max_body_bytes: 8 << 10 };
+    let limits = Limits {
+        max_message_bytes: 64 << 10,
+        max_attachment_bytes: 1 << 10,
+        max_depth: 8,
+        max_parts: 32,
+        max_body_bytes: 8 << 10,
+    };
     let mail = parse(raw, &limits);
     let keys = thread_keys(&mail);
     let our_addresses = vec!["support@shop.example".to_string(), "@shop.example".to_string()];
-    let context = AutoAnswerContext { our_addresses: &our_addresses, answers_to_sender_last_hour: 1, max_answers_per_sender_per_hour: 3 };
+    let context = AutoAnswerContext {
+        our_addresses: &our_addresses,
+        answers_to_sender_last_hour: 1,
+        max_answers_per_sender_per_hour: 3,
+    };
     let _ = auto_answer_allowed(&mail, &context);
 
     assert_eq!(mail.raw_size, raw.len());

@@ -11,7 +11,8 @@
 use std::fs;
 
 use sb_mail::{
-    auto_answer_allowed, parse, thread_keys, AutoSignal, Bounce, BodySource, Flag, Limits, Mailbox, ParsedMail, ThreadKeys,
+    auto_answer_allowed, parse, thread_keys, AutoSignal, BodySource, Bounce, Flag, Limits, Mailbox, ParsedMail,
+    ThreadKeys,
 };
 use serde::Serialize;
 
@@ -160,7 +161,11 @@ fn golden_corpus() {
     let dir = corpus_dir();
     let update = std::env::var_os("UPDATE_EXPECT").is_some_and(|value| value == "1");
     let mails = corpus_mails();
-    assert!(mails.len() >= MIN_GOLDEN_CASES, "expected at least {MIN_GOLDEN_CASES} corpus mails, found {}", mails.len());
+    assert!(
+        mails.len() >= MIN_GOLDEN_CASES,
+        "expected at least {MIN_GOLDEN_CASES} corpus mails, found {}",
+        mails.len()
+    );
 
     let limits = Limits::default();
     let mut failures = Vec::new();
@@ -185,7 +190,8 @@ fn golden_corpus() {
     // An expectation without its mail is a leftover from a renamed or removed case.
     for entry in fs::read_dir(&dir).expect("read corpus dir") {
         let path = entry.expect("directory entry").path();
-        let Some(name) = path.file_name().and_then(|name| name.to_str()).and_then(|name| name.strip_suffix(".json")) else {
+        let Some(name) = path.file_name().and_then(|name| name.to_str()).and_then(|name| name.strip_suffix(".json"))
+        else {
             continue;
         };
         if !mails.iter().any(|(mail_name, _)| mail_name == name) {
@@ -208,9 +214,14 @@ fn check_invariants(name: &str, raw: &[u8], mail: &ParsedMail) {
         .chain(mail.message_id.iter())
         .chain(mail.in_reply_to.iter())
         .chain(mail.references.iter())
-        .chain(mail.from.iter().chain(&mail.to).chain(&mail.cc).chain(&mail.reply_to).flat_map(|mailbox| {
-            std::iter::once(&mailbox.address).chain(mailbox.name.iter())
-        }));
+        .chain(
+            mail.from
+                .iter()
+                .chain(&mail.to)
+                .chain(&mail.cc)
+                .chain(&mail.reply_to)
+                .flat_map(|mailbox| std::iter::once(&mailbox.address).chain(mailbox.name.iter())),
+        );
     for text in header_texts {
         assert!(!text.contains(['\r', '\n', '\0']), "{name}: header value with CR/LF/NUL: {text:?}");
     }

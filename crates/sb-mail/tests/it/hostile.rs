@@ -140,7 +140,19 @@ fn long_body_is_cut_at_the_body_limit() {
 
 #[test]
 fn limits_of_zero_do_not_break_parsing() {
-    let limits = Limits { max_message_bytes: 0, max_attachment_bytes: 0, max_depth: 0, max_parts: 0, max_body_bytes: 0 };
+    let limits =
+        Limits { max_message_bytes: 0, max_attachment_bytes: 0, max_depth: 0, max_parts: 0, max_body_bytes: 0 };
     let mail = parse_within(&mail_with_attachment(1000), &limits, Duration::from_secs(1));
     assert!(mail.has_flag(Flag::NoHeaders));
+}
+
+/// Found by the mutation test: a multipart whose part list mail-parser loses track of
+/// ("invalid part ID", a debug assertion in mail-parser 0.11.9 that release builds skip). The
+/// mail must parse like any other, with the text found.
+#[test]
+fn duplicated_message_part_header_found_by_mutation() {
+    let raw = "Message-ID: <fwd.attach@mail.example>\nFrom: Ian Scott <ian.scott@mail.example>\nSubject: Fwd: Payment declined\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"fwdb\"\n\n--fwdb\nContent-Type: text/plain; charset=utf-8\n\nForwarding the mail I got.\n\n--fwdb\nContent-Type: message/rfc822\nContent-D\n\n--fwdb\nContent-Type: message/rfc822\nContent-Disposition: attachment\n\nMessage-ID: <pay.declined.1@shop.example>\nSubject: Payment declined for order #A10760\n\nYour payment was declined.\n\n--fwdb--\n";
+    let mail = parse_within(raw.as_bytes(), &Limits::default(), Duration::from_secs(1));
+    assert!(!mail.has_flag(Flag::ParserFailure), "{:?}", mail.flags);
+    assert_eq!(mail.body.stripped, "Forwarding the mail I got.");
 }

@@ -50,10 +50,13 @@ fn write_mboxrd(mails: &[&[u8]]) -> Vec<u8> {
 fn mboxrd_of_the_corpus_reads_back_byte_for_byte() {
     let mails = corpus_mails();
     // mbox needs each mail to end with a line break (the writer's blank line follows it).
-    let mut bodies: Vec<&[u8]> = mails.iter().map(|(_, bytes)| bytes.as_slice()).filter(|bytes| bytes.ends_with(b"\n")).collect();
+    let mut bodies: Vec<&[u8]> =
+        mails.iter().map(|(_, bytes)| bytes.as_slice()).filter(|bytes| bytes.ends_with(b"\n")).collect();
     bodies.push(b"Subject: quoting\n\nFrom the start\n>From once\n>>From twice\n");
     let mbox = write_mboxrd(&bodies);
-    let read: Vec<_> = MboxReader::new(Cursor::new(&mbox), MboxVariant::Mboxrd, 1 << 20).map(|item| item.expect("read mail")).collect();
+    let read: Vec<_> = MboxReader::new(Cursor::new(&mbox), MboxVariant::Mboxrd, 1 << 20)
+        .map(|item| item.expect("read mail"))
+        .collect();
     assert_eq!(read.len(), bodies.len());
     let mut expected_offset = 0u64;
     for (index, (raw_mail, body)) in read.iter().zip(&bodies).enumerate() {

@@ -20,7 +20,13 @@ fn mutated_corpus_never_panics_and_keeps_invariants() {
     let our_addresses = our_addresses();
     let context = fresh_sender_context(&our_addresses);
     // Small limits reach the limit paths with corpus-sized mails.
-    let limits = Limits { max_message_bytes: 64 << 10, max_attachment_bytes: 512, max_depth: 6, max_parts: 24, max_body_bytes: 16 << 10 };
+    let limits = Limits {
+        max_message_bytes: 64 << 10,
+        max_attachment_bytes: 512,
+        max_depth: 6,
+        max_parts: 24,
+        max_body_bytes: 16 << 10,
+    };
     let mut rng = Rng::new(SEED);
     let mut n_flagged = 0usize;
     for iteration in 0..N_MUTATIONS {
@@ -34,8 +40,16 @@ fn mutated_corpus_never_panics_and_keeps_invariants() {
             (parsed, keys)
         }));
         let Ok((parsed, keys)) = outcome else {
-            panic!("panic on mutation {iteration} of {name} (seed {SEED:#x}); input: {:?}", String::from_utf8_lossy(&mutated));
+            panic!(
+                "panic on mutation {iteration} of {name} (seed {SEED:#x}); input: {:?}",
+                String::from_utf8_lossy(&mutated)
+            );
         };
+        assert!(
+            !parsed.has_flag(Flag::ParserFailure),
+            "parser failure on mutation {iteration} of {name} (seed {SEED:#x}); input: {:?}",
+            String::from_utf8_lossy(&mutated)
+        );
         assert_eq!(parsed.raw_size, mutated.len());
         assert!(parsed.message_id.is_some() || parsed.has_flag(Flag::MissingMessageId), "{name} #{iteration}");
         for text in parsed.subject.iter().chain(keys.message_ids.iter()) {
