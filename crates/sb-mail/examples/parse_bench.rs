@@ -23,6 +23,8 @@ struct Args {
     skip_malformed: bool,
     /// Print the mean parse time of the N slowest mails (where the time goes).
     n_slowest: usize,
+    /// Also time the hostile inputs of tests/it/hostile.rs (25 MB attachment, deep nesting).
+    hostile: bool,
 }
 
 fn parse_args() -> Args {
@@ -32,11 +34,16 @@ fn parse_args() -> Args {
         seconds_per_round: 3.0,
         skip_malformed: false,
         n_slowest: 0,
+        hostile: false,
     };
     let mut raw_args = std::env::args().skip(1);
     while let Some(flag) = raw_args.next() {
         if flag == "--skip-malformed" {
             args.skip_malformed = true;
+            continue;
+        }
+        if flag == "--hostile" {
+            args.hostile = true;
             continue;
         }
         let value = raw_args.next().unwrap_or_else(|| panic!("{flag} needs a value"));
@@ -45,7 +52,7 @@ fn parse_args() -> Args {
             "--rounds" => args.n_rounds = value.parse().expect("--rounds is a number"),
             "--seconds" => args.seconds_per_round = value.parse().expect("--seconds is a number"),
             "--slowest" => args.n_slowest = value.parse().expect("--slowest is a number"),
-            other => panic!("unknown flag {other} (use --corpus DIR, --rounds N, --seconds S, --slowest N, --skip-malformed)"),
+            other => panic!("unknown flag {other} (use --corpus DIR, --rounds N, --seconds S, --slowest N, --skip-malformed, --hostile)"),
         }
     }
     args
@@ -92,6 +99,9 @@ fn main() {
     if args.n_slowest > 0 {
         print_slowest(&paths, &mails, &limits, args.n_slowest);
     }
+    if args.hostile {
+        time_hostile(&limits);
+    }
     let message_parser = mail_parser::MessageParser::default();
     for round in 1..=args.n_rounds {
         let (n_mails, seconds) = timed_round(&mails, args.seconds_per_round, |raw| {
@@ -127,10 +137,47 @@ fn print_slowest(paths: &[PathBuf], mails: &[Vec<u8>], limits: &Limits, n_slowes
             (started.elapsed() / N_REPEATS, path)
         })
         .collect();
-    timings.sort_by(|a, b| b.0.cmp(&a.0));
+    timings.sort_by_key(|(duration, _)| std::cmp::Reverse(*duration));
     let total: Duration = timings.iter().map(|(duration, _)| *duration).sum();
     println!("one pass over the corpus: {total:?}; slowest mails:");
     for (duration, path) in timings.iter().take(n_slowest) {
         println!("  {duration:>12?}  {}", path.file_name().unwrap_or_default().to_string_lossy());
+    }
+}
+
+/// Release-build times of the inputs `tests/it/hostile.rs` checks for correctness.
+fn time_hostile(limits: &Limits) {
+    const HEAD: &str = "Message-ID: <hostile@mail.example>\r\nFrom: Big Sender <big@mail.example>\r\nSubject: big\r\nMIME-Version: 1.0\r\n";
+    let mut attachment_mail = String::from(HEAD);
+    attachment_mail.push_str("Content-Type: multipart/mixed; boundary=\"big\"\r\n\r\n--big\r\nContent-Type: text/plain\r\n\r\nvideo attached\r\n--big\r\nContent-Type: video/mp4; name=\"a.mp4\"\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    let line = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0\r\n";
+    attachment_mail.push_str(&line.repeat((25 << 20) / 57 + 1));
+    attachment_mail.push_str("--big--\r\n");
+    let mut deep_multipart = String::from(HEAD);
+    for level in 0..1000 {
+        deep_multipart.push_str(&format!("Content-Type: multipart/mixed; boundary=\"n{level}\"\r\n\r\n--n{level}\r\n"));
+    }
+    deep_multipart.push_str("Content-Type: text/plain\r\n\r\nbottom\r\n");
+    for level in (0..1000).rev() {
+        deep_multipart.push_str(&format!("--n{level}--\r\n"));
+    }
+    let mut deep_messages = String::from(HEAD);
+    deep_messages.push_str(&"Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n".repeat(1000));
+    deep_messages.push_str("Content-Type: text/plain\r\n\r\ninnermost\r\n");
+    let mut empty_parts = String::from(HEAD);
+    empty_parts.push_str("Content-Type: multipart/mixed; boundary=\"e\"\r\n\r\n");
+    empty_parts.push_str(&"--e\r\n\r\n".repeat(1_000_000));
+    let cases = [
+        ("25 MB attachment (base64)", attachment_mail),
+        ("1000-deep multiparts", deep_multipart),
+        ("1000-deep attached messages", deep_messages),
+        ("1,000,000 empty parts", empty_parts),
+    ];
+    for (label, raw) in cases {
+        let started = Instant::now();
+        let mail = parse(raw.as_bytes(), limits);
+        let elapsed = started.elapsed();
+        let flags: Vec<&str> = mail.flags.iter().map(|flag| flag.as_str()).collect();
+        println!("hostile: {label:<30} {:>6.1} MB in {elapsed:>10.2?}  flags {flags:?}", raw.len() as f64 / 1e6);
     }
 }
