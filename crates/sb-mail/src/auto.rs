@@ -377,3 +377,43 @@ fn read_delivery_status(contents: &[u8]) -> Vec<BounceRecipient> {
     flush(&mut block, &mut recipients);
     recipients
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_signals_match_openings_only() {
+        let cases: [(&str, Option<AutoSignal>); 8] = [
+            ("Out of Office: Re: order #A1", Some(AutoSignal::AutoReplySubject)),
+            ("[Auto-Reply] Ihre Nachricht", Some(AutoSignal::AutoReplySubject)),
+            ("Réponse automatique : retour", Some(AutoSignal::AutoReplySubject)),
+            ("Undeliverable: Your order", Some(AutoSignal::BounceSubject)),
+            ("Unzustellbar: Ihre Bestellung", Some(AutoSignal::BounceSubject)),
+            ("I was out of office, where is my order?", None),
+            ("Re: returned mail was never refunded", None),
+            ("", None),
+        ];
+        for (subject, expected) in cases {
+            assert_eq!(subject_signal(subject), expected, "{subject}");
+        }
+    }
+
+    #[test]
+    fn header_values_are_read_up_to_parameters() {
+        assert_eq!(first_token(" auto-replied; owner-email=\"x@y\""), "auto-replied");
+        assert_eq!(first_token("bulk (newsletter)"), "bulk");
+        assert_eq!(first_token(""), "");
+    }
+
+    #[test]
+    fn delivery_status_blocks_give_one_recipient_each() {
+        let report = b"Reporting-MTA: dns; mx.example\r\n\r\nOriginal-Recipient: rfc822;a@x.example\r\nFinal-Recipient: rfc822; b@x.example\r\nAction: failed\r\nStatus: 5.1.1 (user unknown)\r\n\r\nFinal-Recipient: rfc822;<c@x.example>\r\nAction: Delayed\r\nStatus: 4.4.1\r\n";
+        let recipients = read_delivery_status(report);
+        let summary: Vec<(&str, Option<&str>, Option<&str>)> = recipients
+            .iter()
+            .map(|recipient| (recipient.address.as_str(), recipient.action.as_deref(), recipient.status.as_deref()))
+            .collect();
+        assert_eq!(summary, vec![("b@x.example", Some("failed"), Some("5.1.1")), ("c@x.example", Some("delayed"), Some("4.4.1"))]);
+    }
+}

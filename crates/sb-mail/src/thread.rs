@@ -1,7 +1,7 @@
 //! Threading keys: what joins a reply to its ticket, most reliable first.
 //!
 //! 1. Message-IDs: In-Reply-To, then References from the newest back (the store keeps every
-//!    Message-ID of a ticket's mails, in and out).
+//!    Message-ID of a ticket's mails, in and out); for a bounce, first the bounced mail's id.
 //! 2. The ticket token, which Switchboard puts in the subject of every mail it sends
 //!    (`[SB-123456-K]`) and in its reply address (`support+sb123456k@shop.example`), for mail
 //!    clients that drop the threading headers.
@@ -26,8 +26,9 @@ const MAX_TOKEN_DIGITS: usize = 20;
 /// The keys to look a mail's ticket up by.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ThreadKeys {
-    /// Message-IDs to look up, most specific first: In-Reply-To, then References newest first;
-    /// without duplicates and without the mail's own id.
+    /// Message-IDs to look up, most specific first: for a bounce the id of the mail that
+    /// bounced, then In-Reply-To, then References newest first; without duplicates and without
+    /// the mail's own id.
     pub message_ids: Vec<String>,
     /// A valid ticket token from the subject, the delivery addresses or the body.
     pub ticket_id: Option<u64>,
@@ -41,7 +42,9 @@ pub struct ThreadKeys {
 /// The threading keys of a parsed mail.
 pub fn thread_keys(mail: &ParsedMail) -> ThreadKeys {
     let mut message_ids: Vec<String> = Vec::new();
-    let newest_first = mail.in_reply_to.iter().chain(mail.references.iter().rev());
+    // A bounce names our mail that bounced: the surest key to its ticket.
+    let bounced_id = mail.bounce.as_ref().and_then(|bounce| bounce.original_message_id.as_ref());
+    let newest_first = bounced_id.into_iter().chain(mail.in_reply_to.iter()).chain(mail.references.iter().rev());
     for id in newest_first {
         if message_ids.len() == MAX_MESSAGE_IDS {
             break;
