@@ -208,7 +208,7 @@ mod tests {
             expected_article: expected.map(str::to_string),
             language: "en".into(),
             ranked_articles: ranked.iter().map(|id| id.to_string()).collect(),
-            features: ConfidenceFeatures { top_cosine: Some(top_cosine), cosine_margin: Some(0.0), bm25_agrees: false, bm25_lead: 0.0 },
+            features: ConfidenceFeatures { top_cosine: Some(top_cosine), cosine_margin: Some(0.0), bm25_agrees: false, bm25_lead: 0.0, query_coverage: None },
         }
     }
 
@@ -221,7 +221,7 @@ mod tests {
             result(None, &["a"], 0.9),                // unanswerable, confident: wrong
             result(None, &["b"], 0.1),                // unanswerable, declined
         ];
-        let config = ConfidenceConfig { min_confidence: 0.5, margin_weight: 0.0, agreement_bonus: 0.0, min_bm25_lead: 0.5 };
+        let config = ConfidenceConfig { min_confidence: 0.5, margin_weight: 0.0, agreement_bonus: 0.0, min_bm25_lead: 0.5, min_bm25_coverage: 0.5 };
         let figures = report(&results, &config);
         assert_eq!((figures.n_answerable, figures.n_unanswerable), (3, 2));
         assert!((figures.recall_at_1 - 1.0 / 3.0).abs() < 1e-9);

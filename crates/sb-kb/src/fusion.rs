@@ -47,11 +47,15 @@ pub struct ConfidenceConfig {
     pub agreement_bonus: f32,
     /// Without embeddings: confident when BM25's relative lead is at least this.
     pub min_bm25_lead: f32,
+    /// Without embeddings, also: this share of the query's terms (after stop words and
+    /// stemming) must occur in the top passage. The lead alone is relative: in a small knowledge
+    /// base one article matching a single common word leads by 100 %.
+    pub min_bm25_coverage: f32,
 }
 
 impl Default for ConfidenceConfig {
     fn default() -> ConfidenceConfig {
-        ConfidenceConfig { min_confidence: 0.68, margin_weight: 0.5, agreement_bonus: 0.05, min_bm25_lead: 0.51 }
+        ConfidenceConfig { min_confidence: 0.68, margin_weight: 0.5, agreement_bonus: 0.05, min_bm25_lead: 0.51, min_bm25_coverage: 0.4 }
     }
 }
 
@@ -84,6 +88,10 @@ pub struct ConfidenceFeatures {
     /// `(s1 - s2) / s1` for the top article's BM25 score s1 and the best other article's s2
     /// (1 when only one article matched, 0 when the top article has no BM25 match).
     pub bm25_lead: f32,
+    /// Share of the query's analysed terms found in the top article's BM25 passage (with its
+    /// title and heading); computed for BM25-only search.
+    #[serde(default)]
+    pub query_coverage: Option<f32>,
 }
 
 /// A confidence on the scale of [`ConfidenceConfig::min_confidence`] (with embeddings) or
@@ -100,8 +108,10 @@ pub fn confidence(features: &ConfidenceFeatures, config: &ConfidenceConfig) -> f
 
 /// Whether the features make a confident answer.
 pub fn is_confident(features: &ConfidenceFeatures, config: &ConfidenceConfig) -> bool {
-    let threshold = if features.top_cosine.is_some() { config.min_confidence } else { config.min_bm25_lead };
-    confidence(features, config) >= threshold
+    if features.top_cosine.is_some() {
+        return confidence(features, config) >= config.min_confidence;
+    }
+    confidence(features, config) >= config.min_bm25_lead && features.query_coverage.unwrap_or(0.0) >= config.min_bm25_coverage
 }
 
 #[cfg(test)]
@@ -121,18 +131,20 @@ mod tests {
 
     #[test]
     fn confidence_uses_absolute_cosine_margin_and_agreement() {
-        let config = ConfidenceConfig { min_confidence: 0.6, margin_weight: 1.0, agreement_bonus: 0.05, min_bm25_lead: 0.5 };
-        let clear = ConfidenceFeatures { top_cosine: Some(0.62), cosine_margin: Some(0.1), bm25_agrees: true, bm25_lead: 0.2 };
+        let config = ConfidenceConfig { min_confidence: 0.6, margin_weight: 1.0, agreement_bonus: 0.05, min_bm25_lead: 0.5, min_bm25_coverage: 0.5 };
+        let clear = ConfidenceFeatures { top_cosine: Some(0.62), cosine_margin: Some(0.1), bm25_agrees: true, bm25_lead: 0.2, query_coverage: None };
         assert!(is_confident(&clear, &config));
         // The same cosine, but another article is as close: no answer.
         let ambiguous = ConfidenceFeatures { cosine_margin: Some(-0.05), bm25_agrees: false, ..clear };
         assert!(!is_confident(&ambiguous, &config));
         // A far-off best passage is not an answer however much it leads.
-        let distant = ConfidenceFeatures { top_cosine: Some(0.3), cosine_margin: Some(0.2), bm25_agrees: true, bm25_lead: 1.0 };
+        let distant = ConfidenceFeatures { top_cosine: Some(0.3), cosine_margin: Some(0.2), bm25_agrees: true, bm25_lead: 1.0, query_coverage: None };
         assert!(!is_confident(&distant, &config));
         // Without embeddings only BM25's lead counts.
-        let bm25_only = ConfidenceFeatures { top_cosine: None, cosine_margin: None, bm25_agrees: true, bm25_lead: 0.55 };
+        let bm25_only = ConfidenceFeatures { top_cosine: None, cosine_margin: None, bm25_agrees: true, bm25_lead: 0.55, query_coverage: Some(0.6) };
         assert!(is_confident(&bm25_only, &config));
         assert!(!is_confident(&ConfidenceFeatures { bm25_lead: 0.4, ..bm25_only }, &config));
+        // A clear lead on one common word of the question is not an answer.
+        assert!(!is_confident(&ConfidenceFeatures { bm25_lead: 1.0, query_coverage: Some(0.2), ..bm25_only }, &config));
     }
 }

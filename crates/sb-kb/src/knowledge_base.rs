@@ -464,7 +464,10 @@ impl KnowledgeBase {
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.article_id.cmp(&b.1.article_id)));
 
-        let features = confidence_features(&scored.iter().map(|(_, candidate)| *candidate).collect::<Vec<_>>());
+        let mut features = confidence_features(&scored.iter().map(|(_, candidate)| *candidate).collect::<Vec<_>>());
+        if features.top_cosine.is_none() {
+            features.query_coverage = scored.first().and_then(|(_, top)| state.query_coverage(query, top));
+        }
         let hits: Vec<SearchHit> = scored.iter().take(limit).map(|(score, candidate)| state.hit(candidate, *score)).collect();
         let confidence_value = if hits.is_empty() { 0.0 } else { confidence(&features, &self.config.confidence) };
         let confident = !hits.is_empty() && is_confident(&features, &self.config.confidence);
@@ -524,7 +527,7 @@ fn confidence_features(ranked: &[&Candidate]) -> ConfidenceFeatures {
     let top_bm25 = top.bm25.map_or(0.0, |(_, score, _)| score);
     let best_other_bm25 = others.iter().filter_map(|candidate| candidate.bm25.map(|(_, score, _)| score)).fold(0.0f32, f32::max);
     let bm25_lead = if top_bm25 > 0.0 { ((top_bm25 - best_other_bm25) / top_bm25).max(0.0) } else { 0.0 };
-    ConfidenceFeatures { top_cosine, cosine_margin, bm25_agrees, bm25_lead }
+    ConfidenceFeatures { top_cosine, cosine_margin, bm25_agrees, bm25_lead, query_coverage: None }
 }
 
 impl State {
@@ -549,6 +552,22 @@ impl State {
                 vectors.remove(uid);
             }
         }
+    }
+
+    /// Share of the query's terms (analysed as the article's language: stop words dropped,
+    /// stemmed) that occur in the title, heading or text of the article's BM25 passage.
+    fn query_coverage(&self, query: &str, candidate: &Candidate) -> Option<f32> {
+        let (_, _, uid) = candidate.bm25?;
+        let chunk = self.chunks.get(&uid)?;
+        let article = self.articles.get(&candidate.article_id)?;
+        let mut analyzer = crate::analysis::analyzer(crate::analysis::index_language(&article.language));
+        let query_terms = crate::analysis::analyze(&mut analyzer, query);
+        if query_terms.is_empty() {
+            return Some(0.0);
+        }
+        let passage_terms: std::collections::HashSet<String> = crate::analysis::analyze(&mut analyzer, &format!("{}\n{}\n{}", article.title, chunk.heading, chunk.text)).into_iter().collect();
+        let found = query_terms.iter().filter(|term| passage_terms.contains(*term)).count();
+        Some(found as f32 / query_terms.len() as f32)
     }
 
     fn hit(&self, candidate: &Candidate, score: f32) -> SearchHit {

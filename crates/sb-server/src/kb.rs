@@ -442,7 +442,7 @@ pub async fn list_templates(State(state): State<AppState>, caller: Caller, query
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 422, description = "Codes: `invalid` (no name or body, a canned response without a `/shortcut`), `invalid_field`, `text_too_long`.", body = ErrorBody),
+        (status = 422, description = "Codes: `invalid` (no name or body, a canned response without a shortcut), `invalid_field`, `text_too_long`.", body = ErrorBody),
         (status = 429, response = RateLimited),
     ),
     security(("bearer" = ["write"]), ("session" = ["admin", "supervisor"], "csrf" = [])),
