@@ -128,13 +128,23 @@ impl Service {
     /// this one's index. Returns how many articles changed in the index.
     pub async fn sync_knowledge(&self) -> Result<usize> {
         let Some(knowledge) = self.knowledge().cloned() else { return Ok(0) };
-        let published = self.store().all_articles(&ArticleFilter { status: Some(ArticleStatus::Published), ..ArticleFilter::default() }).await?;
+        // Versions first (no text); only the articles that differ are read whole.
+        let published = self.store().article_versions_by_slug(ArticleStatus::Published).await?;
+        let indexed = knowledge.indexed_versions();
+        let mut stale = Vec::new();
+        for (slug, version) in &published {
+            if indexed.get(slug).is_none_or(|&indexed_version| i64::from(indexed_version) != *version) {
+                if let Some(article) = self.store().article_by_slug(slug).await? {
+                    stale.push(index_article(&article));
+                }
+            }
+        }
+        let current: std::collections::HashSet<String> = published.into_iter().map(|(slug, _)| slug).collect();
+        let gone: Vec<String> = indexed.into_keys().filter(|slug| !current.contains(slug)).collect();
+        if stale.is_empty() && gone.is_empty() {
+            return Ok(0);
+        }
         tokio::task::spawn_blocking(move || {
-            let indexed = knowledge.indexed_versions();
-            let stale: Vec<sb_kb::Article> =
-                published.iter().filter(|article| indexed.get(&article.slug).is_none_or(|&version| i64::from(version) != article.version)).map(index_article).collect();
-            let current: std::collections::HashSet<&str> = published.iter().map(|article| article.slug.as_str()).collect();
-            let gone: Vec<&String> = indexed.keys().filter(|slug| !current.contains(slug.as_str())).collect();
             if !stale.is_empty() {
                 knowledge.upsert_many(&stale)?;
             }

@@ -494,6 +494,15 @@ impl Store {
         }
     }
 
+    /// Slug → current version of the articles with `status`, without their text: what a
+    /// search index compares itself with every few seconds.
+    pub async fn article_versions_by_slug(&self, status: ArticleStatus) -> Result<Vec<(String, i64)>> {
+        Ok(on_reader!(self, |pool| sqlx::query_as::<_, (String, i64)>("SELECT slug, version FROM kb_articles WHERE status = $1 ORDER BY id")
+            .bind(status.as_str())
+            .fetch_all(pool)
+            .await?))
+    }
+
     pub async fn count_articles(&self, status: Option<ArticleStatus>) -> Result<i64> {
         Ok(on_reader!(self, |pool| {
             sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM kb_articles WHERE ($1 IS NULL OR status = $2)")

@@ -27,17 +27,16 @@ pub fn index_dir(config: &KnowledgeConfig) -> Option<PathBuf> {
 
 /// Imports the Markdown articles of `dir` into the store (new ones created, changed ones as a
 /// new version, the rest left alone). Returns (created, updated, unchanged).
-pub async fn import_dir(service: &Service, dir: &Path, actor: &Actor, mut progress: impl FnMut(usize, usize)) -> Result<(usize, usize, usize)> {
+pub async fn import_dir(service: &Service, dir: &Path, actor: &Actor) -> Result<(usize, usize, usize)> {
     let articles = sb_kb::read_markdown_dir(dir).with_context(|| format!("cannot read the articles in {}", dir.display()))?;
     let mut counts = (0, 0, 0);
-    for (done, article) in articles.iter().enumerate() {
+    for article in &articles {
         let (_, outcome) = service.import_article(actor, &sb_service::stored_article(article, Some(&actor.audit_name))).await.with_context(|| format!("cannot import article `{}`", article.id))?;
         match outcome {
             ImportOutcome::Created => counts.0 += 1,
             ImportOutcome::Updated => counts.1 += 1,
             ImportOutcome::Unchanged => counts.2 += 1,
         }
-        progress(done + 1, articles.len());
     }
     Ok(counts)
 }
@@ -51,22 +50,22 @@ pub async fn import_demo_articles(service: &Service) -> Result<()> {
         return Ok(());
     }
     let actor = Actor { audit_name: "demo".into(), user_id: None };
-    let (created, updated, unchanged) = import_dir(service, dir, &actor, |_, _| {}).await?;
+    let (created, updated, unchanged) = import_dir(service, dir, &actor).await?;
     tracing::info!(created, updated, unchanged, "demo knowledge base loaded");
     Ok(())
 }
 
 /// Opens the index in `dir` (rebuilding it from the database when it is missing or from an
 /// older format), or builds one in memory from the database without a `dir`.
-pub async fn open_index(service: &Service, dir: Option<&Path>, embedder: Option<Arc<Embedder>>, mut progress: impl FnMut(usize, Option<usize>) + Send + 'static) -> Result<(Arc<KnowledgeBase>, OpenOutcome)> {
+pub async fn open_index(service: &Service, dir: Option<&Path>, embedder: Option<Arc<Embedder>>) -> Result<(Arc<KnowledgeBase>, OpenOutcome)> {
     // Read the articles first (cheap next to embedding them): the rebuild, if any, needs them.
     let articles = service.articles_for_index().await?;
     let dir = dir.map(Path::to_path_buf);
     let (knowledge, outcome) = tokio::task::spawn_blocking(move || match dir {
-        Some(dir) => KnowledgeBase::open_or_rebuild(&dir, embedder, SearchConfig::default(), move || Ok::<_, std::io::Error>(articles), |step| progress(step.n_done, step.n_total)),
+        Some(dir) => KnowledgeBase::open_or_rebuild(&dir, embedder, SearchConfig::default(), move || Ok::<_, std::io::Error>(articles), |_| {}),
         None => {
             let knowledge = KnowledgeBase::in_memory(embedder, SearchConfig::default())?;
-            let n_articles = knowledge.rebuild(articles, |step| progress(step.n_done, step.n_total))?;
+            let n_articles = knowledge.rebuild(articles, |_| {})?;
             Ok((knowledge, OpenOutcome::Rebuilt { reason: "in memory (no [knowledge] index_dir configured)".into(), n_articles }))
         }
     })
@@ -81,7 +80,7 @@ pub async fn open_index(service: &Service, dir: Option<&Path>, embedder: Option<
 pub async fn run_index_task(service: Service, dir: Option<PathBuf>, embedder: Option<Arc<Embedder>>, interval: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let started = std::time::Instant::now();
     let shown_dir = dir.as_ref().map_or_else(|| "memory".to_string(), |dir| dir.display().to_string());
-    let knowledge = match open_index(&service, dir.as_deref(), embedder, |_, _| {}).await {
+    let knowledge = match open_index(&service, dir.as_deref(), embedder).await {
         Ok((knowledge, outcome)) => {
             tracing::info!(dir = %shown_dir, outcome = ?outcome, articles = knowledge.n_articles(), embeddings = knowledge.has_embeddings(), seconds = started.elapsed().as_secs_f64(), "knowledge base ready");
             knowledge

@@ -634,6 +634,7 @@ async fn article_imports_create_update_or_leave_alone(db: &TestDb) {
     assert_eq!(slugs(store.all_articles(&ArticleFilter { tag: Some("rückgabe".into()), ..ArticleFilter::default() }).await.unwrap()), ["rueckgabe"]);
     assert_eq!(slugs(store.all_articles(&ArticleFilter { intent: Some("return_request".into()), ..ArticleFilter::default() }).await.unwrap()), ["shipping-costs", "rueckgabe"]);
     assert_eq!(slugs(store.list_articles(&ArticleFilter::default(), first.id, 1).await.unwrap()), ["rueckgabe"]);
+    assert_eq!(store.article_versions_by_slug(ArticleStatus::Published).await.unwrap(), [("shipping-costs".to_string(), 2), ("rueckgabe".to_string(), 1)]);
     assert_eq!(store.count_articles(Some(ArticleStatus::Draft)).await.unwrap(), 1);
     assert_eq!(store.count_articles(None).await.unwrap(), 3);
     assert_eq!(store.article_by_slug("gift-cards").await.unwrap().unwrap().intent, None);
