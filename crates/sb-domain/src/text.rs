@@ -71,6 +71,28 @@ impl Carrier {
             Carrier::Dhl => "dhl",
         }
     }
+
+    /// The name customers know.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Carrier::Ups => "UPS",
+            Carrier::Fedex => "FedEx",
+            Carrier::Usps => "USPS",
+            Carrier::Dhl => "DHL",
+        }
+    }
+
+    /// The carrier's public tracking page for a tracking number (the query formats the
+    /// carriers' own sites use).
+    pub fn tracking_url(self, tracking_number: &str) -> String {
+        let number: String = tracking_number.chars().filter(char::is_ascii_alphanumeric).collect();
+        match self {
+            Carrier::Ups => format!("https://www.ups.com/track?tracknum={number}"),
+            Carrier::Fedex => format!("https://www.fedex.com/fedextrack/?trknbr={number}"),
+            Carrier::Usps => format!("https://tools.usps.com/go/TrackConfirmAction?tLabels={number}"),
+            Carrier::Dhl => format!("https://www.dhl.com/global-en/home/tracking.html?tracking-id={number}"),
+        }
+    }
 }
 
 /// The normalised value of an entity, typed by kind.

@@ -54,25 +54,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn print_table(rows: &[(&str, EvalReport)]) {
-    println!("| part | questions (answerable / not) | recall@1 | recall@3 | MRR | auto-answered correctly | unanswerable declined | wrong confident (of all questions) | wrong share of confident answers |");
-    println!("|---|---|---|---|---|---|---|---|---|");
-    for (name, figures) in rows {
-        println!(
-            "| {name} | {} ({} / {}) | {:.3} | {:.3} | {:.3} | {:.1} % | {:.1} % | {:.1} % ({} + {}) | {:.1} % |",
-            figures.n_questions,
-            figures.n_answerable,
-            figures.n_unanswerable,
-            figures.recall_at_1,
-            figures.recall_at_3,
-            figures.mrr,
-            100.0 * figures.automatic_answer_rate,
-            100.0 * figures.unanswerable_declined_rate,
-            100.0 * figures.wrong_confident_rate,
-            figures.n_confident_wrong_article,
-            figures.n_confident_unanswerable,
-            100.0 * figures.wrong_share_of_confident,
-        );
-    }
+    print!("{}", sb_kb::eval::markdown_table(rows));
 }
 
 fn print_misses(results: &[QuestionResult], config: &ConfidenceConfig) {

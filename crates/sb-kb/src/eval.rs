@@ -112,6 +112,32 @@ pub struct EvalReport {
     pub automatic_answer_rate: f64,
 }
 
+/// The reports as a Markdown table, one row per (name, report): what `switchboard kb eval`
+/// prints and docs/benchmarks.md quotes.
+pub fn markdown_table(rows: &[(&str, EvalReport)]) -> String {
+    let mut table = String::from(
+        "| part | questions (answerable / not) | recall@1 | recall@3 | MRR | auto-answered correctly | unanswerable declined | wrong confident (of all questions) | wrong share of confident answers |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for (name, figures) in rows {
+        table.push_str(&format!(
+            "| {name} | {} ({} / {}) | {:.3} | {:.3} | {:.3} | {:.1} % | {:.1} % | {:.1} % ({} + {}) | {:.1} % |\n",
+            figures.n_questions,
+            figures.n_answerable,
+            figures.n_unanswerable,
+            figures.recall_at_1,
+            figures.recall_at_3,
+            figures.mrr,
+            100.0 * figures.automatic_answer_rate,
+            100.0 * figures.unanswerable_declined_rate,
+            100.0 * figures.wrong_confident_rate,
+            figures.n_confident_wrong_article,
+            figures.n_confident_unanswerable,
+            100.0 * figures.wrong_share_of_confident,
+        ));
+    }
+    table
+}
+
 pub fn report(results: &[QuestionResult], config: &ConfidenceConfig) -> EvalReport {
     let ratio = |numerator: usize, denominator: usize| if denominator == 0 { 0.0 } else { numerator as f64 / denominator as f64 };
     let answerable: Vec<&QuestionResult> = results.iter().filter(|result| result.expected_article.is_some()).collect();

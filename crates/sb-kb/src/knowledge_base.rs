@@ -391,6 +391,12 @@ impl KnowledgeBase {
         self.read_state().chunks.len()
     }
 
+    /// The sentence encoder of the vectors, when there is one (callers that compare texts the
+    /// way the index does).
+    pub fn embedder(&self) -> Option<&Arc<Embedder>> {
+        self.embedder.as_ref()
+    }
+
     /// False when running BM25-only.
     pub fn has_embeddings(&self) -> bool {
         self.embedder.is_some()

@@ -32,6 +32,9 @@ pub struct ArticleMatch {
     pub score: f32,
     /// The score an article must reach to answer on its own.
     pub threshold: f32,
+    /// Where customers read the whole article; the automatic answer links it.
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 impl ArticleMatch {
@@ -162,7 +165,10 @@ fn workflow_answer(triage: &TriageResult, workflow: &WorkflowOutcome, policy_con
             WorkflowAnswer { complete_reply: None, blocker: Some(ReasonCode::ArticleBelowThreshold), draft: Some(contact_reply()), article_threshold: Some(article.threshold) }
         }
         WorkflowOutcome::Informational { article: Some(article) } => {
-            let reply = format!("{}\n\n(From our help article \"{}\", article {} version {}.)", article.answer.trim_end(), article.title, article.article_id, article.version);
+            let reply = match &article.url {
+                Some(url) => format!("{}\n\nFrom our help article \"{}\": {url} (article {} version {}).", article.answer.trim_end(), article.title, article.article_id, article.version),
+                None => format!("{}\n\n(From our help article \"{}\", article {} version {}.)", article.answer.trim_end(), article.title, article.article_id, article.version),
+            };
             WorkflowAnswer { complete_reply: Some((ReasonCode::AutoReplyArticle, reply.clone())), blocker: None, draft: Some(reply), article_threshold: Some(article.threshold) }
         }
         WorkflowOutcome::ServiceAction { order, prepared } => {

@@ -88,7 +88,7 @@ fn double_option<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Op
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ArticleEnvelope {
-    article: Article,
+    pub(crate) article: Article,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -8,6 +8,7 @@
 //! lines and error body.
 
 mod admin;
+mod assist;
 mod auth;
 mod dto;
 mod error;
@@ -100,6 +101,8 @@ pub fn app(state: AppState) -> Router {
         .route("/tickets/{ticket_id}/notes", post(ticket_actions::add_note))
         .route("/tickets/{ticket_id}/escalate", post(ticket_actions::escalate))
         .route("/tickets/{ticket_id}/merge", post(ticket_actions::merge))
+        .route("/tickets/{ticket_id}/assist", get(assist::ticket_assist))
+        .route("/tickets/{ticket_id}/kb-draft", post(assist::create_kb_draft))
         .route("/customers/{customer_id}", get(ticket_actions::get_customer))
         .route("/customers/{customer_id}/vip", post(ticket_actions::set_vip))
         .route("/compliance/records", get(tickets::compliance_records))
@@ -124,6 +127,7 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics::serve_metrics))
+        .route("/help/{slug}", get(assist::help_page))
         .nest("/api/v1", api)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record_request))

@@ -261,6 +261,9 @@ impl Service {
         };
         let audit = [NewAuditEntry::new(&actor.audit_name, action, "ticket", ticket_id, serde_json::json!({"from": from.as_str(), "to": status.as_str()}))];
         let (ticket, _) = self.store().apply_ticket_action(ticket_id, ticket.updated_at, &update, None, &audit, now).await?;
+        if matches!(status, TicketStatus::Resolved | TicketStatus::Closed) && !was_done {
+            self.after_resolution(ticket_id).await;
+        }
         Ok(ticket)
     }
 

@@ -2,17 +2,26 @@
 //! shipped, delivered, late, cancelled), and a few hundred tickets across all intents sent
 //! through the real pipeline, so the console and reports have something true to show.
 //!
+//! Also the demo reply templates (`data/templates/templates.csv`), and a third of the
+//! human-queue tickets answered with their suggested reply and resolved.
+//!
 //! Idempotent: nothing is loaded when the demo orders are already there.
 
 use chrono::{Duration, NaiveDate, Utc};
 use sb_domain::{Carrier, Channel, Order, OrderItem, OrderStatus};
-use sb_store::NewCustomer;
+use sb_store::{NewCustomer, NewTemplate, Queue, TemplateKind, TicketFilter, TicketStatus};
 use serde::Serialize;
 
 use crate::{IncomingMessage, Result, Service};
 
 /// The taxonomy test split: realistic customer messages of every intent, in four languages.
 const DEMO_MESSAGES_CSV: &str = include_str!("../../../data/taxonomy/test.csv");
+
+/// Reply templates: suggested replies per intent and language, and canned responses.
+const DEMO_TEMPLATES_CSV: &str = include_str!("../../../data/templates/templates.csv");
+
+/// The demo agent who answered and resolved part of the demo tickets.
+const DEMO_AGENT_NAME: &str = "Sam Rivera";
 
 /// Messages that reference the demo orders, so their workflows find something.
 const ORDER_MESSAGES: &[(&str, &str)] = &[
@@ -49,6 +58,9 @@ pub struct DemoSummary {
     pub tickets: usize,
     /// Messages stored but not triaged within the request (they are retried by the worker).
     pub pending: usize,
+    pub templates: usize,
+    /// Human-queue tickets the demo agent answered with their suggested reply and resolved.
+    pub resolved: usize,
 }
 
 fn demo_orders(today: NaiveDate) -> Vec<Order> {
@@ -97,7 +109,7 @@ fn demo_orders(today: NaiveDate) -> Vec<Order> {
 pub async fn seed_demo_data(service: &Service, n_tickets: usize, mut progress: impl FnMut(usize, usize)) -> Result<DemoSummary> {
     let store = service.store();
     if store.find_order("A10493").await?.is_some() {
-        return Ok(DemoSummary { loaded: false, customers: 0, orders: 0, tickets: 0, pending: 0 });
+        return Ok(DemoSummary { loaded: false, customers: 0, orders: 0, tickets: 0, pending: 0, templates: 0, resolved: 0 });
     }
     let now = Utc::now();
     for (email, name, phone, vip) in CUSTOMERS {
@@ -147,5 +159,53 @@ pub async fn seed_demo_data(service: &Service, n_tickets: usize, mut progress: i
         pending += usize::from(receipt.status == crate::ReceiptStatus::Received);
         progress(idx + 1, total);
     }
-    Ok(DemoSummary { loaded: true, customers: CUSTOMERS.len(), orders: orders.len(), tickets, pending })
+    let templates = seed_demo_templates(service).await?;
+    let resolved = resolve_demo_tickets(service).await?;
+    Ok(DemoSummary { loaded: true, customers: CUSTOMERS.len(), orders: orders.len(), tickets, pending, templates, resolved })
+}
+
+/// Parses the templates CSV (`kind,shortcut,name,intent,language,body`; empty intent: any).
+pub fn parse_templates_csv(text: &str) -> Result<Vec<NewTemplate>> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let mut templates = Vec::new();
+    for (idx, record) in reader.records().enumerate() {
+        let record = record.map_err(|error| crate::Error::Invalid(format!("templates CSV record {}: {error}", idx + 1)))?;
+        let field = |column: usize| record.get(column).map(str::trim).unwrap_or_default().to_string();
+        let kind = TemplateKind::parse(&field(0)).ok_or_else(|| crate::Error::Invalid(format!("templates CSV record {}: kind `{}` is neither suggested nor canned", idx + 1, field(0))))?;
+        let optional = |value: String| (!value.is_empty()).then_some(value);
+        templates.push(NewTemplate { kind, shortcut: optional(field(1)), name: field(2), intent: optional(field(3)), language: field(4), body: record.get(5).unwrap_or_default().to_string() });
+    }
+    Ok(templates)
+}
+
+/// Stores the demo templates unless some template exists already.
+async fn seed_demo_templates(service: &Service) -> Result<usize> {
+    if !service.store().list_templates(None).await?.is_empty() {
+        return Ok(0);
+    }
+    let templates = parse_templates_csv(DEMO_TEMPLATES_CSV)?;
+    for template in &templates {
+        service.store().create_template(template, Utc::now()).await?;
+    }
+    Ok(templates.len())
+}
+
+/// Answers every third human-queue ticket with its suggested reply — only where the reply is
+/// complete, never with a placeholder left in — and resolves it, so the similar-ticket panel
+/// and the reports have solved tickets to show.
+async fn resolve_demo_tickets(service: &Service) -> Result<usize> {
+    let filter = TicketFilter { queue: Some(Queue::Human), status: Some(vec![TicketStatus::Open]), ..TicketFilter::default() };
+    let (tickets, _) = service.store().list_tickets(&filter, sb_store::Page { limit: 500, offset: 0 }, Utc::now()).await?;
+    let actor = crate::actions::Actor { audit_name: "demo".into(), user_id: None };
+    let mut resolved = 0;
+    for ticket in tickets.iter().step_by(3) {
+        let assist = service.ticket_assist(ticket.id, &crate::assist::AssistOptions { agent_name: Some(DEMO_AGENT_NAME.to_string()), sees_pii: true }).await?;
+        if !assist.suggested_reply.complete {
+            continue;
+        }
+        service.reply_to_ticket(ticket.id, &assist.suggested_reply.text, &actor).await?;
+        service.set_ticket_status(ticket.id, TicketStatus::Resolved, &actor).await?;
+        resolved += 1;
+    }
+    Ok(resolved)
 }

@@ -186,6 +186,7 @@ impl Service {
             answer: hit.passage.clone(),
             score,
             threshold,
+            url: Some(self.article_url(&hit.article_id)),
         };
         // Only the first hit carries the confidence decision; the others are attached for the
         // agent with their fused score (never enough to answer on their own).

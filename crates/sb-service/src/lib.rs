@@ -14,6 +14,7 @@
 
 pub mod actions;
 mod admin;
+pub mod assist;
 mod demo;
 mod error;
 mod knowledge;
@@ -79,6 +80,9 @@ pub struct ServiceConfig {
     /// Names this process in claims (`host:pid` by default), so a crashed process's claims can
     /// be told apart from live ones in the database.
     pub instance_id: String,
+    /// The address customers reach this server at, for links in replies (`{public_url}/help/
+    /// {slug}` for an article).
+    pub public_url: String,
 }
 
 impl ServiceConfig {
@@ -89,6 +93,7 @@ impl ServiceConfig {
             sla_policies: sb_policy::sla::default_sla_policies(&calendar),
             worker: WorkerConfig::default(),
             instance_id: default_instance_id(),
+            public_url: "http://127.0.0.1:8080".to_string(),
         }
     }
 }
@@ -112,13 +117,15 @@ struct Inner {
     metrics: ServiceMetrics,
     /// Attached once the search index is open (see `knowledge.rs`).
     knowledge: std::sync::OnceLock<Arc<sb_kb::KnowledgeBase>>,
+    /// Attached once the resolved tickets are loaded (see `assist.rs`).
+    similar: std::sync::OnceLock<Arc<assist::SimilarTickets>>,
 }
 
 impl Service {
     /// `engine` is `None` while the models are not loaded (or failed to load): messages are then
     /// stored and acknowledged, and triaged by the worker once an engine is available.
     pub fn new(store: Store, engine: Option<Arc<TriageEngine>>, orders: Arc<dyn OrderConnector>, config: ServiceConfig) -> Service {
-        Service { inner: Arc::new(Inner { store, engine, orders, config, metrics: ServiceMetrics::default(), knowledge: std::sync::OnceLock::new() }) }
+        Service { inner: Arc::new(Inner { store, engine, orders, config, metrics: ServiceMetrics::default(), knowledge: std::sync::OnceLock::new(), similar: std::sync::OnceLock::new() }) }
     }
 
     pub fn store(&self) -> &Store {

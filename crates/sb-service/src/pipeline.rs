@@ -302,7 +302,7 @@ impl Service {
 
     /// The first order number in the message that the order connector knows. A connector
     /// failure counts as "not found" (logged): the ticket still reaches a person.
-    async fn look_up_order(&self, triage: &TriageResult) -> OrderLookup {
+    pub(crate) async fn look_up_order(&self, triage: &TriageResult) -> OrderLookup {
         let numbers: Vec<&str> = triage
             .entities
             .iter()

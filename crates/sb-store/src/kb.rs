@@ -653,6 +653,37 @@ impl Store {
         Ok(())
     }
 
+    /// Where a feed of the `n` most recently resolved tickets starts: the (resolved_at, id)
+    /// just before them, or `None` when fewer than `n + 1` tickets were ever resolved (start from
+    /// the beginning).
+    pub async fn recent_resolved_watermark(&self, n: i64) -> Result<Option<(DateTime<Utc>, i64)>> {
+        let row: Option<(i64, i64)> = on_reader!(self, |pool| {
+            sqlx::query_as("SELECT resolved_at, id FROM tickets WHERE resolved_at IS NOT NULL ORDER BY resolved_at DESC, id DESC LIMIT 1 OFFSET $1").bind(n.max(0)).fetch_optional(pool).await?
+        });
+        Ok(row.map(|(resolved_at, id)| (from_ms(resolved_at), id)))
+    }
+
+    /// Tickets resolved after the watermark `(resolved_at, id)` (all of them from `None`), in
+    /// that order: a feed that a follower reads page by page and resumes from the last row.
+    /// Reopened tickets have no `resolved_at` and drop out; resolved again, they come back
+    /// with a later one.
+    pub async fn resolved_tickets_after(&self, after: Option<(DateTime<Utc>, i64)>, limit: i64) -> Result<Vec<crate::Ticket>> {
+        let (after_ms, after_id) = after.map_or((i64::MIN, i64::MIN), |(resolved_at, id)| (to_ms(resolved_at), id));
+        Ok(on_reader!(self, |pool| {
+            let rows = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {} FROM tickets WHERE resolved_at IS NOT NULL AND (resolved_at > $1 OR (resolved_at = $2 AND id > $3)) ORDER BY resolved_at, id LIMIT $4",
+                crate::records::TICKET_COLUMNS
+            )))
+            .bind(after_ms)
+            .bind(after_ms)
+            .bind(after_id)
+            .bind(limit.clamp(1, 1000))
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(crate::records::ticket_from_row).collect::<Result<Vec<_>>>()?
+        }))
+    }
+
     pub async fn ticket_summary(&self, ticket_id: i64) -> Result<Option<String>> {
         let row: Option<Option<String>> =
             on_reader!(self, |pool| sqlx::query_scalar("SELECT summary FROM tickets WHERE id = $1").bind(ticket_id).fetch_optional(pool).await?);

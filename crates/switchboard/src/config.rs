@@ -46,11 +46,14 @@ pub struct ServerConfig {
     pub workers: usize,
     /// Seconds between SLA watcher rounds.
     pub sla_watch_interval_seconds: u64,
+    /// The address customers reach this server at, for links in replies (help articles).
+    /// Empty: `http://` + `addr`.
+    pub public_url: String,
 }
 
 impl Default for ServerConfig {
     fn default() -> ServerConfig {
-        ServerConfig { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), db: crate::server::DEFAULT_DB_URL.to_string(), workers: 1, sla_watch_interval_seconds: 30 }
+        ServerConfig { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), db: crate::server::DEFAULT_DB_URL.to_string(), workers: 1, sla_watch_interval_seconds: 30, public_url: String::new() }
     }
 }
 

@@ -25,20 +25,25 @@ pub fn index_dir(config: &KnowledgeConfig) -> Option<PathBuf> {
     (!config.index_dir.is_empty()).then(|| PathBuf::from(&config.index_dir))
 }
 
-/// Imports the Markdown articles of `dir` into the store (new ones created, changed ones as a
-/// new version, the rest left alone). Returns (created, updated, unchanged).
-pub async fn import_dir(service: &Service, dir: &Path, actor: &Actor) -> Result<(usize, usize, usize)> {
-    let articles = sb_kb::read_markdown_dir(dir).with_context(|| format!("cannot read the articles in {}", dir.display()))?;
+/// Imports articles into the store (new ones created, changed ones as a new version, the rest
+/// left alone), calling `on_each` after each. Returns (created, updated, unchanged).
+pub async fn import_articles(service: &Service, articles: &[sb_kb::Article], actor: &Actor, mut on_each: impl FnMut()) -> Result<(usize, usize, usize)> {
     let mut counts = (0, 0, 0);
-    for article in &articles {
+    for article in articles {
         let (_, outcome) = service.import_article(actor, &sb_service::stored_article(article, Some(&actor.audit_name))).await.with_context(|| format!("cannot import article `{}`", article.id))?;
         match outcome {
             ImportOutcome::Created => counts.0 += 1,
             ImportOutcome::Updated => counts.1 += 1,
             ImportOutcome::Unchanged => counts.2 += 1,
         }
+        on_each();
     }
     Ok(counts)
+}
+
+/// The Markdown articles of `dir`, with an error that says what the folder must hold.
+pub fn read_articles(dir: &Path) -> Result<Vec<sb_kb::Article>> {
+    sb_kb::read_markdown_dir(dir).with_context(|| format!("cannot read the articles in {} (a folder of *.md files with front matter)", dir.display()))
 }
 
 /// Loads the demo articles when their folder is there (a binary run outside the repository
@@ -50,7 +55,7 @@ pub async fn import_demo_articles(service: &Service) -> Result<()> {
         return Ok(());
     }
     let actor = Actor { audit_name: "demo".into(), user_id: None };
-    let (created, updated, unchanged) = import_dir(service, dir, &actor).await?;
+    let (created, updated, unchanged) = import_articles(service, &read_articles(dir)?, &actor, || {}).await?;
     tracing::info!(created, updated, unchanged, "demo knowledge base loaded");
     Ok(())
 }
@@ -90,12 +95,23 @@ pub async fn run_index_task(service: Service, dir: Option<PathBuf>, embedder: Op
             return;
         }
     };
+    let embedder = knowledge.embedder().cloned();
     service.attach_knowledge(knowledge);
+    let started = std::time::Instant::now();
+    match service.attach_similar_tickets(embedder).await {
+        Ok(n_tickets) => tracing::info!(n_tickets, seconds = started.elapsed().as_secs_f64(), "similar-ticket index ready"),
+        Err(error) => tracing::warn!(error = %error, "similar-ticket index failed to load; it retries at each sync"),
+    }
     loop {
         match service.sync_knowledge().await {
             Ok(0) => {}
             Ok(changed) => tracing::info!(changed, "knowledge index synchronised with the database"),
             Err(error) => tracing::warn!(error = %error, "knowledge index synchronisation failed; retrying later"),
+        }
+        match service.sync_similar_tickets().await {
+            Ok(0) => {}
+            Ok(added) => tracing::info!(added, "similar-ticket index caught up with resolved tickets"),
+            Err(error) => tracing::warn!(error = %error, "similar-ticket index update failed; retrying later"),
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}

@@ -3,6 +3,7 @@
 mod commands;
 mod config;
 mod data;
+mod kb_cli;
 mod knowledge;
 mod logging;
 mod models;
@@ -55,6 +56,9 @@ enum Command {
     Audit(server::AuditCommand),
     /// Forecast contact volume per interval from an arrivals CSV, or backtest the methods.
     Forecast(wfm::ForecastArgs),
+    /// The knowledge base: import, export, reindex, search, eval.
+    #[command(subcommand)]
+    Kb(kb_cli::KbCommand),
     /// Agents needed for an interval's workload (Erlang C; Erlang A figures with --patience).
     Staff(wfm::StaffArgs),
 }
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Command::Audit(command) => server::audit(command),
         Command::Forecast(args) => wfm::forecast(args),
         Command::Staff(args) => wfm::staff(args),
+        Command::Kb(command) => kb_cli::run(command),
         Command::Paths => {
             println!("cache: {}", models::cache_dir().display());
             println!("minilm: {}", sb_embed::default_model_dir().display());

@@ -20,7 +20,7 @@ pub const DEFAULT_DB_URL: &str = "sqlite://var/switchboard.db";
 pub struct DbArgs {
     /// Database: `sqlite://FILE` (created if missing) or `postgres://USER@HOST/DB`.
     #[arg(long, env = "SWITCHBOARD_DB", default_value = DEFAULT_DB_URL)]
-    db: String,
+    pub(crate) db: String,
 }
 
 #[derive(clap::Args)]
@@ -97,7 +97,7 @@ pub enum TokenCommand {
     },
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
@@ -111,6 +111,13 @@ async fn open_store(url: &str) -> Result<Store> {
     let store = Store::connect(url, &StoreOptions::default()).await?;
     store.migrate().await?;
     Ok(store)
+}
+
+/// A service on the database of `db` for the CLI's one-off commands: no models, the demo order
+/// connector, default configuration.
+pub(crate) async fn open_service(db: &DbArgs) -> Result<Service> {
+    let store = open_store(&db.db).await.with_context(|| format!("cannot open the database {}", sb_store::redact_url(&db.db)))?;
+    Ok(Service::new(store.clone(), None, Arc::new(DemoStoreConnector::new(store)), ServiceConfig::new(Default::default())))
 }
 
 pub(crate) fn sqlite_path(url: &str) -> Option<PathBuf> {
@@ -132,12 +139,11 @@ pub fn token(command: TokenCommand) -> Result<ExitCode> {
     let TokenCommand::Create { db, name, scopes } = command;
     let scopes = sb_store::parse_scopes(&scopes)?;
     runtime()?.block_on(async {
-        let store = open_store(&db.db).await?;
-        let service = Service::new(store.clone(), None, Arc::new(DemoStoreConnector::new(store.clone())), ServiceConfig::new(Default::default()));
+        let service = open_service(&db).await?;
         let (token, secret) = service.create_api_token(&name, &scopes, None, "cli").await?;
         eprintln!("created token {} (id {}) with scopes {}; it is shown once:", token.name, token.id, scopes.iter().map(|scope| scope.as_str()).collect::<Vec<_>>().join(","));
         println!("{secret}");
-        store.close().await;
+        service.store().close().await;
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -208,12 +214,11 @@ pub fn user(command: UserCommand) -> Result<ExitCode> {
     let role = sb_store::Role::parse(role.trim()).with_context(|| format!("unknown role `{role}`: use admin, supervisor, agent, compliance or viewer"))?;
     let password = read_password(password_stdin)?;
     runtime()?.block_on(async {
-        let store = open_store(&db.db).await?;
-        let service = Service::new(store.clone(), None, Arc::new(DemoStoreConnector::new(store.clone())), ServiceConfig::new(Default::default()));
+        let service = open_service(&db).await?;
         let actor = sb_service::actions::Actor { audit_name: "cli".into(), user_id: None };
         let user = service.create_user(&email, &name, role, &password, &actor).await?;
         eprintln!("created user {} (id {}) with role {}", user.email, user.id, user.role.as_str());
-        store.close().await;
+        service.store().close().await;
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -307,6 +312,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             service_config.sla_policies = config.sla_policies.clone();
         }
         service_config.worker = config.worker.to_service();
+        service_config.public_url = if config.server.public_url.is_empty() { format!("http://{addr}") } else { config.server.public_url.clone() };
         let service = Service::new(store.clone(), Some(Arc::new(engine)), orders, service_config);
 
         if args.demo {
@@ -319,7 +325,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             .await?;
             bar.finish_and_clear();
             if summary.loaded {
-                tracing::info!(customers = summary.customers, orders = summary.orders, tickets = summary.tickets, pending = summary.pending, "demo data loaded");
+                tracing::info!(customers = summary.customers, orders = summary.orders, tickets = summary.tickets, pending = summary.pending, templates = summary.templates, resolved = summary.resolved, "demo data loaded");
             } else {
                 tracing::info!("demo data already loaded");
             }

@@ -69,6 +69,7 @@ fn article(score: f32) -> WorkflowOutcome {
             answer: "You can return any unused item within 30 days of delivery for a full refund.".to_string(),
             score,
             threshold: 0.6,
+            url: None,
         }),
     }
 }

@@ -686,6 +686,34 @@ async fn resolved_tickets_keep_their_summary(db: &TestDb) {
     assert!(matches!(store.set_ticket_summary(999_999, "x").await, Err(Error::NotFound { .. })));
 }
 
+async fn resolved_tickets_feed_in_resolution_order_and_resumes(db: &TestDb) {
+    let store = &db.store;
+    assert_eq!(store.recent_resolved_watermark(0).await.unwrap(), None);
+    assert!(store.resolved_tickets_after(None, 10).await.unwrap().is_empty());
+    let mut ids = Vec::new();
+    for (idx, text) in ["first", "second", "third", "still open"].iter().enumerate() {
+        let ingested = store.ingest(&inbound(Some(&format!("feed-{idx}")), text, None)).await.unwrap();
+        ids.push(ingested.ticket_id);
+    }
+    // Resolved out of id order, two in the same millisecond: the feed follows (resolved_at, id).
+    for (ticket_id, minute) in [(ids[2], 10), (ids[0], 20), (ids[1], 20)] {
+        store.update_ticket(ticket_id, &TicketUpdate { status: Some(TicketStatus::Resolved), resolved_at: Some(Some(at(minute))), ..TicketUpdate::default() }, &[], at(minute)).await.unwrap();
+    }
+    let all: Vec<i64> = store.resolved_tickets_after(None, 10).await.unwrap().iter().map(|ticket| ticket.id).collect();
+    assert_eq!(all, vec![ids[2], ids[0], ids[1]]);
+    let first_page = store.resolved_tickets_after(None, 2).await.unwrap();
+    let last = first_page.last().unwrap();
+    let rest: Vec<i64> = store.resolved_tickets_after(Some((last.resolved_at.unwrap(), last.id)), 10).await.unwrap().iter().map(|ticket| ticket.id).collect();
+    assert_eq!(rest, vec![ids[1]]);
+    // The two most recent start after the oldest one.
+    assert_eq!(store.recent_resolved_watermark(2).await.unwrap(), Some((at(10), ids[2])));
+    assert_eq!(store.recent_resolved_watermark(3).await.unwrap(), None);
+    // Reopened: out of the feed.
+    store.update_ticket(ids[0], &TicketUpdate { status: Some(TicketStatus::Open), resolved_at: Some(None), ..TicketUpdate::default() }, &[], at(30)).await.unwrap();
+    let after_reopen: Vec<i64> = store.resolved_tickets_after(None, 10).await.unwrap().iter().map(|ticket| ticket.id).collect();
+    assert_eq!(after_reopen, vec![ids[2], ids[1]]);
+}
+
 macro_rules! conformance_tests {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -739,6 +767,7 @@ conformance_tests!(
     article_imports_create_update_or_leave_alone,
     reply_templates_resolve_by_intent_language_and_shortcut,
     resolved_tickets_keep_their_summary,
+    resolved_tickets_feed_in_resolution_order_and_resumes,
 );
 
 #[allow(dead_code)]

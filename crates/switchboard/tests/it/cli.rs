@@ -21,7 +21,7 @@ pub(crate) fn cache_dir() -> &'static Path {
     })
 }
 
-fn switchboard(args: &[&str]) -> Output {
+pub(crate) fn switchboard(args: &[&str]) -> Output {
     // Serialise the first model build; later calls find the model in the cache.
     static BUILD: Mutex<()> = Mutex::new(());
     let _guard = BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -41,15 +41,15 @@ pub(crate) fn ensure_tfidf_default_model() {
     assert!(output.status.success(), "default-model failed: {}", stderr(&output));
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn assert_clean_failure(output: &Output, expected_in_stderr: &str) {
+pub(crate) fn assert_clean_failure(output: &Output, expected_in_stderr: &str) {
     assert_eq!(output.status.code(), Some(1), "exit code (a panic exits 101); stderr: {}", stderr(output));
     assert!(stderr(output).contains(expected_in_stderr), "stderr lacks `{expected_in_stderr}`: {}", stderr(output));
 }

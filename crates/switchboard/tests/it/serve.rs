@@ -19,14 +19,14 @@ use crate::cli::{cache_dir, ensure_tfidf_default_model, repo_root};
 const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A database for one test: a temp SQLite file, or a fresh PostgreSQL database (dropped after).
-struct TestDatabase {
-    url: String,
+pub(crate) struct TestDatabase {
+    pub(crate) url: String,
     postgres_name: Option<String>,
     _dir: tempfile::TempDir,
 }
 
 impl TestDatabase {
-    async fn new(postgres: bool) -> TestDatabase {
+    pub(crate) async fn new(postgres: bool) -> TestDatabase {
         let dir = tempfile::tempdir().unwrap();
         if !postgres {
             return TestDatabase { url: format!("sqlite://{}", dir.path().join("switchboard.db").display()), postgres_name: None, _dir: dir };
@@ -54,7 +54,7 @@ impl TestDatabase {
         }
     }
 
-    async fn drop_database(&self) {
+    pub(crate) async fn drop_database(&self) {
         if let Some(name) = &self.postgres_name {
             use sqlx::Connection;
             let mut connection = sqlx::PgConnection::connect(POSTGRES_ADMIN_URL).await.unwrap();
@@ -466,6 +466,12 @@ async fn knowledge_base_answers_with_citations(postgres: bool) {
     assert_eq!(answered["decision"]["route"], "auto_reply", "{answered}");
     assert_eq!(answered["decision"]["reason_code"], "auto_reply_article", "{answered}");
     assert!(answered["reply"].as_str().unwrap().contains("article returns-policy version 1"), "the reply cites the article: {answered}");
+    assert!(answered["reply"].as_str().unwrap().contains(&format!("{base}/help/returns-policy")), "the reply links the article: {answered}");
+    // The link works without a login and shows the article.
+    let page = client.get(format!("{base}/help/returns-policy")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<h1>Returning shoes and clothing</h1>") && html.contains("within 30 days of delivery"), "{html}");
 
     let moon = json!({"channel": "chat", "text": "Do you sell gift cards for the moon?", "customer": {"email": "kb-2@example.com"}});
     let (status, routed) = post(&client, &messages_url, Some(&token), "application/json", moon.to_string()).await;
@@ -484,8 +490,115 @@ async fn knowledge_base_answers_with_citations(postgres: bool) {
     assert_eq!(found["hits"].as_array().map(Vec::len), Some(0), "{found}");
     let (_, versions) = get(&client, &format!("{base}/api/v1/kb/articles/{article_id}/versions"), &token).await;
     assert_eq!(versions["versions"].as_array().map(Vec::len), Some(2), "{versions}");
+    // ... and from the help centre.
+    assert_eq!(client.get(format!("{base}/help/returns-policy")).send().await.unwrap().status(), 404);
+    assert_eq!(client.get(format!("{base}/help/..%2Fetc")).send().await.unwrap().status(), 404);
     drop(server);
     database.drop_database().await;
+}
+
+/// Agent assist on the real binary: a suggested reply from the intent's template with the
+/// missing variables named (never sent empty), possible duplicates of the same customer by
+/// their shared order number, the summary stored at resolution, the resolved ticket found as
+/// the most similar one, and the draft article offered by a resolved question no article
+/// answered.
+async fn agent_assist_works_end_to_end(postgres: bool) {
+    let database = TestDatabase::new(postgres).await;
+    let token = create_token(&database.url, "ingest,read,write");
+    let server = Server::start(&database.url).await;
+    let client = reqwest::Client::new();
+    let base = server.base_url.clone();
+    let template = json!({"kind": "suggested", "name": "Order status", "intent": "track_order", "language": "en", "body": "Hi {{customer.first_name}}, order {{order.number}} is {{order.status}}: {{order.tracking_url}}\n{{agent.name}}"});
+    let (status, created) = post(&client, &format!("{base}/api/v1/templates"), Some(&token), "application/json", template.to_string()).await;
+    assert_eq!(status, 201, "{created}");
+
+    let messages_url = format!("{base}/api/v1/messages");
+    let send = |external_id: &str, text: &str| json!({"channel": "api", "external_id": external_id, "text": text, "customer": {"email": "ana.assist@example.com", "name": "Ana Silva"}}).to_string();
+    let (status, first) = post(&client, &messages_url, Some(&token), "application/json", send("assist-1", "Where is my order #A77001? It still has not arrived.")).await;
+    assert_eq!(status, 201, "{first}");
+    let first_id = first["ticket_id"].as_i64().unwrap();
+    assert_eq!(first["triage"]["intent"], "track_order", "{first}");
+    let (status, second) = post(&client, &messages_url, Some(&token), "application/json", send("assist-2", "Hello again, order A77001 has not come yet. Can you check where it is?")).await;
+    assert_eq!(status, 201, "{second}");
+    let second_id = second["ticket_id"].as_i64().unwrap();
+    assert_ne!(first_id, second_id);
+
+    let (status, assist) = get(&client, &format!("{base}/api/v1/tickets/{first_id}/assist"), &token).await;
+    assert_eq!(status, 200, "{assist}");
+    let reply = &assist["suggested_reply"];
+    assert_eq!(reply["source"], "template", "{assist}");
+    // The shop has no order A77001 and a token has no name: those stay visible, never empty.
+    assert_eq!(reply["text"], "Hi Ana, order {{order.number}} is {{order.status}}: {{order.tracking_url}}\n{{agent.name}}", "{assist}");
+    assert_eq!(reply["missing"], json!(["order.number", "order.status", "order.tracking_url", "agent.name"]), "{assist}");
+    assert_eq!(reply["complete"], false);
+    assert_eq!(assist["summary"]["request"], "Where is my order #A77001?", "{assist}");
+    let duplicates = assist["possible_duplicates"].as_array().unwrap();
+    assert_eq!(duplicates.len(), 1, "{assist}");
+    assert_eq!(duplicates[0]["ticket_id"], second_id);
+    assert_eq!(duplicates[0]["shared_order_numbers"], json!(["A77001"]));
+    assert_eq!(duplicates[0]["flagged_for_merge"], true);
+    assert!(assist["stored_summary"].is_null() && assist["kb_draft"].is_null(), "{assist}");
+
+    // Answered and resolved: the summary is stored, and the ticket becomes the most similar
+    // solved ticket of the second one (the index follows resolutions in the background).
+    let action = |ticket_id: i64, name: &str| format!("{base}/api/v1/tickets/{ticket_id}/{name}");
+    let (status, body) = post(&client, &action(first_id, "reply"), Some(&token), "application/json", json!({"body": "Hi Ana, I have checked with the carrier: the parcel was delayed and will arrive tomorrow."}).to_string()).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = post(&client, &action(first_id, "status"), Some(&token), "application/json", json!({"status": "resolved"}).to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, assist) = get(&client, &format!("{base}/api/v1/tickets/{first_id}/assist"), &token).await;
+    let stored = assist["stored_summary"].as_str().unwrap_or_default();
+    assert!(stored.starts_with("Request: Where is my order #A77001?") && stored.contains("will arrive tomorrow"), "{assist}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, assist) = get(&client, &format!("{base}/api/v1/tickets/{second_id}/assist"), &token).await;
+        if let Some(similar) = assist["similar_tickets"].as_array().and_then(|similar| similar.first()) {
+            assert_eq!(similar["ticket_id"], first_id, "{assist}");
+            assert_eq!(similar["resolution"].as_str(), Some(stored), "{assist}");
+            assert!(similar["reply"].as_str().unwrap_or_default().contains("delayed"), "{assist}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the resolved ticket never became a similar ticket: {assist}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status, refused) = post(&client, &action(first_id, "kb-draft"), Some(&token), "application/json", String::new()).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("no_draft")), "an order question offers no article: {refused}");
+
+    // A question no article answers, answered by a person: the knowledge-base updater offers a
+    // draft article from it.
+    let (status, question) = post(&client, &messages_url, Some(&token), "application/json", send("assist-3", "Do you sell gift cards for the moon?")).await;
+    assert_eq!(status, 201, "{question}");
+    assert_eq!(question["triage"]["category"], "informational", "{question}");
+    let question_id = question["ticket_id"].as_i64().unwrap();
+    post(&client, &action(question_id, "reply"), Some(&token), "application/json", json!({"body": "Hi Ana,\nWe only sell gift cards for use on Earth, in our stores and online.\nBest regards,\nSam"}).to_string()).await;
+    post(&client, &action(question_id, "status"), Some(&token), "application/json", json!({"status": "resolved"}).to_string()).await;
+    let (_, assist) = get(&client, &format!("{base}/api/v1/tickets/{question_id}/assist"), &token).await;
+    let draft = &assist["kb_draft"];
+    assert_eq!(draft["slug"], format!("draft-ticket-{question_id}"), "{assist}");
+    let draft_body = draft["body"].as_str().unwrap();
+    assert!(draft_body.contains("gift cards for the moon") && draft_body.contains("We only sell gift cards for use on Earth") && !draft_body.contains("Best regards"), "{draft_body}");
+    let (status, created) = post(&client, &action(question_id, "kb-draft"), Some(&token), "application/json", String::new()).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["article"]["status"], "draft");
+    assert_eq!(created["article"]["slug"], format!("draft-ticket-{question_id}"));
+    let (status, again) = post(&client, &action(question_id, "kb-draft"), Some(&token), "application/json", String::new()).await;
+    assert_eq!(status, 409, "one draft per ticket: {again}");
+    // Drafts are not public.
+    assert_eq!(client.get(format!("{base}/help/draft-ticket-{question_id}")).send().await.unwrap().status(), 404);
+    let (status, missing) = get(&client, &format!("{base}/api/v1/tickets/999999/assist"), &token).await;
+    assert_eq!((status, missing["error"]["code"].as_str()), (404, Some("not_found")), "{missing}");
+    drop(server);
+    database.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_assist_on_sqlite() {
+    agent_assist_works_end_to_end(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_assist_on_postgres() {
+    agent_assist_works_end_to_end(true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
