@@ -39,11 +39,14 @@ pub struct SearchConfig {
     pub confidence: ConfidenceConfig,
     /// Chunks fetched from each ranking before fusion.
     pub n_candidate_chunks: usize,
+    /// Language-detection confidence from which BM25 searches only the query language's
+    /// fields (above 1: always every language's).
+    pub min_confidence_for_one_language: f32,
 }
 
 impl Default for SearchConfig {
     fn default() -> SearchConfig {
-        SearchConfig { fusion: FusionConfig::default(), confidence: ConfidenceConfig::default(), n_candidate_chunks: 40 }
+        SearchConfig { fusion: FusionConfig::default(), confidence: ConfidenceConfig::default(), n_candidate_chunks: 40, min_confidence_for_one_language: 0.5 }
     }
 }
 
@@ -420,7 +423,11 @@ impl KnowledgeBase {
     pub fn search_with_embedding(&self, query: &str, query_embedding: Option<&[f32]>, limit: usize) -> Result<SearchResults> {
         let detected_language = sb_text::language::detect(query);
         let query_language = if detected_language.confidence >= self.config.fusion.min_language_confidence { detected_language.code.clone() } else { sb_text::language::UNDETERMINED_CODE.to_string() };
-        let bm25_chunks = self.text_index.search(query, self.config.n_candidate_chunks)?;
+        // A query whose language is known is analysed and searched in that language's fields
+        // only: one set of term clauses instead of one per language keeps long queries fast.
+        let only_language = (detected_language.confidence >= self.config.min_confidence_for_one_language && crate::analysis::index_language(&detected_language.code) != crate::analysis::OTHER_LANGUAGE)
+            .then(|| crate::analysis::index_language(&detected_language.code));
+        let bm25_chunks = self.text_index.search(query, self.config.n_candidate_chunks, only_language)?;
         let state = self.read_state();
 
         // Article-level rankings: an article's score is its best chunk's.

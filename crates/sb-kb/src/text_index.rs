@@ -178,9 +178,12 @@ impl TextIndex {
     }
 
     /// The best `limit` chunks for `query` by BM25, as (uid, score), best first.
-    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<(u64, f32)>> {
+    /// `only_language`: search just that index language's fields (the query's language is
+    /// known); `None`: every language's, each with its own analyser.
+    pub fn search(&self, query: &str, limit: usize, only_language: Option<&str>) -> Result<Vec<(u64, f32)>> {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for ((_, title_field, body_field), query_analyzer) in self.fields.language_fields.iter().zip(&self.query_analyzers) {
+        let wanted = |language: &str| only_language.is_none_or(|only| only == language);
+        for ((_, title_field, body_field), query_analyzer) in self.fields.language_fields.iter().zip(&self.query_analyzers).filter(|((language, _, _), _)| wanted(language)) {
             for term in analyze(&mut query_analyzer.clone(), query) {
                 let title_query = TermQuery::new(Term::from_field_text(*title_field, &term), IndexRecordOption::WithFreqs);
                 clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(title_query), TITLE_BOOST))));
