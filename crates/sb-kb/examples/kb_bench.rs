@@ -138,6 +138,20 @@ fn main() -> anyhow::Result<()> {
     if embedder.is_some() {
         print_latency("hybrid, query already embedded", &mut fused_latencies);
         print_latency("hybrid, including query encoding", &mut full_latencies);
+        // The vector half alone: the int8 scan of every chunk and the f32 rescoring.
+        let mut vectors = sb_kb::vectors::VectorStore::new(query_embeddings[0].as_ref().map_or(384, Vec::len));
+        for uid in 0..n_chunks as u64 {
+            vectors.insert(uid, &generator.unit_vector(vectors.dim()));
+        }
+        let mut scan_latencies = Vec::new();
+        for _ in 0..n_rounds {
+            for query_embedding in query_embeddings.iter().flatten() {
+                let started = Instant::now();
+                std::hint::black_box(vectors.top(query_embedding, SearchConfig::default().n_candidate_chunks));
+                scan_latencies.push(started.elapsed());
+            }
+        }
+        print_latency(&format!("vector top-40 alone ({n_chunks} rows)"), &mut scan_latencies);
     }
     Ok(())
 }
