@@ -273,6 +273,16 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiErro
             return Err(ApiError::Unauthorized);
         }
         let token = state.service.store().api_token(secret).await?.ok_or(ApiError::Unauthorized)?;
+        if state.token_use.fire(token.id) {
+            // Off the request path: a failed write costs a stale `last_used_at`, not the request.
+            let store = state.service.store().clone();
+            let token_id = token.id;
+            tokio::spawn(async move {
+                if let Err(error) = store.touch_api_token(token_id, chrono::Utc::now()).await {
+                    tracing::warn!(token_id, error = %error, "cannot record the token's last use");
+                }
+            });
+        }
         return Ok(Caller { credential: Credential::Token(token) });
     }
     let secret = cookie_value(&parts.headers, SESSION_COOKIE).filter(|secret| !secret.is_empty() && secret.len() <= 200).ok_or(ApiError::Unauthorized)?;

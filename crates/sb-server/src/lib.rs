@@ -21,6 +21,7 @@ mod request_log;
 mod session;
 mod sla;
 mod ticket_actions;
+mod throttle;
 mod tickets;
 
 use std::net::SocketAddr;
@@ -65,6 +66,11 @@ impl Default for SecurityConfig {
     }
 }
 
+/// How often a token's `last_used_at` is written at most.
+const TOKEN_USE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Repeated views of one record's personal data by one caller make one audit entry per this.
+const PII_VIEW_AUDIT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+
 #[derive(Clone)]
 pub struct AppState {
     pub service: Service,
@@ -73,6 +79,10 @@ pub struct AppState {
     pub(crate) limits: Arc<rate_limit::Limits>,
     /// This server's metrics registry (the service's metrics are registered into it).
     pub(crate) metrics: Arc<metrics::HttpMetrics>,
+    /// Token id → when its `last_used_at` was last written.
+    pub(crate) token_use: Arc<throttle::Throttle<i64>>,
+    /// (caller, entity type, entity id) → when viewing its personal data was last audited.
+    pub(crate) pii_views: Arc<throttle::Throttle<(String, &'static str, i64)>>,
 }
 
 impl AppState {
@@ -83,7 +93,15 @@ impl AppState {
     pub fn with_security(service: Service, security: SecurityConfig) -> AppState {
         let limits = Arc::new(rate_limit::Limits::new(&security.rate_limits));
         let metrics = Arc::new(metrics::HttpMetrics::new(&service));
-        AppState { service, started_at: Arc::new(Instant::now()), security: Arc::new(security), limits, metrics }
+        AppState {
+            service,
+            started_at: Arc::new(Instant::now()),
+            security: Arc::new(security),
+            limits,
+            metrics,
+            token_use: Arc::new(throttle::Throttle::new(TOKEN_USE_INTERVAL)),
+            pii_views: Arc::new(throttle::Throttle::new(PII_VIEW_AUDIT_INTERVAL)),
+        }
     }
 }
 

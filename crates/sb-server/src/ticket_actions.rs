@@ -329,7 +329,7 @@ pub async fn get_customer(State(state): State<AppState>, caller: Caller, custome
     let sees_pii = caller.can(Permission::SeePii);
     let history = state.service.customer_history(customer_id, 100).await?;
     if sees_pii {
-        state.service.record_pii_access("customer", customer_id, &caller.actor()).await?;
+        audit_pii_view(&state, &caller, "customer", customer_id).await?;
     }
     Ok(Json(CustomerHistoryResponse { customer: dto::customer(&history.customer, sees_pii), tickets: dto::tickets(&history.tickets, sees_pii), total_tickets: history.total_tickets }))
 }
@@ -360,4 +360,15 @@ pub async fn set_vip(State(state): State<AppState>, caller: Caller, customer_id:
     let Json(request) = body?;
     let customer = state.service.set_customer_vip(customer_id, request.vip, &caller.actor()).await?;
     Ok(Json(CustomerEnvelope { customer: dto::customer(&customer, caller.can(Permission::SeePii)) }))
+}
+
+/// Appends a `pii.viewed` audit entry for a caller who just received `entity_type`
+/// `entity_id`'s personal data unmasked — once per caller and record per ten minutes, so the
+/// trail says who looked without an entry per page refresh.
+pub(crate) async fn audit_pii_view(state: &AppState, caller: &Caller, entity_type: &'static str, entity_id: i64) -> Result<(), ApiError> {
+    let actor = caller.actor();
+    if state.pii_views.fire((actor.audit_name.clone(), entity_type, entity_id)) {
+        state.service.record_pii_access(entity_type, entity_id, &actor).await?;
+    }
+    Ok(())
 }

@@ -161,7 +161,14 @@ pub async fn get_ticket(State(state): State<AppState>, caller: Caller, ticket_id
     };
     // Callers without the PII permission get the redacted copies (see `dto`).
     let sees_pii = caller.can(Permission::SeePii);
-    let redacted = if sees_pii { Default::default() } else { dto::redacted_by_message(&store.ticket_triage_results(ticket_id).await?) };
+    let triage_results = store.ticket_triage_results(ticket_id).await?;
+    let redacted = if sees_pii { Default::default() } else { dto::redacted_by_message(&triage_results) };
+    // Unmasked personal data: the customer's contact details, or what triage found in a message.
+    let shows_pii = customer.as_ref().is_some_and(|customer| customer.email.is_some() || customer.phone.is_some() || customer.name.is_some())
+        || triage_results.iter().any(|row| row.result.get("pii").and_then(serde_json::Value::as_array).is_some_and(|spans| !spans.is_empty()));
+    if sees_pii && shows_pii {
+        crate::ticket_actions::audit_pii_view(&state, &caller, "ticket", ticket_id).await?;
+    }
     let messages: Vec<serde_json::Value> = messages.iter().map(|message| dto::message(message, sees_pii, &redacted)).collect();
     let customer = customer.map(|customer| dto::customer(&customer, sees_pii));
     let latest_decision = decisions.last().map(|row| dto::decision_record(&row.record, sees_pii));

@@ -273,6 +273,14 @@ impl Store {
         Ok(token)
     }
 
+    /// Records when a token was last used (the API throttles the calls: one per token per
+    /// minute, so authentication never waits for a write).
+    pub async fn touch_api_token(&self, token_id: i64, now: DateTime<Utc>) -> Result<()> {
+        let now_ms = to_ms(now);
+        on_writer!(self, |pool| sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now_ms).bind(token_id).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
     pub async fn list_api_tokens(&self) -> Result<Vec<ApiToken>> {
         let tokens = on_writer!(self, |pool| {
             let rows = sqlx::query(AssertSqlSafe(&*format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id"))).fetch_all(pool).await?;

@@ -238,6 +238,10 @@ async fn viewers_get_redacted_text_and_no_contact_details() {
     let admin = server.token(&[Scope::Admin]).await;
     let audit = server.get(&format!("/api/v1/audit?entity_type=customer&entity_id={customer_id}"), &admin).await;
     assert_eq!(audit_actions(&audit.body).iter().filter(|entry| entry.ends_with("pii.viewed")).count(), 1, "{:?}", audit.body);
+    // The supervisor's unmasked ticket view is audited once, however often the page reloads.
+    server.get(&format!("/api/v1/tickets/{ticket_id}"), &supervisor).await;
+    let audit = server.get(&format!("/api/v1/audit?entity_type=ticket&entity_id={ticket_id}"), &admin).await;
+    assert_eq!(audit_actions(&audit.body).iter().filter(|entry| entry.ends_with("pii.viewed")).count(), 1, "{:?}", audit.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,4 +299,25 @@ async fn futures_statuses(server: &TestServer, credential: &Credential, n_reques
         statuses.push(server.get("/api/v1/tickets", credential).await.status.as_u16());
     }
     statuses
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_used_token_shows_when_it_was_last_used() {
+    let server = TestServer::new().await;
+    let reader = server.token(&[Scope::Read]).await;
+    let admin = server.token(&[Scope::Admin]).await;
+    assert_eq!(server.get("/api/v1/tickets", &reader).await.status, StatusCode::OK);
+    // Recorded off the request path: wait for the write.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let tokens = server.get("/api/v1/tokens", &admin).await.body;
+        let used: Vec<bool> = tokens["tokens"].as_array().unwrap().iter().map(|token| !token["last_used_at"].is_null()).collect();
+        // Both the reader (one request) and the admin (this listing) have been used.
+        if used.iter().all(|used| *used) {
+            assert_eq!(used.len(), 2, "{tokens}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "last_used_at never written: {tokens}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -440,6 +440,9 @@ async fn users_sessions_and_tokens_store_only_hashes(db: &TestDb) {
     assert_eq!((token.prefix.as_str(), token.scopes.clone()), ("sbt_012345", vec![Scope::Ingest, Scope::Read]));
     assert_eq!(store.api_token("sbt_0123456789abcdef").await.unwrap().unwrap().id, token.id);
     assert!(store.api_token("sbt_0123456789abcdeX").await.unwrap().is_none());
+    assert_eq!(token.last_used_at, None);
+    store.touch_api_token(token.id, at(1)).await.unwrap();
+    assert_eq!(store.api_token("sbt_0123456789abcdef").await.unwrap().unwrap().last_used_at, Some(at(1)));
     store.revoke_api_token(token.id, &[], at(1)).await.unwrap();
     assert!(store.api_token("sbt_0123456789abcdef").await.unwrap().is_none());
     assert!(store.revoke_api_token(token.id, &[], at(2)).await.is_err());
