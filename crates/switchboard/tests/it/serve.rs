@@ -102,10 +102,16 @@ impl Server {
     /// Starts with SWITCHBOARD_LOG=`log_level`; `collect_logs` keeps standard error for
     /// [`Server::stop_and_collect_logs`] instead of passing it through.
     async fn start_with_logs(db_url: &str, log_level: &str, collect_logs: bool) -> Server {
+        Server::start_with_env(db_url, log_level, collect_logs, &[]).await
+    }
+
+    /// Like [`Server::start_with_logs`] with extra environment variables (configuration).
+    async fn start_with_env(db_url: &str, log_level: &str, collect_logs: bool, env: &[(&str, String)]) -> Server {
         ensure_tfidf_default_model();
         let port = free_port();
         let mut child = Command::new(binary())
             .args(["serve", "--db", db_url, "--addr", &format!("127.0.0.1:{port}"), "--no-embeddings"])
+            .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
             .env("SWITCHBOARD_CACHE", cache_dir())
             .env("SWITCHBOARD_LOG", log_level)
             .current_dir(repo_root())
@@ -599,6 +605,52 @@ async fn agent_assist_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_assist_on_postgres() {
     agent_assist_works_end_to_end(true).await;
+}
+
+/// `serve` with the Shopify connector against the Shopify-shaped test server: an order question
+/// is looked up in the shop and answered with its carrier and tracking; an order the shop does
+/// not have goes to a person saying so; a shop that fails leaves the message stored and with a
+/// person, never an error to the sender.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_are_looked_up_in_a_shopify_shop() {
+    use sb_connectors::fake_shop::{FakeShop, FakeShopBehaviour, FAKE_SHOP_ACCESS_TOKEN, SHIPPED_ORDER};
+    let shop = FakeShop::start().await.unwrap();
+    let database = TestDatabase::new(false).await;
+    let token = create_token(&database.url, "ingest,read");
+    let env = [
+        ("SWITCHBOARD__ORDERS__CONNECTOR", "shopify".to_string()),
+        ("SWITCHBOARD__ORDERS__SHOPIFY_URL", shop.base_url()),
+        ("SWITCHBOARD_SHOPIFY_TOKEN", FAKE_SHOP_ACCESS_TOKEN.to_string()),
+    ];
+    let server = Server::start_with_env(&database.url, "warn", false, &env).await;
+    let client = reqwest::Client::new();
+    let messages_url = format!("{}/api/v1/messages", server.base_url);
+    let ask = |external_id: &str, text: String| json!({"channel": "chat", "external_id": external_id, "text": text, "customer": {"email": "ana.silva@example.com"}}).to_string();
+
+    let (status, answered) = post(&client, &messages_url, Some(&token), "application/json", ask("shop-1", format!("Where is my order {SHIPPED_ORDER}? It has not arrived yet."))).await;
+    assert_eq!(status, 201, "{answered}");
+    assert_eq!(answered["triage"]["intent"], "track_order", "{answered}");
+    let ticket_id = answered["ticket_id"].as_i64().unwrap();
+    let (_, ticket) = get(&client, &format!("{}/api/v1/tickets/{ticket_id}", server.base_url), &token).await;
+    let workflow = &ticket["decision"]["workflow"];
+    assert_eq!(workflow["order"]["number"], SHIPPED_ORDER.trim_start_matches('#'), "the order came from the shop: {ticket}");
+    assert_eq!(workflow["order"]["carrier"], "ups", "{ticket}");
+    assert!(shop.n_requests() >= 1);
+    // The prepared answer names the tracking link, sent or drafted for the agent.
+    let text = answered["reply"].as_str().or(answered["decision"]["suggested_reply"].as_str()).unwrap_or_default().to_string();
+    assert!(text.contains("ups.com"), "the carrier link is in the answer: {answered}");
+
+    let (status, unknown) = post(&client, &messages_url, Some(&token), "application/json", ask("shop-2", "Where is my order #A99999? It has not arrived.".to_string())).await;
+    assert_eq!(status, 201, "{unknown}");
+    assert_eq!(unknown["decision"]["route"], "human_queue", "{unknown}");
+    assert!(unknown["reply"].is_null());
+
+    shop.set_behaviour(FakeShopBehaviour::ServerError);
+    let (status, shop_down) = post(&client, &messages_url, Some(&token), "application/json", ask("shop-3", format!("Where is my order {SHIPPED_ORDER}? Still nothing."))).await;
+    assert_eq!(status, 201, "the sender never sees the shop's failure: {shop_down}");
+    assert_eq!(shop_down["decision"]["route"], "human_queue", "{shop_down}");
+    assert!(shop_down["reply"].is_null(), "{shop_down}");
+    drop(server);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
