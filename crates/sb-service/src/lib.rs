@@ -14,6 +14,7 @@
 
 pub mod actions;
 mod admin;
+pub mod alerts;
 pub mod assist;
 mod demo;
 mod error;
@@ -83,6 +84,7 @@ pub struct ServiceConfig {
     /// The address customers reach this server at, for links in replies (`{public_url}/help/
     /// {slug}` for an article).
     pub public_url: String,
+    pub alerts: alerts::AlertConfig,
 }
 
 impl ServiceConfig {
@@ -94,6 +96,7 @@ impl ServiceConfig {
             worker: WorkerConfig::default(),
             instance_id: default_instance_id(),
             public_url: "http://127.0.0.1:8080".to_string(),
+            alerts: alerts::AlertConfig::default(),
         }
     }
 }

@@ -16,6 +16,7 @@
 //!   two durable writes (ingest, record triage) are group-committed by a writer task
 //!   (`writer.rs`): one sync for all the requests waiting, each answered after that commit.
 
+mod alerts;
 mod audit;
 mod auth;
 mod error;
@@ -41,6 +42,7 @@ pub use crate::audit::{AuditEntry, AuditVerification, NewAuditEntry};
 pub use crate::auth::{parse_scopes, secret_hash, ApiToken, NewUser, Role, Scope, Session, User};
 pub use crate::error::{Error, Result};
 pub use crate::ingest::{ClaimedMessage, Ingested, IngestedRows, NewCustomer, NewInbound, RecordedTriage, TicketTriageUpdate, TriageOutcome};
+pub use crate::alerts::{webhook_payload, Alert, AlertInputs, AlertSeverity, AlertStatus, DeliveryOutcome, DueDelivery, NewAlert, Raised, Webhook, WebhookDelivery};
 pub use crate::kb::{valid_slug, Article, ArticleChange, ArticleFilter, ArticleStatus, ArticleVersion, ImportOutcome, NewArticle, NewTemplate, ReplyTemplate, TemplateKind};
 pub use crate::orders::normalise_order_number;
 pub use crate::outbox::OutboxItem;

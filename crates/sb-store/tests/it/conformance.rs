@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use sb_domain::{Carrier, Channel, Order, OrderItem, OrderStatus};
 use sb_store::{
+    AlertSeverity, AlertStatus, DeliveryOutcome, NewAlert, Raised,
     ArticleChange, ArticleFilter, ArticleStatus, Direction, ImportOutcome, NewArticle, NewTemplate, TemplateKind, Error, MessageStage, NewAuditEntry, NewCustomer, NewInbound, NewOutbound, NewUser, Page, Queue, Role, Scope, Store, TicketFilter,
     TicketStatus, TicketTriageUpdate, TicketUpdate, TriageBacklog, TriageOutcome,
 };
@@ -717,6 +718,65 @@ async fn resolved_tickets_feed_in_resolution_order_and_resumes(db: &TestDb) {
     assert_eq!(after_reopen, vec![ids[2], ids[1]]);
 }
 
+async fn alerts_deduplicate_resolve_and_enqueue_webhook_deliveries(db: &TestDb) {
+    let store = &db.store;
+    let hook = store.create_webhook("ops", "http://127.0.0.1:9/hook", "s3cret", Some("user:1"), &[NewAuditEntry::new("user:1", "webhook.created", "webhook", "", json!({}))], at(0)).await.unwrap();
+    let stopped = store.create_webhook("old", "http://127.0.0.1:9/old", "x", None, &[], at(0)).await.unwrap();
+    store.deactivate_webhook(stopped.id, &[], at(0)).await.unwrap();
+    assert!(matches!(store.deactivate_webhook(stopped.id, &[], at(0)).await, Err(Error::NotFound { .. })));
+    let depth = NewAlert { rule: "queue_depth".into(), dedup_key: "queue_depth".into(), severity: AlertSeverity::Warning, title: "64 tickets waiting".into(), details: json!({"depth": 64}), value: Some(64.0), threshold: Some(50.0) };
+    let (raised, outcome) = store.raise_alert(&depth, at(1)).await.unwrap();
+    assert_eq!((outcome, raised.status, raised.occurrences), (Raised::New, AlertStatus::Open, 1));
+    let again = NewAlert { value: Some(70.0), details: json!({"depth": 70}), ..depth.clone() };
+    let (seen, outcome) = store.raise_alert(&again, at(2)).await.unwrap();
+    assert_eq!((outcome, seen.id, seen.occurrences, seen.value, seen.last_seen_at), (Raised::AlreadyOpen, raised.id, 2, Some(70.0), at(2)));
+    assert_eq!(store.open_alert_keys("queue_depth").await.unwrap(), vec!["queue_depth".to_string()]);
+
+    // One delivery for the active webhook, none for the stopped one; claimed once at a time.
+    let due = store.claim_webhook_deliveries(at(2), at(3), 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!((due[0].url.as_str(), due[0].secret.as_str(), due[0].delivery.event.as_str()), ("http://127.0.0.1:9/hook", "s3cret", "alert.raised"));
+    let payload: serde_json::Value = serde_json::from_str(&due[0].delivery.payload).unwrap();
+    assert_eq!(payload["alert"]["id"], raised.id);
+    assert!(store.claim_webhook_deliveries(at(2), at(3), 10).await.unwrap().is_empty(), "claimed until its lease ends");
+    store.record_webhook_attempt(due[0].delivery.id, DeliveryOutcome::Retry { http_status: Some(503), error: "503 Service Unavailable".into(), retry_at: at(5) }, at(2)).await.unwrap();
+    assert!(store.claim_webhook_deliveries(at(4), at(6), 10).await.unwrap().is_empty(), "not due before its retry time");
+    let retried = store.claim_webhook_deliveries(at(5), at(6), 10).await.unwrap();
+    assert_eq!(retried.len(), 1);
+    store.record_webhook_attempt(retried[0].delivery.id, DeliveryOutcome::Delivered { http_status: 204 }, at(5)).await.unwrap();
+    let log = store.webhook_deliveries(hook.id, 10).await.unwrap();
+    assert_eq!((log[0].status.as_str(), log[0].attempts, log[0].last_status, log[0].delivered_at), ("delivered", 2, Some(204), Some(at(5))));
+
+    // Resolved: once, with its own delivery; the key can be raised anew afterwards.
+    let resolved = store.resolve_alert("queue_depth", "system", &[], at(6)).await.unwrap().unwrap();
+    assert_eq!((resolved.status, resolved.resolved_at, resolved.resolved_by.as_deref()), (AlertStatus::Resolved, Some(at(6)), Some("system")));
+    assert_eq!(store.resolve_alert("queue_depth", "system", &[], at(7)).await.unwrap(), None);
+    let due = store.claim_webhook_deliveries(at(7), at(8), 10).await.unwrap();
+    assert_eq!(due.iter().map(|item| item.delivery.event.as_str()).collect::<Vec<_>>(), vec!["alert.resolved"]);
+    store.record_webhook_attempt(due[0].delivery.id, DeliveryOutcome::GaveUp { http_status: None, error: "connection refused".into() }, at(7)).await.unwrap();
+    let (reraised, outcome) = store.raise_alert(&depth, at(9)).await.unwrap();
+    assert_eq!(outcome, Raised::New);
+    assert_ne!(reraised.id, raised.id);
+    let listed = store.list_alerts(None, 10).await.unwrap();
+    assert_eq!(listed.iter().map(|alert| alert.id).collect::<Vec<_>>(), vec![reraised.id, raised.id], "newest first");
+    assert_eq!(store.list_alerts(Some(AlertStatus::Resolved), 10).await.unwrap().len(), 1);
+    assert_eq!(store.list_webhooks().await.unwrap().iter().map(|hook| hook.active).collect::<Vec<_>>(), vec![true, false]);
+    // Concurrent raises of one key make one open alert.
+    let concurrent = NewAlert { dedup_key: "vip_ticket:7".into(), rule: "vip_ticket".into(), ..depth.clone() };
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, alert) = (store.clone(), concurrent.clone());
+            tokio::spawn(async move { store.raise_alert(&alert, at(10)).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for handle in handles {
+        outcomes.push(handle.await.unwrap());
+    }
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|outcome| matches!(outcome, Ok((_, Raised::New)))).count(), 1, "{outcomes:?}");
+}
+
 macro_rules! conformance_tests {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -771,6 +831,7 @@ conformance_tests!(
     reply_templates_resolve_by_intent_language_and_shortcut,
     resolved_tickets_keep_their_summary,
     resolved_tickets_feed_in_resolution_order_and_resumes,
+    alerts_deduplicate_resolve_and_enqueue_webhook_deliveries,
 );
 
 #[allow(dead_code)]
