@@ -47,7 +47,7 @@ pub enum Permission {
     ReadUsers,
     /// Create users.
     ManageUsers,
-    /// List, create and revoke API tokens.
+    /// List, create and revoke API tokens; register webhooks and read their delivery logs.
     ManageTokens,
     /// See message bodies and customer contact details unredacted.
     SeePii,
@@ -55,6 +55,8 @@ pub enum Permission {
     ReadMetrics,
     /// Write knowledge-base articles and reply templates (agents read them).
     ManageKnowledge,
+    /// Resolve alerts by hand (everyone who reads tickets sees them).
+    ResolveAlerts,
 }
 
 impl Permission {
@@ -73,6 +75,7 @@ impl Permission {
             Permission::SeePii => "see_pii",
             Permission::ReadMetrics => "read_metrics",
             Permission::ManageKnowledge => "manage_knowledge",
+            Permission::ResolveAlerts => "resolve_alerts",
         }
     }
 
@@ -81,7 +84,7 @@ impl Permission {
         use Permission::*;
         match role {
             Role::Admin => true,
-            Role::Supervisor => matches!(permission, Read | Write | Assign | ManageCustomers | ReadUsers | SeePii | ManageKnowledge),
+            Role::Supervisor => matches!(permission, Read | Write | Assign | ManageCustomers | ReadUsers | SeePii | ManageKnowledge | ResolveAlerts),
             Role::Agent => matches!(permission, Read | Write | SeePii),
             Role::Compliance => matches!(permission, Read | ReadCompliance | ReadAudit | SeePii),
             Role::Viewer => matches!(permission, Read),
@@ -97,7 +100,7 @@ impl Permission {
             Scope::Admin => true,
             Scope::Ingest => matches!(permission, Ingest),
             Scope::Read => matches!(permission, Read | ReadCompliance | SeePii | ReadMetrics),
-            Scope::Write => matches!(permission, Write | Assign | ManageCustomers | ManageKnowledge),
+            Scope::Write => matches!(permission, Write | Assign | ManageCustomers | ManageKnowledge | ResolveAlerts),
         }
     }
 }
@@ -221,7 +224,7 @@ fn scope_for(permission: Permission) -> &'static str {
     match permission {
         Permission::Ingest => "ingest",
         Permission::Read | Permission::ReadCompliance | Permission::SeePii | Permission::ReadMetrics => "read",
-        Permission::Write | Permission::Assign | Permission::ManageCustomers | Permission::ManageKnowledge => "write",
+        Permission::Write | Permission::Assign | Permission::ManageCustomers | Permission::ManageKnowledge | Permission::ResolveAlerts => "write",
         Permission::ReadAudit | Permission::ReadUsers | Permission::ManageUsers | Permission::ManageTokens => "admin",
     }
 }
@@ -237,10 +240,11 @@ fn describe(permission: Permission) -> &'static str {
         Permission::ReadAudit => "read the audit log",
         Permission::ReadUsers => "list users",
         Permission::ManageUsers => "manage users",
-        Permission::ManageTokens => "manage api tokens",
+        Permission::ManageTokens => "manage api tokens and webhooks",
         Permission::SeePii => "see personal data",
         Permission::ReadMetrics => "read the metrics",
         Permission::ManageKnowledge => "edit the knowledge base",
+        Permission::ResolveAlerts => "resolve alerts",
     }
 }
 

@@ -8,6 +8,7 @@
 //! lines and error body.
 
 mod admin;
+mod alerts;
 mod assist;
 mod auth;
 mod dto;
@@ -136,6 +137,11 @@ pub fn app(state: AppState) -> Router {
         .route("/kb/search", get(kb::search))
         .route("/templates", get(kb::list_templates).post(kb::create_template))
         .route("/templates/{template_id}", put(kb::update_template).delete(kb::delete_template))
+        .route("/alerts", get(alerts::list_alerts))
+        .route("/alerts/{alert_id}/resolve", post(alerts::resolve_alert))
+        .route("/webhooks", get(alerts::list_webhooks).post(alerts::create_webhook))
+        .route("/webhooks/{webhook_id}", delete(alerts::deactivate_webhook))
+        .route("/webhooks/{webhook_id}/deliveries", get(alerts::webhook_deliveries))
         .fallback(api_not_found)
         .layer(axum::middleware::from_fn_with_state(state.limits.clone(), rate_limit::limit_by_ip));
     // Layers run outermost last: the request id is checked, set and echoed before the request's

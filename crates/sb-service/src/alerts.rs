@@ -40,6 +40,8 @@ use crate::{Error, Result, Service};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AlertConfig {
+    /// Seconds between evaluations of the rules.
+    pub evaluate_interval_seconds: u64,
     pub sla_breach_rate: f64,
     pub sla_min_tickets: i64,
     pub queue_depth: i64,
@@ -55,6 +57,7 @@ pub struct AlertConfig {
 impl Default for AlertConfig {
     fn default() -> AlertConfig {
         AlertConfig {
+            evaluate_interval_seconds: 60,
             sla_breach_rate: 0.10,
             sla_min_tickets: 20,
             queue_depth: 50,

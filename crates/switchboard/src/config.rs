@@ -33,6 +33,8 @@ pub struct Config {
     pub log: LogConfig,
     pub metrics: MetricsConfig,
     pub knowledge: KnowledgeConfig,
+    /// Alert rules' thresholds and how often they run (sb_service::alerts).
+    pub alerts: sb_service::alerts::AlertConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

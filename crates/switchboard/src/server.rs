@@ -312,6 +312,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             service_config.sla_policies = config.sla_policies.clone();
         }
         service_config.worker = config.worker.to_service();
+        service_config.alerts = config.alerts.clone();
         service_config.public_url = if config.server.public_url.is_empty() { format!("http://{addr}") } else { config.server.public_url.clone() };
         let service = Service::new(store.clone(), Some(Arc::new(engine)), orders, service_config);
 
@@ -349,6 +350,15 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             let watcher_service = service.clone();
             let receiver = shutdown_receiver.clone();
             worker_handles.push(tokio::spawn(async move { watcher_service.run_sla_watcher(sla_watch_interval, receiver).await }));
+        }
+        {
+            let alert_interval = std::time::Duration::from_secs(config.alerts.evaluate_interval_seconds.max(1));
+            let alert_service = service.clone();
+            let receiver = shutdown_receiver.clone();
+            worker_handles.push(tokio::spawn(async move { alert_service.run_alert_watcher(alert_interval, receiver).await }));
+            let sender_service = service.clone();
+            let receiver = shutdown_receiver.clone();
+            worker_handles.push(tokio::spawn(async move { sender_service.run_webhook_sender(std::time::Duration::from_secs(1), receiver).await }));
         }
         {
             let index_dir = crate::knowledge::index_dir(&config.knowledge);

@@ -653,6 +653,121 @@ async fn orders_are_looked_up_in_a_shopify_shop() {
     drop(server);
 }
 
+/// A webhook receiver on a real socket: answers 204 and keeps what it got (headers and body).
+struct WebhookReceiver {
+    url: String,
+    received: Arc<Mutex<Vec<(BTreeMap<String, String>, String)>>>,
+}
+
+impl WebhookReceiver {
+    async fn start() -> WebhookReceiver {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hooks/switchboard", listener.local_addr().unwrap());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let store = received.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { return };
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut reader = tokio::io::BufReader::new(stream);
+                    let mut headers = BTreeMap::new();
+                    let mut line = String::new();
+                    reader.read_line(&mut line).await.unwrap();
+                    loop {
+                        line.clear();
+                        reader.read_line(&mut line).await.unwrap();
+                        let Some((name, value)) = line.trim_end().split_once(": ") else { break };
+                        headers.insert(name.to_ascii_lowercase(), value.to_string());
+                    }
+                    let length: usize = headers.get("content-length").and_then(|length| length.parse().ok()).unwrap_or(0);
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).await.unwrap();
+                    store.lock().unwrap().push((headers, String::from_utf8(body).unwrap()));
+                    reader.into_inner().write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n").await.unwrap();
+                });
+            }
+        });
+        WebhookReceiver { url, received }
+    }
+
+    /// Waits for a delivery of `event` and returns its headers and parsed body.
+    async fn wait_for(&self, event: &str) -> (BTreeMap<String, String>, String) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(found) = self.received.lock().unwrap().iter().find(|(headers, _)| headers.get("x-switchboard-event").map(String::as_str) == Some(event)) {
+                return found.clone();
+            }
+            assert!(Instant::now() < deadline, "no {event} delivery within 30 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Alerts end to end: a queue-depth threshold crossed raises one alert (seen again, not
+/// duplicated, while the condition holds), a registered webhook receives it signed, and
+/// resolving the tickets resolves the alert and notifies the webhook again.
+async fn alerts_reach_webhooks(postgres: bool) {
+    let database = TestDatabase::new(postgres).await;
+    let token = create_token(&database.url, "admin");
+    let receiver = WebhookReceiver::start().await;
+    let env = [("SWITCHBOARD__ALERTS__QUEUE_DEPTH", "1".to_string()), ("SWITCHBOARD__ALERTS__EVALUATE_INTERVAL_SECONDS", "1".to_string())];
+    let server = Server::start_with_env(&database.url, "warn", false, &env).await;
+    let client = reqwest::Client::new();
+    let base = server.base_url.clone();
+    let (status, created) = post(&client, &format!("{base}/api/v1/webhooks"), Some(&token), "application/json", json!({"name": "ops", "url": receiver.url}).to_string()).await;
+    assert_eq!(status, 201, "{created}");
+    let secret = created["secret"].as_str().unwrap().to_string();
+    let webhook_id = created["webhook"]["id"].as_i64().unwrap();
+    let (status, refused) = post(&client, &format!("{base}/api/v1/webhooks"), Some(&token), "application/json", json!({"name": "bad", "url": "ftp://example.com/x"}).to_string()).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("invalid")), "{refused}");
+
+    let mut tickets = Vec::new();
+    for (idx, text) in ["I want to complain, your courier was rude and threw the parcel at my door", "Do you sell gift cards for the moon?"].iter().enumerate() {
+        let (status, sent) = post(&client, &format!("{base}/api/v1/messages"), Some(&token), "application/json", json!({"channel": "chat", "external_id": format!("alert-{idx}"), "text": text}).to_string()).await;
+        assert_eq!(status, 201, "{sent}");
+        assert_eq!(sent["queue"], "human", "{sent}");
+        tickets.push(sent["ticket_id"].as_i64().unwrap());
+    }
+    let (headers, body) = receiver.wait_for("alert.raised").await;
+    let timestamp: i64 = headers["x-switchboard-timestamp"].parse().unwrap();
+    assert_eq!(headers["x-switchboard-signature"], sb_service::alerts::webhook_signature(&secret, timestamp, &body), "the signature verifies with the secret");
+    let payload: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((payload["alert"]["rule"].as_str(), payload["alert"]["status"].as_str()), (Some("queue_depth"), Some("open")), "{payload}");
+    assert_eq!(payload["alert"]["value"], 2.0, "{payload}");
+
+    // Seen again at every round while it holds, still one alert.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let (_, alerts) = get(&client, &format!("{base}/api/v1/alerts?status=open"), &token).await;
+    let open = alerts["alerts"].as_array().unwrap();
+    assert_eq!(open.len(), 1, "{alerts}");
+    assert!(open[0]["occurrences"].as_i64().unwrap() >= 2, "{alerts}");
+
+    for ticket_id in &tickets {
+        let (status, body) = post(&client, &format!("{base}/api/v1/tickets/{ticket_id}/status"), Some(&token), "application/json", json!({"status": "resolved"}).to_string()).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, body) = receiver.wait_for("alert.resolved").await;
+    let payload: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((payload["alert"]["status"].as_str(), payload["alert"]["resolved_by"].as_str()), (Some("resolved"), Some("system")), "{payload}");
+    let (_, log) = get(&client, &format!("{base}/api/v1/webhooks/{webhook_id}/deliveries"), &token).await;
+    let statuses: Vec<(&str, &str)> = log["deliveries"].as_array().unwrap().iter().map(|delivery| (delivery["event"].as_str().unwrap(), delivery["status"].as_str().unwrap())).collect();
+    assert_eq!(statuses, vec![("alert.resolved", "delivered"), ("alert.raised", "delivered")], "{log}");
+    drop(server);
+    database.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_on_sqlite() {
+    alerts_reach_webhooks(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_on_postgres() {
+    alerts_reach_webhooks(true).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn knowledge_base_on_sqlite() {
     knowledge_base_answers_with_citations(false).await;
