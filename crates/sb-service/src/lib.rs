@@ -15,6 +15,7 @@
 pub mod actions;
 mod admin;
 mod demo;
+mod email;
 mod error;
 mod knowledge;
 mod metrics;
@@ -34,6 +35,7 @@ use sb_triage::TriageEngine;
 
 pub use crate::admin::new_secret;
 pub use crate::demo::{seed_demo_data, DemoSummary};
+pub use crate::email::{EmailConfig, EmailReceipt, MailSource, NotMail, ThreadedBy, RFC822};
 pub use crate::error::{Error, Result};
 pub use crate::knowledge::{index_article, stored_article};
 pub use crate::metrics::ServiceMetrics;
@@ -79,6 +81,8 @@ pub struct ServiceConfig {
     /// Names this process in claims (`host:pid` by default), so a crashed process's claims can
     /// be told apart from live ones in the database.
     pub instance_id: String,
+    /// The email channel: parsing limits, our own addresses, loop protection, threading.
+    pub email: EmailConfig,
 }
 
 impl ServiceConfig {
@@ -89,6 +93,7 @@ impl ServiceConfig {
             sla_policies: sb_policy::sla::default_sla_policies(&calendar),
             worker: WorkerConfig::default(),
             instance_id: default_instance_id(),
+            email: EmailConfig::default(),
         }
     }
 }

@@ -166,7 +166,15 @@ impl Service {
             waiting,
             sla_state: SlaState::OnTrack,
         };
-        let decision = decide(&decision_input, &self.config().policy);
+        let mut decision = decide(&decision_input, &self.config().policy);
+        // The channel's loop protection comes after the policy: an email auto-reply, bounce or
+        // list mail, or a sender past the hourly budget, gets the answer as a suggestion.
+        if decision.route == Route::AutoReply {
+            let recipient = reply_recipient(message.channel, customer);
+            if let Some(refusal) = self.email_auto_answer_refusal(message, recipient.as_deref()).await? {
+                crate::email::hold_for_human(&mut decision, &refusal);
+            }
+        }
         // Safety wins at the ticket level too: a follow-up message that is not about safety
         // never takes a ticket out of the safety queue.
         let keeps_safety = ticket.queue == Queue::Safety && decision.route != Route::SafetyQueue;

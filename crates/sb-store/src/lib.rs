@@ -21,6 +21,7 @@ mod auth;
 mod error;
 mod ingest;
 mod kb;
+mod mail;
 mod orders;
 mod outbox;
 mod records;
@@ -42,6 +43,7 @@ pub use crate::auth::{parse_scopes, secret_hash, ApiToken, NewUser, Role, Scope,
 pub use crate::error::{Error, Result};
 pub use crate::ingest::{ClaimedMessage, Ingested, IngestedRows, NewCustomer, NewInbound, RecordedTriage, TicketTriageUpdate, TriageOutcome};
 pub use crate::kb::{valid_slug, Article, ArticleChange, ArticleFilter, ArticleStatus, ArticleVersion, ImportOutcome, NewArticle, NewTemplate, ReplyTemplate, TemplateKind};
+pub use crate::mail::MAX_THREAD_LOOKUP_IDS;
 pub use crate::orders::normalise_order_number;
 pub use crate::outbox::OutboxItem;
 pub use crate::records::{
