@@ -3,6 +3,7 @@
 mod commands;
 mod config;
 mod data;
+mod import;
 mod knowledge;
 mod logging;
 mod models;
@@ -53,6 +54,10 @@ enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(server::AuditCommand),
+    /// Import stored mail (an mbox file or a folder of .eml files) into the pipeline; safe to
+    /// run again.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Forecast contact volume per interval from an arrivals CSV, or backtest the methods.
     Forecast(wfm::ForecastArgs),
     /// Agents needed for an interval's workload (Erlang C; Erlang A figures with --patience).
@@ -81,6 +86,7 @@ fn main() -> ExitCode {
         Command::Token(command) => server::token(command),
         Command::User(command) => server::user(command),
         Command::Audit(command) => server::audit(command),
+        Command::Import(command) => import::import(command),
         Command::Forecast(args) => wfm::forecast(args),
         Command::Staff(args) => wfm::staff(args),
         Command::Paths => {

@@ -19,14 +19,14 @@ use crate::cli::{cache_dir, ensure_tfidf_default_model, repo_root};
 const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A database for one test: a temp SQLite file, or a fresh PostgreSQL database (dropped after).
-struct TestDatabase {
-    url: String,
+pub(crate) struct TestDatabase {
+    pub(crate) url: String,
     postgres_name: Option<String>,
     _dir: tempfile::TempDir,
 }
 
 impl TestDatabase {
-    async fn new(postgres: bool) -> TestDatabase {
+    pub(crate) async fn new(postgres: bool) -> TestDatabase {
         let dir = tempfile::tempdir().unwrap();
         if !postgres {
             return TestDatabase { url: format!("sqlite://{}", dir.path().join("switchboard.db").display()), postgres_name: None, _dir: dir };
@@ -54,7 +54,7 @@ impl TestDatabase {
         }
     }
 
-    async fn drop_database(&self) {
+    pub(crate) async fn drop_database(&self) {
         if let Some(name) = &self.postgres_name {
             use sqlx::Connection;
             let mut connection = sqlx::PgConnection::connect(POSTGRES_ADMIN_URL).await.unwrap();
@@ -67,11 +67,11 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn binary() -> PathBuf {
+pub(crate) fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_switchboard"))
 }
 
-fn create_token(db_url: &str, scopes: &str) -> String {
+pub(crate) fn create_token(db_url: &str, scopes: &str) -> String {
     let output = Command::new(binary())
         .args(["token", "create", "--db", db_url, "--name", &format!("test-{scopes}"), "--scopes", scopes])
         .env("SWITCHBOARD_LOG", "warn")
@@ -86,9 +86,9 @@ fn create_token(db_url: &str, scopes: &str) -> String {
 }
 
 /// A running `switchboard serve`; killed (SIGKILL) when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base_url: String,
+    pub(crate) base_url: String,
     /// Standard error (the logs), when collected, and the thread that collects it.
     logs: Arc<Mutex<String>>,
     log_reader: Option<std::thread::JoinHandle<()>>,
@@ -102,10 +102,20 @@ impl Server {
     /// Starts with SWITCHBOARD_LOG=`log_level`; `collect_logs` keeps standard error for
     /// [`Server::stop_and_collect_logs`] instead of passing it through.
     async fn start_with_logs(db_url: &str, log_level: &str, collect_logs: bool) -> Server {
+        Server::spawn(db_url, log_level, collect_logs, &[]).await
+    }
+
+    /// Starts with more arguments for `serve` (`--demo`, `--config FILE`…).
+    pub(crate) async fn start_with_args(db_url: &str, extra_args: &[&str]) -> Server {
+        Server::spawn(db_url, "warn", false, extra_args).await
+    }
+
+    async fn spawn(db_url: &str, log_level: &str, collect_logs: bool, extra_args: &[&str]) -> Server {
         ensure_tfidf_default_model();
         let port = free_port();
         let mut child = Command::new(binary())
             .args(["serve", "--db", db_url, "--addr", &format!("127.0.0.1:{port}"), "--no-embeddings"])
+            .args(extra_args)
             .env("SWITCHBOARD_CACHE", cache_dir())
             .env("SWITCHBOARD_LOG", log_level)
             .current_dir(repo_root())
@@ -161,7 +171,7 @@ impl Drop for Server {
     }
 }
 
-async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+pub(crate) async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
     let mut request = client.post(url).header("content-type", content_type).body(body);
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -195,7 +205,7 @@ async fn post_whole(url: &str, token: Option<&str>, content_type: &str, body: St
     .unwrap()
 }
 
-async fn get(client: &reqwest::Client, url: &str, token: &str) -> (u16, Value) {
+pub(crate) async fn get(client: &reqwest::Client, url: &str, token: &str) -> (u16, Value) {
     let response = client.get(url).bearer_auth(token).send().await.unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
