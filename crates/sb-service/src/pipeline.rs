@@ -130,8 +130,10 @@ impl Service {
     }
 
     async fn describe_existing(&self, ingested: Ingested, ticket: Ticket) -> Result<MessageReceipt> {
-        let decisions = self.store().ticket_decisions(ingested.ticket_id).await?;
-        let latest = decisions.iter().rev().find(|decision| decision.message_id == ingested.message_id);
+        // One row, not the ticket's whole history: a retried delivery into a long email
+        // thread read (and decoded) every decision of the thread.
+        let latest = self.store().latest_message_decision(ingested.ticket_id, ingested.message_id).await?;
+        let latest = latest.as_ref();
         let decision: Option<Decision> = latest.and_then(|row| serde_json::from_value(row.record["decision"].clone()).ok());
         let triage: Option<TriageResult> = latest.and_then(|row| serde_json::from_value(row.record["triage"].clone()).ok());
         let reply = decision.as_ref().and_then(|decision| decision.reply.clone());

@@ -739,6 +739,14 @@ async fn email_threads_by_message_id_and_records_sent_ids(db: &TestDb) {
     assert_eq!(store.email_ticket_by_message_ids(&ids(&["sb.1@shop.example"])).await.unwrap(), Some(first.ticket_id));
     assert_eq!(store.email_thread_ids(first.ticket_id, reply_id).await.unwrap(), ids(&["a1@mail.example"]));
     assert_eq!(store.email_thread_ids(first.ticket_id, reply_id + 1).await.unwrap(), ids(&["a1@mail.example", "sb.1@shop.example"]));
+
+    // A repeated delivery is answered with its message's latest decision, read alone.
+    assert!(store.latest_message_decision(first.ticket_id, first.message_id).await.unwrap().is_none());
+    store.record_triage(&outcome(first.message_id, first.ticket_id, "human_queue", false), at(3)).await.unwrap();
+    let retriaged = store.record_triage(&outcome(first.message_id, first.ticket_id, "auto_reply", false), at(4)).await.unwrap();
+    let latest = store.latest_message_decision(first.ticket_id, first.message_id).await.unwrap().unwrap();
+    assert_eq!((latest.id, latest.route.as_str()), (retriaged.decision_id, "auto_reply"));
+    assert!(store.latest_message_decision(other.ticket_id, first.message_id).await.unwrap().is_none());
 }
 
 macro_rules! conformance_tests {
