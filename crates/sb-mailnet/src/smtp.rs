@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sb_domain::Channel;
-use sb_service::Service;
+use sb_service::{EmailSendOutcome, Service};
 use sb_store::OutboxItem;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -160,7 +160,10 @@ impl SmtpSender {
         let mut round = SendRound::default();
         for item in items {
             match self.send_item(&item).await {
-                Ok(()) => round.sent += 1,
+                Ok(()) => {
+                    round.sent += 1;
+                    self.service.metrics().record_email_sent(EmailSendOutcome::Sent);
+                }
                 // The claim expired during the send and another worker holds the entry now:
                 // its bookkeeping is its own (it sends the same Message-ID again).
                 Err(Error::Store(sb_store::Error::Conflict(reason))) => tracing::warn!(outbox_id = item.id, reason = %reason, "outbox claim lost during the send"),
@@ -170,8 +173,10 @@ impl SmtpSender {
                     self.service.store().mark_outbox_failed(item.id, &error.to_string(), retry_at).await?;
                     if retry_at.is_some() {
                         round.retried += 1;
+                        self.service.metrics().record_email_sent(EmailSendOutcome::Retry);
                     } else {
                         round.failed += 1;
+                        self.service.metrics().record_email_sent(EmailSendOutcome::Failed);
                     }
                 }
             }

@@ -90,6 +90,15 @@ impl MailSource {
         }
     }
 
+    /// The metrics label of the source.
+    fn label(&self) -> &'static str {
+        match self {
+            MailSource::Http => "http",
+            MailSource::Import { .. } => "import",
+            MailSource::Imap { .. } => "imap",
+        }
+    }
+
     /// The webhook and imports refuse what is not a mail (a caller's mistake, told at once);
     /// a mailbox stores everything it holds, flagged, so one bad mail never blocks it.
     fn refuses_non_mail(&self) -> bool {
@@ -173,6 +182,22 @@ impl Service {
     /// Parses, threads and stores one raw mail through the durable pipeline, then triages it
     /// like any message (see the module docs). The raw bytes are stored exactly as given.
     pub async fn receive_email(&self, raw: Vec<u8>, source: MailSource) -> Result<EmailReceipt> {
+        // Counted here, around the whole of it, so every way out is counted once.
+        let source_label = source.label();
+        let received = self.receive_email_uncounted(raw, source).await;
+        let outcome = match &received {
+            Ok(email) if email.receipt.status == crate::ReceiptStatus::Duplicate => Some("duplicate"),
+            Ok(_) => Some("stored"),
+            Err(Error::NotMail(_)) => Some("refused"),
+            Err(_) => None,
+        };
+        if let Some(outcome) = outcome {
+            self.metrics().record_email_received(source_label, outcome);
+        }
+        received
+    }
+
+    async fn receive_email_uncounted(&self, raw: Vec<u8>, source: MailSource) -> Result<EmailReceipt> {
         let limits = self.config().email.limits.clone();
         if source.refuses_non_mail() {
             if raw.iter().all(u8::is_ascii_whitespace) {

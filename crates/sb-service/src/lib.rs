@@ -38,7 +38,7 @@ pub use crate::demo::{seed_demo_data, DemoSummary};
 pub use crate::email::{EmailConfig, EmailReceipt, MailSource, NotMail, ThreadedBy, RFC822};
 pub use crate::error::{Error, Result};
 pub use crate::knowledge::{index_article, stored_article};
-pub use crate::metrics::ServiceMetrics;
+pub use crate::metrics::{EmailSendOutcome, ServiceMetrics};
 pub use crate::orders::DemoStoreConnector;
 pub use crate::pipeline::{IncomingMessage, MessageReceipt, ReceiptStatus};
 pub use crate::sla_watch::SlaRound;
