@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the services the tests talk to answer: PostgreSQL on 127.0.0.1:5432 (trust auth,
-# user postgres, database test) and NATS with JetStream on 127.0.0.1:4222.
+# user postgres, database test), NATS with JetStream on 127.0.0.1:4222, and an SMTP server on
+# 127.0.0.1:2525 that stores every mail it accepts in the Maildir /tmp/switchboard-smtp/maildir
+# (aiosmtpd's Mailbox handler, Debian package python3-aiosmtpd).
 # On a machine where they are not running, starts them from Debian's packages (installing
 # them if needed) in a throwaway folder. Fails loudly, saying what to do, if they still do not
 # answer.
@@ -41,8 +43,23 @@ start_nats() {
   for _ in $(seq 1 30); do answers 4222 && break; sleep 1; done
 }
 
+SMTP_PORT=2525
+SMTP_DIR=/tmp/switchboard-smtp
+
+start_smtp() {
+  # Debian's python3 (the package's module is not on another interpreter's path).
+  if ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+    echo "services: installing the test SMTP server (Debian package python3-aiosmtpd)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-aiosmtpd >/dev/null
+  fi
+  mkdir -p "$SMTP_DIR/maildir/tmp" "$SMTP_DIR/maildir/new" "$SMTP_DIR/maildir/cur"
+  nohup /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox "$SMTP_DIR/maildir" >"$SMTP_DIR/log" 2>&1 &
+  for _ in $(seq 1 30); do answers "$SMTP_PORT" && break; sleep 1; done
+}
+
 answers 5432 || start_postgres
 answers 4222 || start_nats
+answers "$SMTP_PORT" || start_smtp
 
 failed=0
 if ! answers 5432; then
@@ -55,5 +72,10 @@ if ! answers 4222; then
   echo "  start it with: nats-server -a 127.0.0.1 -p 4222 -js -sd /tmp/nats &" >&2
   failed=1
 fi
+if ! answers "$SMTP_PORT"; then
+  echo "services: the test SMTP server does not answer on 127.0.0.1:$SMTP_PORT." >&2
+  echo "  start it with: mkdir -p $SMTP_DIR/maildir/{tmp,new,cur} && /usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:$SMTP_PORT -c aiosmtpd.handlers.Mailbox $SMTP_DIR/maildir &" >&2
+  failed=1
+fi
 [ "$failed" = 0 ] || exit 1
-echo "services: PostgreSQL (127.0.0.1:5432) and NATS (127.0.0.1:4222) answer"
+echo "services: PostgreSQL (127.0.0.1:5432), NATS (127.0.0.1:4222) and SMTP (127.0.0.1:$SMTP_PORT, Maildir $SMTP_DIR/maildir) answer"

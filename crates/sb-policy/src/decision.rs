@@ -106,6 +106,10 @@ pub enum ReasonCode {
     ConfidenceBelowThreshold,
     StronglyNegativeSentiment,
     VipCustomer,
+    /// The channel refused an automatic answer to this sender (an email auto-reply, bounce,
+    /// mailing list, our own address, or the sender's hourly budget spent): a person answers.
+    /// Set by the engine after the policy, which knows nothing of channels.
+    AutoAnswerRefused,
 }
 
 /// The thresholds the decision applied, kept so a later config change does not rewrite history.
@@ -350,6 +354,7 @@ impl Facts<'_, '_> {
             ReasonCode::ConfidenceBelowThreshold => format!("confidence {:.2} is below the auto-reply threshold {:.2} for {intent}", triage.confidence, self.auto_reply_threshold),
             ReasonCode::StronglyNegativeSentiment => format!("sentiment {:.2} is strongly negative (at or below {:.2})", triage.sentiment.score, self.policy_config.strongly_negative_sentiment),
             ReasonCode::VipCustomer => "the customer is VIP".to_string(),
+            ReasonCode::AutoAnswerRefused => "the channel refused an automatic answer to this sender".to_string(),
         }
     }
 

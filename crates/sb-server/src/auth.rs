@@ -306,7 +306,7 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
         let caller = authenticate(parts, state).await?;
         let matched = parts.extensions.get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or_default();
-        let class = if matches!(matched, "/api/v1/messages" | "/api/v1/classify") { LimitClass::Ingest } else { LimitClass::Api };
+        let class = if matches!(matched, "/api/v1/messages" | "/api/v1/classify" | "/api/v1/inbound/email") { LimitClass::Ingest } else { LimitClass::Api };
         state.limits.check_credential(class, &caller.limit_key())?;
         Ok(caller)
     }

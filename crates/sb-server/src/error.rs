@@ -51,6 +51,8 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("the request body must be JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
+    #[error("the request body must be sent as Content-Type: {expected}")]
+    WrongMediaType { expected: &'static str },
     #[error("too many requests; retry after {0} seconds")]
     RateLimited(u64),
     #[error("the service is starting or a dependency is down; retry shortly")]
@@ -76,7 +78,7 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::UnsupportedMediaType | ApiError::WrongMediaType { .. } => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -121,6 +123,11 @@ impl From<sb_service::Error> for ApiError {
             sb_service::Error::Store(store_error) => store_error.into(),
             sb_service::Error::Invalid(message) => ApiError::validation("invalid", message),
             sb_service::Error::ModelsNotLoaded => ApiError::Unavailable("the triage models are not loaded".into()),
+            sb_service::Error::NotMail(not_mail) => match not_mail {
+                sb_service::NotMail::Empty => ApiError::validation("empty_mail", not_mail.to_string()),
+                sb_service::NotMail::NoHeaders => ApiError::validation("not_a_mail", not_mail.to_string()),
+                sb_service::NotMail::TooLarge { limit, .. } => ApiError::PayloadTooLarge(limit),
+            },
             sb_service::Error::KnowledgeNotLoaded => ApiError::Unavailable("the knowledge-base index is still opening".into()),
             error @ (sb_service::Error::Triage(_) | sb_service::Error::Policy(_) | sb_service::Error::Encode(_) | sb_service::Error::Internal(_)) => ApiError::Internal(error.to_string()),
         }

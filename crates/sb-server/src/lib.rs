@@ -13,6 +13,7 @@ mod assist;
 mod auth;
 mod dto;
 mod error;
+mod inbound_email;
 mod kb;
 mod messages;
 mod metrics;
@@ -111,6 +112,11 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/messages", post(messages::create_message))
         .route("/classify", post(messages::classify))
+        // Raw mail is far larger than a JSON message: its own body limit, the parser's.
+        .route(
+            "/inbound/email",
+            post(inbound_email::receive_email).layer(DefaultBodyLimit::max(state.service.config().email.limits.max_message_bytes)),
+        )
         .route("/tickets", get(tickets::list_tickets))
         .route("/tickets/{ticket_id}", get(tickets::get_ticket))
         .route("/tickets/{ticket_id}/decisions", get(tickets::ticket_decisions))

@@ -108,6 +108,7 @@ impl Modify for SecuritySchemes {
         document,
         crate::messages::create_message,
         crate::messages::classify,
+        crate::inbound_email::receive_email,
         crate::tickets::list_tickets,
         crate::tickets::get_ticket,
         crate::tickets::ticket_decisions,
@@ -212,6 +213,7 @@ mod tests {
             ApiError::Conflict("x".into()),
             ApiError::PayloadTooLarge(1),
             ApiError::UnsupportedMediaType,
+            ApiError::WrongMediaType { expected: "message/rfc822" },
             ApiError::RateLimited(1),
             ApiError::Unavailable("x".into()),
             ApiError::Internal("x".into()),
@@ -229,6 +231,7 @@ mod tests {
                 | ApiError::Conflict(_)
                 | ApiError::PayloadTooLarge(_)
                 | ApiError::UnsupportedMediaType
+                | ApiError::WrongMediaType { .. }
                 | ApiError::RateLimited(_)
                 | ApiError::Unavailable(_)
                 | ApiError::Internal(_) => {}

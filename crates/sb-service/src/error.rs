@@ -14,6 +14,8 @@ pub enum Error {
     KnowledgeNotLoaded,
     #[error("cannot encode a record: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error("not a mail: {0}")]
+    NotMail(#[from] crate::email::NotMail),
     #[error("invalid request: {0}")]
     Invalid(String),
     #[error("internal error: {0}")]

@@ -17,6 +17,7 @@ mod admin;
 pub mod alerts;
 pub mod assist;
 mod demo;
+mod email;
 mod error;
 mod knowledge;
 mod metrics;
@@ -36,9 +37,10 @@ use sb_triage::TriageEngine;
 
 pub use crate::admin::new_secret;
 pub use crate::demo::{seed_demo_data, DemoSummary};
+pub use crate::email::{EmailConfig, EmailReceipt, MailSource, NotMail, ThreadedBy, RFC822};
 pub use crate::error::{Error, Result};
 pub use crate::knowledge::{index_article, stored_article};
-pub use crate::metrics::ServiceMetrics;
+pub use crate::metrics::{EmailSendOutcome, ServiceMetrics};
 pub use crate::orders::DemoStoreConnector;
 pub use crate::pipeline::{IncomingMessage, MessageReceipt, ReceiptStatus};
 pub use crate::sla_watch::SlaRound;
@@ -85,6 +87,8 @@ pub struct ServiceConfig {
     /// {slug}` for an article).
     pub public_url: String,
     pub alerts: alerts::AlertConfig,
+    /// The email channel: parsing limits, our own addresses, loop protection, threading.
+    pub email: EmailConfig,
 }
 
 impl ServiceConfig {
@@ -97,6 +101,7 @@ impl ServiceConfig {
             instance_id: default_instance_id(),
             public_url: "http://127.0.0.1:8080".to_string(),
             alerts: alerts::AlertConfig::default(),
+            email: EmailConfig::default(),
         }
     }
 }

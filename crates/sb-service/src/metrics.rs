@@ -80,6 +80,40 @@ struct BacklogLabels {
     state: &'static str,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct EmailReceivedLabels {
+    /// `http` (webhook), `import` or `imap`.
+    source: &'static str,
+    /// `stored`, `duplicate` (already stored) or `refused` (not a mail).
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct EmailSentLabels {
+    outcome: &'static str,
+}
+
+/// What became of one attempt to send an email reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailSendOutcome {
+    /// The server accepted it.
+    Sent,
+    /// A temporary failure: tried again later.
+    Retry,
+    /// Failed for good (a 5xx answer, no recipient, attempts spent).
+    Failed,
+}
+
+impl EmailSendOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            EmailSendOutcome::Sent => "sent",
+            EmailSendOutcome::Retry => "retry",
+            EmailSendOutcome::Failed => "failed",
+        }
+    }
+}
+
 /// The service's metrics. Cheap to clone: clones share the same counts.
 #[derive(Debug, Clone)]
 pub struct ServiceMetrics {
@@ -92,6 +126,8 @@ pub struct ServiceMetrics {
     queue_depth: Family<QueueLabels, Gauge>,
     triage_backlog: Family<BacklogLabels, Gauge>,
     database_up: Gauge,
+    email_received: Family<EmailReceivedLabels, Counter>,
+    email_sent: Family<EmailSentLabels, Counter>,
 }
 
 impl Default for ServiceMetrics {
@@ -106,6 +142,8 @@ impl Default for ServiceMetrics {
             queue_depth: Family::default(),
             triage_backlog: Family::default(),
             database_up: Gauge::default(),
+            email_received: Family::default(),
+            email_sent: Family::default(),
         }
     }
 }
@@ -130,6 +168,19 @@ impl ServiceMetrics {
             self.triage_backlog.clone(),
         );
         registry.register("switchboard_database_up", "1 when the last scrape-time count in the database succeeded, 0 when it failed", self.database_up.clone());
+        registry.register("switchboard_email_received", "Raw mails received, by source (http, import, imap) and outcome (stored, duplicate, refused)", self.email_received.clone());
+        registry.register("switchboard_email_sent", "Attempts to send an email reply over SMTP, by outcome (sent, retry, failed)", self.email_sent.clone());
+    }
+
+    /// A raw mail came in from `source` (`http`, `import`, `imap`) with `outcome` (`stored`,
+    /// `duplicate`, `refused`).
+    pub(crate) fn record_email_received(&self, source: &'static str, outcome: &'static str) {
+        self.email_received.get_or_create(&EmailReceivedLabels { source, outcome }).inc();
+    }
+
+    /// One attempt to send an email reply ended with `outcome` (the SMTP sender reports it).
+    pub fn record_email_sent(&self, outcome: EmailSendOutcome) {
+        self.email_sent.get_or_create(&EmailSentLabels { outcome: outcome.as_str() }).inc();
     }
 
     /// A message was triaged (as `category` with `confidence`, in `latency_us` of engine time)
@@ -257,6 +308,30 @@ mod tests {
                 switchboard_triage_failures_total{source="worker",outcome="gave_up"} 1
                 switchboard_triage_failures_total{source="worker",outcome="retry"} 1
                 switchboard_triage_retries_total 3"#]],
+        );
+    }
+
+    #[test]
+    fn email_in_and_out_is_counted_by_source_and_outcome() {
+        let metrics = ServiceMetrics::default();
+        metrics.record_email_received("http", "stored");
+        metrics.record_email_received("http", "stored");
+        metrics.record_email_received("import", "duplicate");
+        metrics.record_email_received("http", "refused");
+        metrics.record_email_sent(super::EmailSendOutcome::Sent);
+        metrics.record_email_sent(super::EmailSendOutcome::Retry);
+        metrics.record_email_sent(super::EmailSendOutcome::Failed);
+        metrics.record_email_sent(super::EmailSendOutcome::Sent);
+        check(
+            &metrics,
+            &["switchboard_email"],
+            expect![[r#"
+                switchboard_email_received_total{source="http",outcome="refused"} 1
+                switchboard_email_received_total{source="http",outcome="stored"} 2
+                switchboard_email_received_total{source="import",outcome="duplicate"} 1
+                switchboard_email_sent_total{outcome="failed"} 1
+                switchboard_email_sent_total{outcome="retry"} 1
+                switchboard_email_sent_total{outcome="sent"} 2"#]],
         );
     }
 

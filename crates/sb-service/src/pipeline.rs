@@ -130,8 +130,10 @@ impl Service {
     }
 
     async fn describe_existing(&self, ingested: Ingested, ticket: Ticket) -> Result<MessageReceipt> {
-        let decisions = self.store().ticket_decisions(ingested.ticket_id).await?;
-        let latest = decisions.iter().rev().find(|decision| decision.message_id == ingested.message_id);
+        // One row, not the ticket's whole history: a retried delivery into a long email
+        // thread read (and decoded) every decision of the thread.
+        let latest = self.store().latest_message_decision(ingested.ticket_id, ingested.message_id).await?;
+        let latest = latest.as_ref();
         let decision: Option<Decision> = latest.and_then(|row| serde_json::from_value(row.record["decision"].clone()).ok());
         let triage: Option<TriageResult> = latest.and_then(|row| serde_json::from_value(row.record["triage"].clone()).ok());
         let reply = decision.as_ref().and_then(|decision| decision.reply.clone());
@@ -166,7 +168,15 @@ impl Service {
             waiting,
             sla_state: SlaState::OnTrack,
         };
-        let decision = decide(&decision_input, &self.config().policy);
+        let mut decision = decide(&decision_input, &self.config().policy);
+        // The channel's loop protection comes after the policy: an email auto-reply, bounce or
+        // list mail, or a sender past the hourly budget, gets the answer as a suggestion.
+        if decision.route == Route::AutoReply {
+            let recipient = reply_recipient(message.channel, customer);
+            if let Some(refusal) = self.email_auto_answer_refusal(message, recipient.as_deref()).await? {
+                crate::email::hold_for_human(&mut decision, &refusal);
+            }
+        }
         // Safety wins at the ticket level too: a follow-up message that is not about safety
         // never takes a ticket out of the safety queue.
         let keeps_safety = ticket.queue == Queue::Safety && decision.route != Route::SafetyQueue;

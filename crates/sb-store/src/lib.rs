@@ -22,6 +22,7 @@ mod auth;
 mod error;
 mod ingest;
 mod kb;
+mod mail;
 mod orders;
 mod outbox;
 mod records;
@@ -44,6 +45,7 @@ pub use crate::error::{Error, Result};
 pub use crate::ingest::{ClaimedMessage, Ingested, IngestedRows, NewCustomer, NewInbound, RecordedTriage, TicketTriageUpdate, TriageOutcome};
 pub use crate::alerts::{webhook_payload, Alert, AlertInputs, AlertSeverity, AlertStatus, DeliveryOutcome, DueDelivery, NewAlert, Raised, Webhook, WebhookDelivery};
 pub use crate::kb::{valid_slug, Article, ArticleChange, ArticleFilter, ArticleStatus, ArticleVersion, ImportOutcome, NewArticle, NewTemplate, ReplyTemplate, TemplateKind};
+pub use crate::mail::MAX_THREAD_LOOKUP_IDS;
 pub use crate::orders::normalise_order_number;
 pub use crate::outbox::OutboxItem;
 pub use crate::records::{

@@ -357,6 +357,17 @@ impl Store {
         Ok(rows)
     }
 
+    /// The latest decision recorded for one message of a ticket (what a repeated delivery is
+    /// answered with): one row decoded, however long the ticket's history.
+    pub async fn latest_message_decision(&self, ticket_id: i64, message_id: i64) -> Result<Option<DecisionRow>> {
+        let row = on_reader!(self, |pool| {
+            let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE ticket_id = $1 AND message_id = $2 ORDER BY id DESC LIMIT 1");
+            let row = sqlx::query(AssertSqlSafe(&*sql)).bind(ticket_id).bind(message_id).fetch_optional(pool).await?;
+            row.map(|row| decision_from_row(&row)).transpose()?
+        });
+        Ok(row)
+    }
+
     pub async fn ticket_triage_results(&self, ticket_id: i64) -> Result<Vec<TriageRow>> {
         let rows = on_reader!(self, |pool| {
             let rows = sqlx::query(AssertSqlSafe(&*format!("SELECT {TRIAGE_COLUMNS} FROM triage_results WHERE ticket_id = $1 ORDER BY id"))).bind(ticket_id).fetch_all(pool).await?;

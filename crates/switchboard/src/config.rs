@@ -35,6 +35,7 @@ pub struct Config {
     pub knowledge: KnowledgeConfig,
     /// Alert rules' thresholds and how often they run (sb_service::alerts).
     pub alerts: sb_service::alerts::AlertConfig,
+    pub email: EmailConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -261,6 +262,150 @@ impl Default for KnowledgeConfig {
     }
 }
 
+/// The email channel: parsing limits, our own addresses, loop protection, threading, and the
+/// SMTP server replies go out through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    /// Our own addresses (`support@shop.example`) or whole domains (`@shop.example`): mail from
+    /// them is never answered automatically.
+    pub our_addresses: Vec<String>,
+    /// Largest mail taken (webhook, import) and parsed, in bytes; the default takes a 25 MB
+    /// attachment after base64.
+    pub max_message_bytes: usize,
+    /// Attachment content kept while parsing; a larger attachment keeps its name, type and size.
+    pub max_attachment_bytes: usize,
+    /// Automatic answers one sender gets per hour at most; then a person answers.
+    pub max_auto_answers_per_sender_per_hour: u32,
+    /// Hours the last-resort threading (same sender, same subject, open ticket) looks back;
+    /// 0 turns it off.
+    pub subject_thread_window_hours: u64,
+    pub smtp: SmtpSettings,
+}
+
+impl Default for EmailConfig {
+    fn default() -> EmailConfig {
+        let defaults = sb_service::EmailConfig::default();
+        EmailConfig {
+            our_addresses: defaults.our_addresses,
+            max_message_bytes: defaults.limits.max_message_bytes,
+            max_attachment_bytes: defaults.limits.max_attachment_bytes,
+            max_auto_answers_per_sender_per_hour: defaults.max_auto_answers_per_sender_per_hour,
+            subject_thread_window_hours: defaults.subject_thread_window.as_secs() / 3600,
+            smtp: SmtpSettings::default(),
+        }
+    }
+}
+
+impl EmailConfig {
+    pub fn to_service(&self) -> sb_service::EmailConfig {
+        let mut email = sb_service::EmailConfig::default();
+        email.limits.max_message_bytes = self.max_message_bytes;
+        email.limits.max_attachment_bytes = self.max_attachment_bytes;
+        email.our_addresses = self.our_addresses.clone();
+        if !self.smtp.from_address.is_empty() && !email.our_addresses.contains(&self.smtp.from_address) {
+            email.our_addresses.push(self.smtp.from_address.clone());
+        }
+        email.max_auto_answers_per_sender_per_hour = self.max_auto_answers_per_sender_per_hour;
+        email.subject_thread_window = Duration::from_secs(self.subject_thread_window_hours.saturating_mul(3600));
+        email
+    }
+}
+
+/// Outgoing mail: replies and automatic answers from the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSettings {
+    /// Send email replies from `serve`; off by default (they wait in the outbox).
+    pub enabled: bool,
+    pub host: String,
+    pub port: u16,
+    /// `starttls` (port 587), `tls` (port 465) or `none` (a relay on this host only).
+    pub tls: sb_mailnet::TlsMode,
+    /// Login name; empty for a server without authentication.
+    pub username: String,
+    /// Name of the environment variable that holds the password (never the password itself).
+    pub password_env: String,
+    /// The From of every reply.
+    pub from_address: String,
+    pub from_name: String,
+    /// The right side of Message-IDs; empty: the from address's domain.
+    pub message_id_domain: String,
+    /// Appended below every reply.
+    pub signature: String,
+    pub timeout_seconds: u64,
+    pub poll_interval_ms: u64,
+    /// Attempts before a reply is marked failed; retries wait `base_backoff_seconds`, doubling
+    /// up to `max_backoff_seconds`.
+    pub max_attempts: i64,
+    pub base_backoff_seconds: u64,
+    pub max_backoff_seconds: u64,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> SmtpSettings {
+        let defaults = sb_mailnet::SmtpConfig::new("", 587, sb_mailnet::TlsMode::Starttls, "");
+        SmtpSettings {
+            enabled: false,
+            host: String::new(),
+            port: defaults.port,
+            tls: defaults.tls,
+            username: String::new(),
+            password_env: "SWITCHBOARD_SMTP_PASSWORD".into(),
+            from_address: String::new(),
+            from_name: String::new(),
+            message_id_domain: String::new(),
+            signature: String::new(),
+            timeout_seconds: defaults.timeout.as_secs(),
+            poll_interval_ms: defaults.poll_interval.as_millis() as u64,
+            max_attempts: defaults.max_attempts,
+            base_backoff_seconds: defaults.base_backoff.as_secs(),
+            max_backoff_seconds: defaults.max_backoff.as_secs(),
+        }
+    }
+}
+
+impl SmtpSettings {
+    /// The sender's settings with the password read from the environment (`None` when off).
+    pub fn to_sender(&self) -> Option<sb_mailnet::SmtpConfig> {
+        if !self.enabled {
+            return None;
+        }
+        let mut config = sb_mailnet::SmtpConfig::new(self.host.clone(), self.port, self.tls, self.from_address.clone());
+        if !self.username.is_empty() {
+            config.username = Some(self.username.clone());
+            config.password = std::env::var(&self.password_env).ok();
+        }
+        config.from_name = Some(self.from_name.clone()).filter(|name| !name.is_empty());
+        config.message_id_domain = self.message_id_domain.clone();
+        config.signature = self.signature.clone();
+        config.timeout = Duration::from_secs(self.timeout_seconds.max(1));
+        config.poll_interval = Duration::from_millis(self.poll_interval_ms.max(10));
+        config.max_attempts = self.max_attempts;
+        config.base_backoff = Duration::from_secs(self.base_backoff_seconds);
+        config.max_backoff = Duration::from_secs(self.max_backoff_seconds);
+        Some(config)
+    }
+
+    fn problems(&self, problems: &mut Vec<String>) {
+        if !self.enabled {
+            return;
+        }
+        if self.host.trim().is_empty() {
+            problems.push("email.smtp.host: required when email.smtp.enabled = true".into());
+        }
+        if !self.from_address.contains('@') {
+            problems.push(format!("email.smtp.from_address: `{}` is not an address", self.from_address));
+        }
+        if self.max_attempts < 1 {
+            problems.push("email.smtp.max_attempts: must be at least 1".into());
+        }
+        if !self.username.is_empty() && std::env::var(&self.password_env).map_or(true, |password| password.is_empty()) {
+            problems.push(format!("email.smtp: the environment variable {} must hold the password of {}", self.password_env, self.username));
+        }
+    }
+}
+
 /// Reads the layers (the file only when given) and validates the result.
 pub fn load(file: Option<&Path>) -> Result<Config> {
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -326,6 +471,10 @@ pub fn validate(config: &Config) -> Result<()> {
             problems.push(format!("orders: the environment variable {} must hold the Shopify Admin API token", config.orders.shopify_token_env));
         }
     }
+    if config.email.max_message_bytes < 1024 {
+        problems.push(format!("email.max_message_bytes: {} is less than 1024", config.email.max_message_bytes));
+    }
+    config.email.smtp.problems(&mut problems);
     if problems.is_empty() {
         return Ok(());
     }
@@ -411,6 +560,37 @@ mod tests {
         assert_eq!(config.log, LogConfig { format: LogFormat::Text, level: "warn,sb_server=debug".into() });
         assert!(config.metrics.public);
         assert_eq!(load(None).unwrap().log.format, LogFormat::Json, "JSON lines by default");
+    }
+
+    #[test]
+    fn the_email_section_reaches_the_service_and_the_sender() {
+        let config = load_text(
+            r#"
+            [email]
+            our_addresses = ["@shop.example"]
+            max_message_bytes = 1000000
+            subject_thread_window_hours = 0
+            [email.smtp]
+            enabled = true
+            host = "127.0.0.1"
+            port = 2525
+            tls = "none"
+            from_address = "support@shop.example"
+            signature = "The Shop team"
+            "#,
+        )
+        .unwrap();
+        let email = config.email.to_service();
+        assert_eq!(email.our_addresses, vec!["@shop.example".to_string(), "support@shop.example".to_string()]);
+        assert_eq!(email.limits.max_message_bytes, 1_000_000);
+        assert!(email.subject_thread_window.is_zero());
+        let smtp = config.email.smtp.to_sender().unwrap();
+        assert_eq!((smtp.host.as_str(), smtp.port, smtp.tls, smtp.signature.as_str()), ("127.0.0.1", 2525, sb_mailnet::TlsMode::None, "The Shop team"));
+        assert!(Config::default().email.smtp.to_sender().is_none(), "off by default");
+
+        let error = load_text("[email.smtp]\nenabled = true\nfrom_address = \"nobody\"\nusername = \"u\"\npassword_env = \"SB_TEST_UNSET_SMTP_PASSWORD\"\n").unwrap_err().to_string();
+        assert!(error.contains("3 problem(s)"), "{error}");
+        assert!(error.contains("email.smtp.host") && error.contains("email.smtp.from_address") && error.contains("SB_TEST_UNSET_SMTP_PASSWORD"), "{error}");
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod commands;
 mod config;
 mod data;
 mod kb_cli;
+mod import;
 mod knowledge;
 mod logging;
 mod models;
@@ -54,6 +55,10 @@ enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(server::AuditCommand),
+    /// Import stored mail (an mbox file or a folder of .eml files) into the pipeline; safe to
+    /// run again.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Forecast contact volume per interval from an arrivals CSV, or backtest the methods.
     Forecast(wfm::ForecastArgs),
     /// The knowledge base: import, export, reindex, search, eval.
@@ -85,6 +90,7 @@ fn main() -> ExitCode {
         Command::Token(command) => server::token(command),
         Command::User(command) => server::user(command),
         Command::Audit(command) => server::audit(command),
+        Command::Import(command) => import::import(command),
         Command::Forecast(args) => wfm::forecast(args),
         Command::Staff(args) => wfm::staff(args),
         Command::Kb(command) => kb_cli::run(command),

@@ -177,6 +177,33 @@ pub fn audit(command: AuditCommand) -> Result<ExitCode> {
     })
 }
 
+/// The service's configuration from the file's sections.
+fn service_config(config: &crate::config::Config) -> ServiceConfig {
+    let mut service_config = ServiceConfig::new(config.policy.clone());
+    if !config.sla_policies.is_empty() {
+        service_config.sla_policies = config.sla_policies.clone();
+    }
+    service_config.worker = config.worker.to_service();
+    service_config.email = config.email.to_service();
+    service_config.alerts = config.alerts.clone();
+    service_config.public_url = if config.server.public_url.is_empty() { format!("http://{}", config.server.addr) } else { config.server.public_url.clone() };
+    service_config
+}
+
+/// A service for a one-shot command (`import`): the store migrated, the models loaded unless
+/// `no_triage` (messages are then stored and triaged by `serve`'s worker).
+pub(crate) async fn build_service(db_url: &str, config: &crate::config::Config, no_triage: bool, no_embeddings: bool) -> Result<Service> {
+    let store = open_store(db_url).await.with_context(|| format!("cannot open the database {}", sb_store::redact_url(db_url)))?;
+    let engine = if no_triage {
+        None
+    } else {
+        let (engine, _) = tokio::task::spawn_blocking(move || load_engine(no_embeddings)).await.context("model loading panicked")??;
+        Some(Arc::new(engine))
+    };
+    let orders = order_connector(&config.orders, &store)?;
+    Ok(Service::new(store, engine, orders, service_config(config)))
+}
+
 /// The order connector the configuration names.
 fn order_connector(orders: &crate::config::OrdersConfig, store: &Store) -> Result<Arc<dyn sb_connectors::OrderConnector>> {
     match orders.connector {
@@ -307,14 +334,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         let (engine, embedder) = tokio::task::spawn_blocking(move || load_engine(no_embeddings)).await.context("model loading panicked")??;
         tracing::info!(model = %engine.model_info().name, version = %engine.model_info().version, embeddings = engine.uses_embeddings(), "triage models loaded");
         let orders = order_connector(&config.orders, &store)?;
-        let mut service_config = ServiceConfig::new(config.policy.clone());
-        if !config.sla_policies.is_empty() {
-            service_config.sla_policies = config.sla_policies.clone();
-        }
-        service_config.worker = config.worker.to_service();
-        service_config.alerts = config.alerts.clone();
-        service_config.public_url = if config.server.public_url.is_empty() { format!("http://{addr}") } else { config.server.public_url.clone() };
-        let service = Service::new(store.clone(), Some(Arc::new(engine)), orders, service_config);
+        let service = Service::new(store.clone(), Some(Arc::new(engine)), orders, service_config(&config));
 
         if args.demo {
             let secret = demo_token(&service, &db_url).await?;
@@ -364,6 +384,11 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             let index_dir = crate::knowledge::index_dir(&config.knowledge);
             let interval = std::time::Duration::from_secs(config.knowledge.sync_interval_seconds.max(1));
             worker_handles.push(tokio::spawn(crate::knowledge::run_index_task(service.clone(), index_dir, embedder, interval, shutdown_receiver.clone())));
+        }
+        if let Some(smtp) = config.email.smtp.to_sender() {
+            let sender = sb_mailnet::SmtpSender::new(service.clone(), smtp)?;
+            let receiver = shutdown_receiver.clone();
+            worker_handles.push(tokio::spawn(async move { sender.run(receiver).await }));
         }
         let mut security = config.security.to_server();
         security.metrics_public = config.metrics.public;

@@ -42,6 +42,7 @@ GET    /api/v1/tokens                                           -               
 POST   /api/v1/tokens                      {"name":"crm","scopes":["read"]}         401 403 403 403 201  201 403 403 403 403
 DELETE /api/v1/tokens/{token}                                   -                   401 403 403 403 204  204 403 403 403 403
 POST   /api/v1/messages                    {"channel":"chat","text":"where is my order?"}  401 201 403 403 201  201 403 403 403 403
+POST   /api/v1/inbound/email               @mail                                    401 201 403 403 201  201 403 403 403 403
 POST   /api/v1/classify                    {"message":"where is my order?"}         401 503 503 403 503  503 503 503 503 503
 GET    /api/v1/session                                          -                   401 422 422 422 422  200 200 200 200 200
 GET    /metrics                                                 -                   401 403 200 403 200  200 403 403 403 403
@@ -104,7 +105,7 @@ async fn every_endpoint_answers_every_caller_as_the_matrix_says() {
     assert_eq!(callers.len(), CALLERS.len());
 
     let rows = parse_matrix();
-    assert_eq!(rows.len(), 45, "every row parsed");
+    assert_eq!(rows.len(), 46, "every row parsed");
     let mut mismatches = Vec::new();
     for row in &rows {
         assert_eq!(row.expected.len(), CALLERS.len(), "{}", row.path);
@@ -123,8 +124,14 @@ async fn every_endpoint_answers_every_caller_as_the_matrix_says() {
                     .replace("{template}", &template_id.to_string())
                     .replace("{n}", &server.next_number().to_string())
             };
-            let body: Option<Value> = row.body.as_deref().map(|body| serde_json::from_str(&fill(body)).unwrap());
-            let answer = server.request(row.method.clone(), &fill(&row.path), caller, body.as_ref()).await;
+            // `@mail`: a raw mail (a new Message-ID each time), sent as message/rfc822.
+            let answer = if row.body.as_deref() == Some("@mail") {
+                let mail = fill("From: ana@example.com\r\nMessage-ID: <authz-{n}@example.com>\r\nSubject: order\r\n\r\nWhere is my order?\r\n");
+                server.request_raw(row.method.clone(), &fill(&row.path), caller, Some("message/rfc822"), mail.into_bytes()).await
+            } else {
+                let body: Option<Value> = row.body.as_deref().map(|body| serde_json::from_str(&fill(body)).unwrap());
+                server.request(row.method.clone(), &fill(&row.path), caller, body.as_ref()).await
+            };
             let expected = StatusCode::from_u16(row.expected[caller_idx]).unwrap();
             if answer.status != expected {
                 mismatches.push(format!("{} {} as {}: expected {expected}, got {answer:?}", row.method, row.path, CALLERS[caller_idx]));

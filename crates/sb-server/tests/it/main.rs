@@ -3,6 +3,7 @@
 //! everything but triage; ingest and classify answer as they do while models load).
 //!
 //! - `authz`: the authorisation matrix, every endpoint × every role and scope, as a table;
+//! - `inbound_email`: raw mail pushed by webhook: refusals, raw storage, threading, loop signals;
 //! - `actions`: ticket actions, sessions and CSRF, PII masking, rate limits;
 //! - `observability`: `/metrics`, request ids, and what the logs hold (and never hold);
 //! - `openapi`: the OpenAPI document against the router and the real answers;
@@ -10,6 +11,7 @@
 
 mod actions;
 mod authz;
+mod inbound_email;
 mod observability;
 mod openapi;
 mod sla;

@@ -27,6 +27,8 @@ payload_too_large 413
 unsupported_media_type 415
 invalid_field 422 | unknown_channel 422 | empty_text 422 | text_too_long 422 | invalid_filter 422 | invalid_query 422
 invalid_path 422 | invalid_status 422 | invalid_role 422 | invalid_scopes 422 | invalid 422 | not_a_session 422 | no_draft 422
+invalid_path 422 | invalid_status 422 | invalid_role 422 | invalid_scopes 422 | invalid 422 | not_a_session 422
+empty_mail 422 | not_a_mail 422
 rate_limited 429
 unavailable 503
 ";
@@ -205,8 +207,12 @@ async fn every_documented_error_answer_has_codes_the_api_answers_with_that_statu
         if operation.get("security").is_some() && !has("401") {
             problems.push(format!("{method} {path}: authenticated, 401 missing"));
         }
-        if operation.get("requestBody").is_some() && !["400", "413", "415", "422"].iter().all(|status| has(status)) {
+        let body_types = operation["requestBody"]["content"].as_object();
+        if body_types.is_some_and(|types| types.contains_key("application/json")) && !["400", "413", "415", "422"].iter().all(|status| has(status)) {
             problems.push(format!("{method} {path}: takes a JSON body, one of 400, 413, 415, 422 missing"));
+        }
+        if body_types.is_some_and(|types| !types.contains_key("application/json")) && !["413", "415", "422"].iter().all(|status| has(status)) {
+            problems.push(format!("{method} {path}: takes a raw body, one of 413, 415, 422 missing"));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -231,7 +237,23 @@ fn conformance(document: &Value, schema: &Value, value: &Value, at: &str, proble
         }
         return;
     }
-    for part in schema["allOf"].as_array().into_iter().flatten() {
+    let parts: Vec<&Value> = schema["allOf"].as_array().into_iter().flatten().map(|part| resolve(document, part)).collect();
+    if !parts.is_empty() && parts.iter().all(|part| part["properties"].is_object()) {
+        // Object schemas joined with allOf (serde's `flatten`): the value has the union of
+        // their properties, and each field is checked against the part that lists it.
+        let mut merged = json!({"type": "object", "properties": {}, "required": []});
+        for part in &parts {
+            for (key, property) in part["properties"].as_object().into_iter().flatten() {
+                merged["properties"][key] = property.clone();
+            }
+            for required in part["required"].as_array().into_iter().flatten() {
+                merged["required"].as_array_mut().unwrap().push(required.clone());
+            }
+        }
+        conformance(document, &merged, value, at, problems);
+        return;
+    }
+    for part in parts {
         conformance(document, part, value, at, problems);
     }
     let types: Vec<&str> = match &schema["type"] {
@@ -297,6 +319,10 @@ async fn answers_conform_to_the_documented_schemas() {
     let requests: Vec<Probe> = vec![
         (Method::POST, "/api/v1/messages", "/api/v1/messages".into(), Some(json!({"channel": "chat", "text": "where is my order?", "external_id": "m-1", "customer": {"email": "ana@example.com"}, "metadata": {"page": "/orders"}})), &ingest, 201),
         (Method::POST, "/api/v1/messages", "/api/v1/messages".into(), Some(json!({"channel": "fax", "text": "hello"})), &ingest, 422),
+        // A JSON string is sent as a raw mail (message/rfc822).
+        (Method::POST, "/api/v1/inbound/email", "/api/v1/inbound/email".into(), Some(json!("From: Ana <ana@example.com>\r\nMessage-ID: <o-1@example.com>\r\nSubject: order\r\n\r\nWhere is my order?\r\n")), &ingest, 201),
+        (Method::POST, "/api/v1/inbound/email", "/api/v1/inbound/email".into(), Some(json!("From: Ana <ana@example.com>\r\nMessage-ID: <o-1@example.com>\r\nSubject: order\r\n\r\nWhere is my order?\r\n")), &ingest, 200),
+        (Method::POST, "/api/v1/inbound/email", "/api/v1/inbound/email".into(), Some(json!("no headers here, only text")), &ingest, 422),
         (Method::GET, "/api/v1/tickets", "/api/v1/tickets".into(), None, &admin, 200),
         (Method::GET, "/api/v1/tickets", "/api/v1/tickets".into(), None, &viewer, 200),
         (Method::GET, "/api/v1/tickets/{ticket_id}", format!("/api/v1/tickets/{ticket}"), None, &admin, 200),
@@ -324,7 +350,10 @@ async fn answers_conform_to_the_documented_schemas() {
     ];
     let mut problems = Vec::new();
     for (method, documented_path, path, body, credential, expected) in requests {
-        let answer = server.request(method.clone(), &path, credential, body.as_ref()).await;
+        let answer = match &body {
+            Some(Value::String(mail)) => server.request_raw(method.clone(), &path, credential, Some("message/rfc822"), mail.clone().into_bytes()).await,
+            _ => server.request(method.clone(), &path, credential, body.as_ref()).await,
+        };
         assert_eq!(answer.status.as_u16(), expected, "{method} {path}: {answer:?}");
         let response = &document["paths"][documented_path][method.as_str().to_lowercase()]["responses"][expected.to_string()];
         let response = resolve(&document, response);

@@ -42,6 +42,22 @@ impl std::fmt::Debug for Answer {
     }
 }
 
+/// A request builder carrying `credential` (and the CSRF header a session needs on changes).
+fn authorized(method: Method, path: &str, credential: &Credential) -> axum::http::request::Builder {
+    let mut builder = Request::builder().method(method.clone()).uri(path);
+    match credential {
+        Credential::None => {}
+        Credential::Bearer(secret) => builder = builder.header("authorization", format!("Bearer {secret}")),
+        Credential::Cookie { session, csrf } => {
+            builder = builder.header("cookie", format!("theme=dark; sb_session={session}"));
+            if method != Method::GET {
+                builder = builder.header("x-csrf-token", csrf);
+            }
+        }
+    }
+    builder
+}
+
 pub struct TestServer {
     pub app: Router,
     pub service: Service,
@@ -77,18 +93,16 @@ impl TestServer {
     }
 
     pub async fn request(&self, method: Method, path: &str, credential: &Credential, body: Option<&Value>) -> Answer {
-        let mut builder = Request::builder().method(method.clone()).uri(path);
-        match credential {
-            Credential::None => {}
-            Credential::Bearer(secret) => builder = builder.header("authorization", format!("Bearer {secret}")),
-            Credential::Cookie { session, csrf } => {
-                builder = builder.header("cookie", format!("theme=dark; sb_session={session}"));
-                if method != Method::GET {
-                    builder = builder.header("x-csrf-token", csrf);
-                }
-            }
+        self.send(authorized(method, path, credential), body).await
+    }
+
+    /// A request with a raw body of the given media type (`None`: no Content-Type header).
+    pub async fn request_raw(&self, method: Method, path: &str, credential: &Credential, content_type: Option<&str>, body: Vec<u8>) -> Answer {
+        let mut builder = authorized(method, path, credential);
+        if let Some(content_type) = content_type {
+            builder = builder.header("content-type", content_type);
         }
-        self.send(builder, body).await
+        self.answer(builder.body(Body::from(body)).unwrap()).await
     }
 
     pub async fn send(&self, mut builder: axum::http::request::Builder, body: Option<&Value>) -> Answer {
@@ -99,7 +113,11 @@ impl TestServer {
             }
             None => Body::empty(),
         };
-        let response = self.app.clone().oneshot(builder.body(body).unwrap()).await.unwrap();
+        self.answer(builder.body(body).unwrap()).await
+    }
+
+    async fn answer(&self, request: Request<Body>) -> Answer {
+        let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();

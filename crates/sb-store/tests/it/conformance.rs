@@ -777,6 +777,69 @@ async fn alerts_deduplicate_resolve_and_enqueue_webhook_deliveries(db: &TestDb) 
     assert_eq!(outcomes.iter().filter(|outcome| matches!(outcome, Ok((_, Raised::New)))).count(), 1, "{outcomes:?}");
 }
 
+fn email_inbound(message_id: &str, email: &str, subject: &str, received_at: DateTime<Utc>) -> NewInbound {
+    NewInbound {
+        channel: Channel::Email,
+        external_id: Some(message_id.to_string()),
+        subject: Some(subject.to_string()),
+        content_type: "message/rfc822".into(),
+        customer: NewCustomer { email: Some(email.to_string()), ..NewCustomer::default() },
+        received_at,
+        ..inbound(None, "hello", None)
+    }
+}
+
+async fn email_threads_by_message_id_and_records_sent_ids(db: &TestDb) {
+    let store = &db.store;
+    let first = store.ingest(&email_inbound("a1@mail.example", "Ana@Example.com", "Order A10493", at(0))).await.unwrap();
+    let other = store.ingest(&email_inbound("b1@mail.example", "bo@example.com", "Hello", at(1))).await.unwrap();
+    // Most specific first: the first id that is known wins, unknown ones are skipped.
+    let ids = |list: &[&str]| list.iter().map(|id| id.to_string()).collect::<Vec<_>>();
+    assert_eq!(store.email_ticket_by_message_ids(&ids(&["nope@x", "a1@mail.example", "b1@mail.example"])).await.unwrap(), Some(first.ticket_id));
+    assert_eq!(store.email_ticket_by_message_ids(&ids(&["b1@mail.example", "a1@mail.example"])).await.unwrap(), Some(other.ticket_id));
+    assert_eq!(store.email_ticket_by_message_ids(&ids(&["nope@x"])).await.unwrap(), None);
+    assert_eq!(store.email_ticket_by_message_ids(&[]).await.unwrap(), None);
+
+    // Recent open email tickets of a customer (the address is compared lower-cased).
+    let recent = store.recent_email_tickets("ana@example.com", at(0), 10).await.unwrap();
+    assert_eq!(recent, vec![(first.ticket_id, Some("Order A10493".to_string()))]);
+    assert!(store.recent_email_tickets("ana@example.com", at(5), 10).await.unwrap().is_empty());
+
+    // An automatic reply counts toward the sender's budget; an agent's does not.
+    let mut automatic = reply("Your order ships today");
+    automatic.recipient = Some("ana@example.com".into());
+    automatic.metadata = Some(json!({"automatic": true, "reason_code": "auto_reply_order_status"}));
+    let reply_id = store.add_outbound(first.ticket_id, &automatic, &[], at(2)).await.unwrap();
+    let mut by_agent = reply("I checked with the warehouse");
+    by_agent.recipient = Some("ana@example.com".into());
+    by_agent.metadata = Some(json!({"automatic": false}));
+    let agent_reply_id = store.add_outbound(first.ticket_id, &by_agent, &[], at(2)).await.unwrap();
+    assert_eq!(store.automatic_replies_to(Channel::Email, "Ana@example.com", at(0)).await.unwrap(), 1);
+    assert_eq!(store.automatic_replies_to(Channel::Email, "ana@example.com", at(3)).await.unwrap(), 0);
+
+    // Sending records the Message-ID: the thread's ids come back in order, and a reply to
+    // the sent mail finds the ticket.
+    let items = store.claim_outbox(Channel::Email, "smtp-1", at(2), at(3), 10).await.unwrap();
+    assert_eq!(items.iter().map(|item| item.message_id).collect::<Vec<_>>(), vec![reply_id, agent_reply_id]);
+    let stolen = store.mark_outbox_sent_with_message_id(items[0].id, "smtp-2", reply_id, "sb.1@shop.example", at(2)).await;
+    assert!(matches!(stolen, Err(Error::Conflict(_))), "{stolen:?}");
+    store.mark_outbox_sent_with_message_id(items[0].id, "smtp-1", reply_id, "sb.1@shop.example", at(2)).await.unwrap();
+    let still_pending = store.claim_outbox(Channel::Email, "smtp-1", at(20), at(21), 10).await.unwrap();
+    assert_eq!(still_pending.iter().map(|item| item.message_id).collect::<Vec<_>>(), vec![agent_reply_id], "only the sent entry left the outbox");
+    assert_eq!(store.message(reply_id).await.unwrap().external_id.as_deref(), Some("sb.1@shop.example"));
+    assert_eq!(store.email_ticket_by_message_ids(&ids(&["sb.1@shop.example"])).await.unwrap(), Some(first.ticket_id));
+    assert_eq!(store.email_thread_ids(first.ticket_id, reply_id).await.unwrap(), ids(&["a1@mail.example"]));
+    assert_eq!(store.email_thread_ids(first.ticket_id, reply_id + 1).await.unwrap(), ids(&["a1@mail.example", "sb.1@shop.example"]));
+
+    // A repeated delivery is answered with its message's latest decision, read alone.
+    assert!(store.latest_message_decision(first.ticket_id, first.message_id).await.unwrap().is_none());
+    store.record_triage(&outcome(first.message_id, first.ticket_id, "human_queue", false), at(3)).await.unwrap();
+    let retriaged = store.record_triage(&outcome(first.message_id, first.ticket_id, "auto_reply", false), at(4)).await.unwrap();
+    let latest = store.latest_message_decision(first.ticket_id, first.message_id).await.unwrap().unwrap();
+    assert_eq!((latest.id, latest.route.as_str()), (retriaged.decision_id, "auto_reply"));
+    assert!(store.latest_message_decision(other.ticket_id, first.message_id).await.unwrap().is_none());
+}
+
 macro_rules! conformance_tests {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -832,6 +895,7 @@ conformance_tests!(
     resolved_tickets_keep_their_summary,
     resolved_tickets_feed_in_resolution_order_and_resumes,
     alerts_deduplicate_resolve_and_enqueue_webhook_deliveries,
+    email_threads_by_message_id_and_records_sent_ids,
 );
 
 #[allow(dead_code)]

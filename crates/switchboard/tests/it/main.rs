@@ -2,5 +2,6 @@
 
 mod cli;
 mod kb;
+mod email;
 mod serve;
 mod wfm;

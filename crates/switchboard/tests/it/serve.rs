@@ -67,11 +67,11 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn binary() -> PathBuf {
+pub(crate) fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_switchboard"))
 }
 
-fn create_token(db_url: &str, scopes: &str) -> String {
+pub(crate) fn create_token(db_url: &str, scopes: &str) -> String {
     let output = Command::new(binary())
         .args(["token", "create", "--db", db_url, "--name", &format!("test-{scopes}"), "--scopes", scopes])
         .env("SWITCHBOARD_LOG", "warn")
@@ -86,9 +86,9 @@ fn create_token(db_url: &str, scopes: &str) -> String {
 }
 
 /// A running `switchboard serve`; killed (SIGKILL) when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base_url: String,
+    pub(crate) base_url: String,
     /// Standard error (the logs), when collected, and the thread that collects it.
     logs: Arc<Mutex<String>>,
     log_reader: Option<std::thread::JoinHandle<()>>,
@@ -107,11 +107,21 @@ impl Server {
 
     /// Like [`Server::start_with_logs`] with extra environment variables (configuration).
     async fn start_with_env(db_url: &str, log_level: &str, collect_logs: bool, env: &[(&str, String)]) -> Server {
+        Server::spawn(db_url, log_level, collect_logs, &[], env).await
+    }
+
+    /// Starts with more arguments for `serve` (`--demo`, `--config FILE`…).
+    pub(crate) async fn start_with_args(db_url: &str, extra_args: &[&str]) -> Server {
+        Server::spawn(db_url, "warn", false, extra_args, &[]).await
+    }
+
+    async fn spawn(db_url: &str, log_level: &str, collect_logs: bool, extra_args: &[&str], env: &[(&str, String)]) -> Server {
         ensure_tfidf_default_model();
         let port = free_port();
         let mut child = Command::new(binary())
             .args(["serve", "--db", db_url, "--addr", &format!("127.0.0.1:{port}"), "--no-embeddings"])
             .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
+            .args(extra_args)
             .env("SWITCHBOARD_CACHE", cache_dir())
             .env("SWITCHBOARD_LOG", log_level)
             .current_dir(repo_root())
@@ -167,7 +177,7 @@ impl Drop for Server {
     }
 }
 
-async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+pub(crate) async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
     let mut request = client.post(url).header("content-type", content_type).body(body);
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -201,7 +211,7 @@ async fn post_whole(url: &str, token: Option<&str>, content_type: &str, body: St
     .unwrap()
 }
 
-async fn get(client: &reqwest::Client, url: &str, token: &str) -> (u16, Value) {
+pub(crate) async fn get(client: &reqwest::Client, url: &str, token: &str) -> (u16, Value) {
     let response = client.get(url).bearer_auth(token).send().await.unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))

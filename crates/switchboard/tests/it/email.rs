@@ -1,0 +1,122 @@
+//! The email channel through the real binary: mail pushed to `serve` over HTTP and triaged,
+//! loop protection (auto-replies and a sender's hourly budget never get an automatic answer),
+//! and `switchboard import mbox` / `import eml` run twice without a second copy of anything.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::cli::{cache_dir, ensure_tfidf_default_model, repo_root};
+use crate::serve::{binary, create_token, get, post, Server, TestDatabase};
+
+fn mail(message_id: &str, from: &str, subject: &str, extra_headers: &str, body: &str) -> String {
+    format!("From: Ana Silva <{from}>\r\nTo: support@shop.example\r\nMessage-ID: <{message_id}>\r\nDate: Mon, 2 Nov 2026 09:00:00 +0000\r\nSubject: {subject}\r\n{extra_headers}\r\n{body}\r\n")
+}
+
+const TRACK_ORDER: &str = "Hi, where is my order #A10493? The UPS tracking hasn't moved since Monday.\r\n\r\nThanks,\r\nAna\r\n\r\nOn Sun, 1 Nov 2026, Shop <support@shop.example> wrote:\r\n> Your order A10493 has shipped.\r\n> Kind regards";
+
+async fn email_is_triaged_and_loops_never_start(postgres: bool) {
+    let database = TestDatabase::new(postgres).await;
+    let server = Server::start_with_args(&database.url, &["--demo", "--demo-tickets", "0"]).await;
+    let token = create_token(&database.url, "ingest,read");
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v1/inbound/email", server.base_url);
+    let sender = "ana.silva@example.com";
+
+    let (status, first) = post(&client, &url, Some(&token), "message/rfc822", mail("e2e-1@mail.example", sender, "Order A10493", "", TRACK_ORDER)).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["status"], "triaged", "{first}");
+    assert_eq!(first["triage"]["intent"], "track_order", "{first}");
+    // Triage read the mail without its quoted history and signature.
+    let expected_text = sb_mail::parse(mail("x@y", sender, "Order A10493", "", TRACK_ORDER).as_bytes(), &sb_mail::Limits::default()).body.stripped;
+    assert_eq!(first["triage"]["normalized_text"], Value::from(expected_text.clone()), "{first}");
+    assert!(!expected_text.contains("has shipped"), "{expected_text}");
+    assert_eq!(first["decision"]["route"], "auto_reply", "a found, shipped order is answered automatically: {first}");
+
+    // The same question from the customer's auto-responder, and past the hourly budget of
+    // automatic answers (3 per sender): stored, triaged, answered by a person.
+    let (status, auto) = post(&client, &url, Some(&token), "message/rfc822", mail("e2e-2@mail.example", sender, "Automatic reply: Order A10493", "Auto-Submitted: auto-replied\r\n", TRACK_ORDER)).await;
+    assert_eq!(status, 201, "{auto}");
+    assert_eq!((auto["auto_answer_refusal"].as_str(), auto["decision"]["route"].as_str(), auto["decision"]["reason_code"].as_str()), (Some("auto_reply"), Some("human_queue"), Some("auto_answer_refused")), "{auto}");
+    assert!(auto["reply"].is_null() && auto["decision"]["suggested_reply"].is_string(), "{auto}");
+    let mut routes = Vec::new();
+    for message_idx in 3..=5 {
+        let (status, answer) = post(&client, &url, Some(&token), "message/rfc822", mail(&format!("e2e-{message_idx}@mail.example"), sender, &format!("Order A10493 ({message_idx})"), "", TRACK_ORDER)).await;
+        assert_eq!(status, 201, "{answer}");
+        routes.push(answer["decision"]["reason_code"].as_str().unwrap_or_default().to_string());
+    }
+    // The demo data answered Ana automatically once already (its first order question comes by
+    // email), and the first mail above made two: one more, then the budget of 3 is spent.
+    assert_eq!(routes, ["auto_reply_order_status", "auto_answer_refused", "auto_answer_refused"], "the 4th automatic answer within the hour goes to a person");
+
+    // A repeated delivery is 200 with the first delivery's ticket.
+    let (status, again) = post(&client, &url, Some(&token), "message/rfc822", mail("e2e-1@mail.example", sender, "Order A10493", "", TRACK_ORDER)).await;
+    assert_eq!((status, again["ticket_id"].clone(), again["status"].as_str()), (200, first["ticket_id"].clone(), Some("duplicate")));
+    let (status, ticket) = get(&client, &format!("{}/api/v1/tickets/{}", server.base_url, first["ticket_id"]), &token).await;
+    assert_eq!(status, 200, "{ticket}");
+    drop(server);
+    database.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_on_sqlite() {
+    email_is_triaged_and_loops_never_start(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_on_postgres() {
+    email_is_triaged_and_loops_never_start(true).await;
+}
+
+fn import(kind: &str, path: &std::path::Path, db_url: &str) -> Value {
+    let output = Command::new(binary())
+        .args(["import", kind, path.to_str().unwrap(), "--db", db_url, "--no-embeddings", "--json"])
+        .env("SWITCHBOARD_CACHE", cache_dir())
+        .env("SWITCHBOARD_LOG", "warn")
+        .current_dir(repo_root())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "import {kind} failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| panic!("{error}: {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+/// (read, stored, triaged, already stored, refused, failed) of an import summary.
+fn counts(summary: &Value) -> [u64; 6] {
+    ["read", "stored", "triaged", "already_stored", "refused", "failed"].map(|field| summary[field].as_u64().unwrap_or(u64::MAX))
+}
+
+#[test]
+fn imports_are_triaged_and_safe_to_run_again() {
+    ensure_tfidf_default_model();
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("switchboard.db").display());
+
+    // An mbox of three mails (one a reply to the first, one with a quoted `>From ` line)
+    // and a non-mail between them.
+    let mbox = dir.path().join("support.mbox");
+    let mbox_text = [
+        "From ana@example.com Mon Nov  2 09:00:00 2026\n",
+        &mail("mb-1@mail.example", "ana@example.com", "Refund for order A10500", "", "I want a refund for order A10500, the kettle is broken.").replace("\r\n", "\n"),
+        "\nFrom bo@example.com Mon Nov  2 09:05:00 2026\n",
+        &mail("mb-2@mail.example", "bo@example.com", "Opening hours", "", "When are you open on Sunday?\n>From the website I could not tell.").replace("\r\n", "\n"),
+        "\nFrom x@example.com Mon Nov  2 09:06:00 2026\n",
+        "this is not a mail at all\n",
+        "\nFrom ana@example.com Mon Nov  2 09:10:00 2026\n",
+        &mail("mb-3@mail.example", "ana@example.com", "Re: Refund for order A10500", "In-Reply-To: <mb-1@mail.example>\n", "Any news?").replace("\r\n", "\n"),
+    ]
+    .concat();
+    std::fs::write(&mbox, mbox_text).unwrap();
+    let first = import("mbox", &mbox, &db_url);
+    assert_eq!(counts(&first), [4, 3, 3, 0, 1, 0], "{first}");
+    let again = import("mbox", &mbox, &db_url);
+    assert_eq!(counts(&again), [4, 0, 0, 3, 1, 0], "nothing stored twice: {again}");
+
+    // A folder of .eml files: one new mail, one already imported from the mbox.
+    let folder = dir.path().join("eml");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("a.eml"), mail("eml-1@mail.example", "cy@example.com", "Damaged parcel", "", "The box arrived crushed.")).unwrap();
+    std::fs::write(folder.join("b.EML"), mail("mb-2@mail.example", "bo@example.com", "Opening hours", "", "When are you open on Sunday?")).unwrap();
+    std::fs::write(folder.join("notes.txt"), "not an .eml file").unwrap();
+    let from_folder = import("eml", &folder, &db_url);
+    assert_eq!(counts(&from_folder), [2, 1, 1, 1, 0, 0], "{from_folder}");
+}
