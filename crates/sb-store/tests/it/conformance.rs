@@ -686,31 +686,6 @@ async fn resolved_tickets_keep_their_summary(db: &TestDb) {
     assert!(matches!(store.set_ticket_summary(999_999, "x").await, Err(Error::NotFound { .. })));
 }
 
-macro_rules! conformance_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let db = crate::support::TestDb::sqlite().await;
-                    super::$name(&db).await;
-                    db.cleanup().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let db = crate::support::TestDb::postgres().await;
-                    super::$name(&db).await;
-                    db.cleanup().await;
-                }
-            )*
-        }
-    };
-}
-
 conformance_tests!(
     migrations_are_idempotent_and_ready,
     ingest_keeps_the_raw_payload_and_creates_ticket_and_customer,
