@@ -55,6 +55,8 @@ pub enum Permission {
     ReadMetrics,
     /// Write knowledge-base articles and reply templates (agents read them).
     ManageKnowledge,
+    /// Read the dashboard reports (SLA compliance, agent performance, cost…) and export them.
+    ReadReports,
 }
 
 impl Permission {
@@ -73,6 +75,7 @@ impl Permission {
             Permission::SeePii => "see_pii",
             Permission::ReadMetrics => "read_metrics",
             Permission::ManageKnowledge => "manage_knowledge",
+            Permission::ReadReports => "read_reports",
         }
     }
 
@@ -81,7 +84,7 @@ impl Permission {
         use Permission::*;
         match role {
             Role::Admin => true,
-            Role::Supervisor => matches!(permission, Read | Write | Assign | ManageCustomers | ReadUsers | SeePii | ManageKnowledge),
+            Role::Supervisor => matches!(permission, Read | Write | Assign | ManageCustomers | ReadUsers | SeePii | ManageKnowledge | ReadReports),
             Role::Agent => matches!(permission, Read | Write | SeePii),
             Role::Compliance => matches!(permission, Read | ReadCompliance | ReadAudit | SeePii),
             Role::Viewer => matches!(permission, Read),
@@ -89,14 +92,14 @@ impl Permission {
     }
 
     /// What a token scope grants: `ingest` sends messages in, `read` reads (with personal
-    /// data: integrations such as a CRM sync need it), `write` acts on tickets and keeps the
+    /// data: integrations such as a CRM sync need it) and exports the reports, `write` acts on tickets and keeps the
     /// knowledge base (a help-centre sync), `admin` is everything.
     pub fn of_scope(scope: Scope, permission: Permission) -> bool {
         use Permission::*;
         match scope {
             Scope::Admin => true,
             Scope::Ingest => matches!(permission, Ingest),
-            Scope::Read => matches!(permission, Read | ReadCompliance | SeePii | ReadMetrics),
+            Scope::Read => matches!(permission, Read | ReadCompliance | SeePii | ReadMetrics | ReadReports),
             Scope::Write => matches!(permission, Write | Assign | ManageCustomers | ManageKnowledge),
         }
     }
@@ -220,7 +223,7 @@ impl Caller {
 fn scope_for(permission: Permission) -> &'static str {
     match permission {
         Permission::Ingest => "ingest",
-        Permission::Read | Permission::ReadCompliance | Permission::SeePii | Permission::ReadMetrics => "read",
+        Permission::Read | Permission::ReadCompliance | Permission::SeePii | Permission::ReadMetrics | Permission::ReadReports => "read",
         Permission::Write | Permission::Assign | Permission::ManageCustomers | Permission::ManageKnowledge => "write",
         Permission::ReadAudit | Permission::ReadUsers | Permission::ManageUsers | Permission::ManageTokens => "admin",
     }
@@ -241,6 +244,7 @@ fn describe(permission: Permission) -> &'static str {
         Permission::SeePii => "see personal data",
         Permission::ReadMetrics => "read the metrics",
         Permission::ManageKnowledge => "edit the knowledge base",
+        Permission::ReadReports => "read the reports",
     }
 }
 

@@ -6,11 +6,13 @@
 //! - `actions`: ticket actions, sessions and CSRF, PII masking, rate limits;
 //! - `observability`: `/metrics`, request ids, and what the logs hold (and never hold);
 //! - `openapi`: the OpenAPI document against the router and the real answers;
+//! - `reports`: the report endpoints (parameter errors, JSON, CSV, personal data);
 //! - `sla`: the SLA policies endpoint.
 
 mod actions;
 mod authz;
 mod observability;
 mod openapi;
+mod reports;
 mod sla;
 mod support;
