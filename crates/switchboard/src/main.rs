@@ -7,6 +7,7 @@ mod knowledge;
 mod logging;
 mod models;
 mod progress;
+mod report;
 mod server;
 mod wfm;
 
@@ -57,6 +58,9 @@ enum Command {
     Forecast(wfm::ForecastArgs),
     /// Agents needed for an interval's workload (Erlang C; Erlang A figures with --patience).
     Staff(wfm::StaffArgs),
+    /// Print a dashboard report from the database (pending, customer, realtime, sla,
+    /// categories, agents, cost, automation) as JSON or CSV.
+    Report(report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Command::Audit(command) => server::audit(command),
         Command::Forecast(args) => wfm::forecast(args),
         Command::Staff(args) => wfm::staff(args),
+        Command::Report(args) => report::report(args),
         Command::Paths => {
             println!("cache: {}", models::cache_dir().display());
             println!("minilm: {}", sb_embed::default_model_dir().display());

@@ -20,7 +20,7 @@ pub const DEFAULT_DB_URL: &str = "sqlite://var/switchboard.db";
 pub struct DbArgs {
     /// Database: `sqlite://FILE` (created if missing) or `postgres://USER@HOST/DB`.
     #[arg(long, env = "SWITCHBOARD_DB", default_value = DEFAULT_DB_URL)]
-    db: String,
+    pub(crate) db: String,
 }
 
 #[derive(clap::Args)]
@@ -97,12 +97,12 @@ pub enum TokenCommand {
     },
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
 /// Connects (creating an SQLite file's folder) and migrates.
-async fn open_store(url: &str) -> Result<Store> {
+pub(crate) async fn open_store(url: &str) -> Result<Store> {
     if let Some(path) = sqlite_path(url) {
         if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).with_context(|| format!("cannot create the database folder {}", parent.display()))?;

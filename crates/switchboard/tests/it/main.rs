@@ -1,5 +1,6 @@
 //! End-to-end tests of the `switchboard` binary, started the way a user starts it.
 
 mod cli;
+mod report;
 mod serve;
 mod wfm;
