@@ -203,7 +203,9 @@ impl Generator {
     fn ticket(&mut self, ticket_idx: i64, batch: &mut Batch) {
         let random = &mut self.random;
         let ticket_id = ticket_idx + 1;
-        let created_ms = self.start_ms + ticket_idx * self.span_ms / self.n_tickets + random.below(60_000);
+        // Evenly spread with jitter inside each ticket's own slot, so the last one is before `end()`.
+        let slot_ms = (self.span_ms / self.n_tickets).max(1);
+        let created_ms = self.start_ms + ticket_idx * self.span_ms / self.n_tickets + random.below(slot_ms as u64);
         let age_ms = self.start_ms + self.span_ms - created_ms;
         let channel = pick(random, &CHANNELS);
         let (intent, category) = pick(random, &INTENTS);
@@ -452,7 +454,9 @@ impl Loader {
         match self {
             Loader::Sqlite(connection) => connection.execute_batch("ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);").expect("sqlite analyze"),
             Loader::Postgres(connection) => {
-                sqlx::raw_sql("VACUUM ANALYZE; SELECT setval(pg_get_serial_sequence('tickets', 'id'), (SELECT MAX(id) FROM tickets)); \
+                // VACUUM cannot share a multi-statement (implicitly transactional) batch.
+                sqlx::raw_sql("VACUUM ANALYZE").execute(&mut *connection).await.expect("postgres vacuum analyze");
+                sqlx::raw_sql("SELECT setval(pg_get_serial_sequence('tickets', 'id'), (SELECT MAX(id) FROM tickets)); \
                      SELECT setval(pg_get_serial_sequence('messages', 'id'), (SELECT MAX(id) FROM messages)); \
                      SELECT setval(pg_get_serial_sequence('triage_results', 'id'), (SELECT MAX(id) FROM triage_results)); \
                      SELECT setval(pg_get_serial_sequence('decisions', 'id'), (SELECT MAX(id) FROM decisions)); \
@@ -460,7 +464,7 @@ impl Loader {
                      SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT MAX(id) FROM users));")
                     .execute(&mut *connection)
                     .await
-                    .expect("postgres vacuum analyze");
+                    .expect("postgres sequences after the load");
             }
         }
     }
@@ -488,6 +492,10 @@ async fn generate(options: &Options) {
         }
         loader.write(&batch).await;
         progress.set_position(ticket_idx as u64);
+        // indicatif draws nothing when stderr is not a terminal (a log file): a line instead.
+        if progress.is_hidden() && ticket_idx % 100_000 == 0 {
+            eprintln!("generated {ticket_idx}/{} tickets in {:.1} s", options.n_tickets, started.elapsed().as_secs_f64());
+        }
     }
     progress.finish_and_clear();
     eprintln!("generated {} tickets and {} messages in {:.1} s", options.n_tickets, generator.next_message_id - 1, started.elapsed().as_secs_f64());
