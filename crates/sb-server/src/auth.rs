@@ -57,6 +57,8 @@ pub enum Permission {
     ManageKnowledge,
     /// Resolve alerts by hand (everyone who reads tickets sees them).
     ResolveAlerts,
+    /// Read the dashboard reports (SLA compliance, agent performance, cost…) and export them.
+    ReadReports,
 }
 
 impl Permission {
@@ -76,6 +78,7 @@ impl Permission {
             Permission::ReadMetrics => "read_metrics",
             Permission::ManageKnowledge => "manage_knowledge",
             Permission::ResolveAlerts => "resolve_alerts",
+            Permission::ReadReports => "read_reports",
         }
     }
 
@@ -84,7 +87,7 @@ impl Permission {
         use Permission::*;
         match role {
             Role::Admin => true,
-            Role::Supervisor => matches!(permission, Read | Write | Assign | ManageCustomers | ReadUsers | SeePii | ManageKnowledge | ResolveAlerts),
+            Role::Supervisor => matches!(permission, Read | Write | Assign | ManageCustomers | ReadUsers | SeePii | ManageKnowledge | ResolveAlerts | ReadReports),
             Role::Agent => matches!(permission, Read | Write | SeePii),
             Role::Compliance => matches!(permission, Read | ReadCompliance | ReadAudit | SeePii),
             Role::Viewer => matches!(permission, Read),
@@ -92,14 +95,14 @@ impl Permission {
     }
 
     /// What a token scope grants: `ingest` sends messages in, `read` reads (with personal
-    /// data: integrations such as a CRM sync need it), `write` acts on tickets and keeps the
+    /// data: integrations such as a CRM sync need it) and exports the reports, `write` acts on tickets and keeps the
     /// knowledge base (a help-centre sync), `admin` is everything.
     pub fn of_scope(scope: Scope, permission: Permission) -> bool {
         use Permission::*;
         match scope {
             Scope::Admin => true,
             Scope::Ingest => matches!(permission, Ingest),
-            Scope::Read => matches!(permission, Read | ReadCompliance | SeePii | ReadMetrics),
+            Scope::Read => matches!(permission, Read | ReadCompliance | SeePii | ReadMetrics | ReadReports),
             Scope::Write => matches!(permission, Write | Assign | ManageCustomers | ManageKnowledge | ResolveAlerts),
         }
     }
@@ -223,7 +226,7 @@ impl Caller {
 fn scope_for(permission: Permission) -> &'static str {
     match permission {
         Permission::Ingest => "ingest",
-        Permission::Read | Permission::ReadCompliance | Permission::SeePii | Permission::ReadMetrics => "read",
+        Permission::Read | Permission::ReadCompliance | Permission::SeePii | Permission::ReadMetrics | Permission::ReadReports => "read",
         Permission::Write | Permission::Assign | Permission::ManageCustomers | Permission::ManageKnowledge | Permission::ResolveAlerts => "write",
         Permission::ReadAudit | Permission::ReadUsers | Permission::ManageUsers | Permission::ManageTokens => "admin",
     }
@@ -245,6 +248,7 @@ fn describe(permission: Permission) -> &'static str {
         Permission::ReadMetrics => "read the metrics",
         Permission::ManageKnowledge => "edit the knowledge base",
         Permission::ResolveAlerts => "resolve alerts",
+        Permission::ReadReports => "read the reports",
     }
 }
 

@@ -33,6 +33,9 @@ pub enum ApiError {
     MalformedJson(String),
     #[error("{message}")]
     Validation { code: &'static str, message: String },
+    /// A query parameter that cannot be used (a report's date, zone, period, format…).
+    #[error("{message}")]
+    BadParameter { code: &'static str, message: String },
     #[error("missing or invalid credentials: send `Authorization: Bearer <token>` or log in")]
     Unauthorized,
     #[error("wrong email or password")]
@@ -70,6 +73,7 @@ impl ApiError {
         match self {
             ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
             ApiError::Validation { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            ApiError::BadParameter { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             ApiError::MissingScope(_) => (StatusCode::FORBIDDEN, "forbidden"),

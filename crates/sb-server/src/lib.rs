@@ -19,6 +19,7 @@ mod messages;
 mod metrics;
 mod openapi;
 mod rate_limit;
+mod reports;
 mod request_log;
 mod session;
 mod sla;
@@ -148,6 +149,14 @@ pub fn app(state: AppState) -> Router {
         .route("/webhooks", get(alerts::list_webhooks).post(alerts::create_webhook))
         .route("/webhooks/{webhook_id}", delete(alerts::deactivate_webhook))
         .route("/webhooks/{webhook_id}/deliveries", get(alerts::webhook_deliveries))
+        .route("/reports/pending", get(reports::pending))
+        .route("/reports/realtime", get(reports::realtime))
+        .route("/reports/customers/{customer_id}", get(reports::customer))
+        .route("/reports/sla", get(reports::sla))
+        .route("/reports/categories", get(reports::categories))
+        .route("/reports/agents", get(reports::agents))
+        .route("/reports/cost", get(reports::cost))
+        .route("/reports/automation", get(reports::automation))
         .fallback(api_not_found)
         .layer(axum::middleware::from_fn_with_state(state.limits.clone(), rate_limit::limit_by_ip));
     // Layers run outermost last: the request id is checked, set and echoed before the request's

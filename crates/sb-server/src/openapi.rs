@@ -83,7 +83,7 @@ impl Modify for SecuritySchemes {
         let components = openapi.components.get_or_insert_with(Default::default);
         let bearer = HttpBuilder::new()
             .scheme(HttpAuthScheme::Bearer)
-            .description(Some("An API token (`switchboard token create`, or `POST /api/v1/tokens`). Scopes: `ingest` sends messages in; `read` reads tickets, customers, decisions, compliance records and SLA policies, with personal data; `write` acts on tickets and customers; `admin` grants every scope and manages users, tokens and the audit log."))
+            .description(Some("An API token (`switchboard token create`, or `POST /api/v1/tokens`). Scopes: `ingest` sends messages in; `read` reads tickets, customers, decisions, compliance records, SLA policies and reports, with personal data; `write` acts on tickets and customers; `admin` grants every scope and manages users, tokens and the audit log."))
             .build();
         components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
         let session = ApiKeyValue::with_description(SESSION_COOKIE, "A console session, from `POST /api/v1/session`. The values an operation lists are the roles allowed: admin, supervisor, agent, compliance, viewer (viewers see redacted text only).");
@@ -151,6 +151,14 @@ impl Modify for SecuritySchemes {
         crate::alerts::create_webhook,
         crate::alerts::deactivate_webhook,
         crate::alerts::webhook_deliveries,
+        crate::reports::pending,
+        crate::reports::realtime,
+        crate::reports::customer,
+        crate::reports::sla,
+        crate::reports::categories,
+        crate::reports::agents,
+        crate::reports::cost,
+        crate::reports::automation,
     ),
     components(
         schemas(crate::error::ErrorBody),
@@ -166,6 +174,7 @@ impl Modify for SecuritySchemes {
         (name = "admin", description = "Audit log, users and API tokens."),
         (name = "knowledge", description = "Knowledge-base articles with their versions, hybrid search, reply templates."),
         (name = "alerts", description = "Alerts raised by the rules, and the webhooks that receive them (signed, retried, logged)."),
+        (name = "reports", description = "Dashboard reports over a date range in a time zone, as JSON or CSV: pending queue, real-time metrics, customer 360, SLA compliance, category and agent performance, LLM cost, automation rate."),
         (name = "session", description = "Console login (cookie and CSRF token)."),
         (name = "service", description = "Probes and this document; no authentication."),
     ),
@@ -204,6 +213,7 @@ mod tests {
         let errors = vec![
             ApiError::MalformedJson("x".into()),
             ApiError::validation("invalid_field", "x"),
+            ApiError::BadParameter { code: "invalid_date", message: "x".into() },
             ApiError::Unauthorized,
             ApiError::InvalidCredentials,
             ApiError::MissingScope("read"),
@@ -222,6 +232,7 @@ mod tests {
             match error {
                 ApiError::MalformedJson(_)
                 | ApiError::Validation { .. }
+                | ApiError::BadParameter { .. }
                 | ApiError::Unauthorized
                 | ApiError::InvalidCredentials
                 | ApiError::MissingScope(_)
@@ -247,6 +258,8 @@ mod tests {
             match error {
                 // 422 codes differ per operation and are written on each; 500 is in the info block.
                 ApiError::Validation { .. } => assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY),
+                // Like 422, the report parameters' codes are written on each report operation.
+                ApiError::BadParameter { .. } => assert_eq!(status, StatusCode::BAD_REQUEST),
                 ApiError::Internal(_) => assert_eq!((status, code), (StatusCode::INTERNAL_SERVER_ERROR, "internal")),
                 _ => {
                     let documented: Vec<u16> = ERROR_RESPONSES.iter().filter(|(_, _, codes)| codes.contains(&code)).map(|(_, status, _)| *status).collect();

@@ -26,6 +26,7 @@ mod mail;
 mod orders;
 mod outbox;
 mod records;
+mod reports;
 mod sqlite_batch;
 mod stats;
 mod tickets;
@@ -51,6 +52,10 @@ pub use crate::outbox::OutboxItem;
 pub use crate::records::{
     ComplianceRecord, Customer, DecisionRow, Direction, MessageRow, MessageStage, Queue, SlaEvent, SlaPolicyRow, Ticket, TicketStatus,
     TriageRow,
+};
+pub use crate::reports::{
+    parse_time_zone, start_of_local_day, write_csv, AgentRow, AutomationRow, CategoryRow, CostRow, Customer360, CustomerOrderRow, CustomerTicketRow, NewLlmUsage, ParamError, PendingRow, Period,
+    RealtimeRow, ReportName, ReportWindow, SentimentPoint, SlaDimension, SlaRow, WindowParams, DEFAULT_DAYS, MAX_PERIODS,
 };
 pub use crate::stats::{QueueDepth, TriageBacklog, OPEN_TICKET_STATUSES};
 pub use crate::tickets::{NewComplianceRecord, NewOutbound, Page, TicketFilter, TicketUpdate};

@@ -9,6 +9,7 @@ mod knowledge;
 mod logging;
 mod models;
 mod progress;
+mod report;
 mod server;
 mod wfm;
 
@@ -66,6 +67,9 @@ enum Command {
     Kb(kb_cli::KbCommand),
     /// Agents needed for an interval's workload (Erlang C; Erlang A figures with --patience).
     Staff(wfm::StaffArgs),
+    /// Print a dashboard report from the database (pending, customer, realtime, sla,
+    /// categories, agents, cost, automation) as JSON or CSV.
+    Report(report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
         Command::Forecast(args) => wfm::forecast(args),
         Command::Staff(args) => wfm::staff(args),
         Command::Kb(command) => kb_cli::run(command),
+        Command::Report(args) => report::report(args),
         Command::Paths => {
             println!("cache: {}", models::cache_dir().display());
             println!("minilm: {}", sb_embed::default_model_dir().display());

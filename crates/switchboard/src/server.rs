@@ -102,7 +102,7 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Connects (creating an SQLite file's folder) and migrates.
-async fn open_store(url: &str) -> Result<Store> {
+pub(crate) async fn open_store(url: &str) -> Result<Store> {
     if let Some(path) = sqlite_path(url) {
         if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).with_context(|| format!("cannot create the database folder {}", parent.display()))?;

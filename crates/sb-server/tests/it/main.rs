@@ -7,6 +7,7 @@
 //! - `actions`: ticket actions, sessions and CSRF, PII masking, rate limits;
 //! - `observability`: `/metrics`, request ids, and what the logs hold (and never hold);
 //! - `openapi`: the OpenAPI document against the router and the real answers;
+//! - `reports`: the report endpoints (parameter errors, JSON, CSV, personal data);
 //! - `sla`: the SLA policies endpoint.
 
 mod actions;
@@ -14,5 +15,6 @@ mod authz;
 mod inbound_email;
 mod observability;
 mod openapi;
+mod reports;
 mod sla;
 mod support;

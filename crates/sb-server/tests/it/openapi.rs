@@ -19,6 +19,8 @@ const METHODS: [Method; 5] = [Method::GET, Method::POST, Method::PUT, Method::PA
 /// Every stable error code and the status it is answered with (README's list), as data.
 const ERROR_CODES: &str = "
 malformed_json 400
+invalid_date 400 | invalid_range 400 | invalid_time_zone 400 | invalid_period 400 | too_many_periods 400 | invalid_dimension 400
+invalid_format 400 | invalid_parameter 400
 unauthorized 401 | invalid_credentials 401
 forbidden 403 | csrf_failed 403
 not_found 404
@@ -347,6 +349,16 @@ async fn answers_conform_to_the_documented_schemas() {
         (Method::GET, "/api/v1/audit", "/api/v1/audit".into(), None, &viewer, 403),
         (Method::GET, "/health", "/health".into(), None, &nobody, 200),
         (Method::GET, "/ready", "/ready".into(), None, &nobody, 503),
+        (Method::GET, "/api/v1/reports/pending", "/api/v1/reports/pending?tz=Europe/Berlin".into(), None, &admin, 200),
+        (Method::GET, "/api/v1/reports/realtime", "/api/v1/reports/realtime".into(), None, &admin, 200),
+        (Method::GET, "/api/v1/reports/customers/{customer_id}", format!("/api/v1/reports/customers/{customer}?period=day"), None, &admin, 200),
+        (Method::GET, "/api/v1/reports/customers/{customer_id}", format!("/api/v1/reports/customers/{customer}"), None, &viewer, 200),
+        (Method::GET, "/api/v1/reports/sla", "/api/v1/reports/sla?by=priority&period=day&tz=Europe/Berlin".into(), None, &admin, 200),
+        (Method::GET, "/api/v1/reports/sla", "/api/v1/reports/sla?tz=Mars/Olympus".into(), None, &admin, 400),
+        (Method::GET, "/api/v1/reports/categories", "/api/v1/reports/categories".into(), None, &admin, 200),
+        (Method::GET, "/api/v1/reports/agents", "/api/v1/reports/agents".into(), None, &admin, 200),
+        (Method::GET, "/api/v1/reports/cost", "/api/v1/reports/cost?period=day".into(), None, &admin, 200),
+        (Method::GET, "/api/v1/reports/automation", "/api/v1/reports/automation".into(), None, &admin, 200),
     ];
     let mut problems = Vec::new();
     for (method, documented_path, path, body, credential, expected) in requests {

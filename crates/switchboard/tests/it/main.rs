@@ -3,5 +3,6 @@
 mod cli;
 mod kb;
 mod email;
+mod report;
 mod serve;
 mod wfm;
