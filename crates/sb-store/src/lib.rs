@@ -195,6 +195,10 @@ impl Store {
             bootstrap.close().await;
             connect_options = connect_options.options([("search_path", schema.as_str())]);
         }
+        // No JIT: the store's expensive queries are the reports, which read tens of thousands of
+        // index entries in tens of milliseconds; compiling them took as long again or longer
+        // (30-day SLA report 71 ms with JIT, 38 ms without; automation 658 ms against 327 ms).
+        connect_options = connect_options.options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(2))
             .acquire_timeout(options.acquire_timeout)
