@@ -1,12 +1,14 @@
 //! The IMAP reader: mail from a mailbox into the durable pipeline.
 //!
-//! A round selects the folder, asks for the UIDs of unseen mail, and for each one fetches the
-//! whole source without touching its flags (`BODY.PEEK[]`), hands it to
-//! `Service::receive_email` (stored raw, threaded, triaged) and only after that write sets
-//! `\Seen`. A crash between the fetch and the store leaves the mail unseen: the next round
-//! fetches it again, and the idempotency key (its Message-ID, or `imap:<mailbox>:<uidvalidity>:
-//! <uid>` without one) makes that a repeat, never a second ticket. A mail the pipeline could
-//! not store stays unseen and is tried again next round; nothing is dropped.
+//! A round selects the folder, asks for the UIDs of unseen mail, and fetches their whole
+//! source without touching their flags (`BODY.PEEK[]`, a batch of UIDs per command), hands
+//! each to `Service::receive_email` (stored raw, threaded, triaged; independent mails several
+//! at once, mails of one thread or one sender in order) and only after those writes sets
+//! `\Seen` on the mails that were stored. A crash between the fetch and the store leaves the
+//! mail unseen: the next round fetches it again, and the idempotency key (its Message-ID, or
+//! `imap:<mailbox>:<uidvalidity>:<uid>` without one) makes that a repeat, never a second
+//! ticket. A mail the pipeline could not store stays unseen and is tried again next round;
+//! nothing is dropped.
 //!
 //! `run` keeps one session open: after each round it waits in IDLE when the server offers it
 //! (woken by the server's news, renewed before the 29 minutes RFC 2177 allows), polls otherwise,
@@ -105,6 +107,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> ImapStream for T {}
 
 type ImapSession = Session<Box<dyn ImapStream>>;
 
+/// UIDs fetched per FETCH command: one round trip for many mails, a bounded amount in memory.
+const FETCH_BATCH: usize = 32;
+/// Mails of a batch in the pipeline at once (parsing, the store's group commit and triage
+/// overlap).
+const STORE_CONCURRENCY: usize = 8;
+
 /// Reads one mailbox into the service.
 pub struct ImapReader {
     service: Service,
@@ -200,7 +208,9 @@ impl ImapReader {
         Ok(session)
     }
 
-    /// Fetches, stores and flags every unseen mail of the selected folder, oldest first.
+    /// Fetches, stores and flags every unseen mail of the selected folder, oldest first: a
+    /// batch of UIDs per FETCH, its mails stored a few at a time, then one STORE flagging those
+    /// that were stored (never one that was not).
     async fn fetch_unseen(&self, session: &mut ImapSession) -> Result<FetchRound> {
         // SELECT again: it reports the UIDVALIDITY that goes with the UIDs about to be read.
         let mailbox = self.timed(session.select(&self.config.folder)).await?;
@@ -208,31 +218,85 @@ impl ImapReader {
         let mut uids: Vec<u32> = self.timed(session.uid_search("UNSEEN")).await?.into_iter().collect();
         uids.sort_unstable();
         let mut round = FetchRound::default();
-        for uid in uids {
-            let fetched: Vec<_> = self.timed(async { session.uid_fetch(uid.to_string(), "(UID BODY.PEEK[])").await?.try_collect::<Vec<_>>().await }).await?;
-            let Some(raw) = fetched.iter().find(|fetch| fetch.uid == Some(uid)).and_then(|fetch| fetch.body()).map(<[u8]>::to_vec) else {
-                continue; // expunged meanwhile
-            };
-            round.fetched += 1;
-            self.service.metrics().record_imap_fetched(&self.config.name);
-            let source = MailSource::Imap { mailbox: self.config.name.clone(), uid_validity, uid };
-            match self.service.receive_email(raw, source).await {
-                Ok(email) => {
-                    if email.receipt.status == ReceiptStatus::Duplicate {
-                        round.repeated += 1;
-                    } else {
-                        round.stored += 1;
-                    }
-                    // Stored durably: only now may the server forget that we have not read it.
-                    self.timed(async { session.uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)").await?.try_collect::<Vec<_>>().await }).await?;
-                }
-                Err(error) => {
-                    round.failed += 1;
-                    tracing::warn!(mailbox = %self.config.name, uid, error = %error, "mail not stored; left unseen for the next round");
-                }
+        for batch in uids.chunks(FETCH_BATCH) {
+            let uid_set = batch.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            let fetched: Vec<_> = self.timed(async { session.uid_fetch(&uid_set, "(UID BODY.PEEK[])").await?.try_collect::<Vec<_>>().await }).await?;
+            // Mails expunged meanwhile are simply not in the answer.
+            let mails: Vec<(u32, Vec<u8>)> = fetched.iter().filter_map(|fetch| Some((fetch.uid?, fetch.body()?.to_vec()))).collect();
+            drop(fetched);
+            let stored_uids = self.store_mails(mails, uid_validity, &mut round).await;
+            if !stored_uids.is_empty() {
+                // Stored durably: only now may the server forget that we have not read them.
+                let stored_set = stored_uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+                self.timed(async { session.uid_store(&stored_set, "+FLAGS.SILENT (\\Seen)").await?.try_collect::<Vec<_>>().await }).await?;
             }
         }
         Ok(round)
+    }
+
+    /// Hands `mails` to the pipeline; returns the UIDs stored (new or already there).
+    ///
+    /// Mails of one batch may belong together (a reply and the mail it answers, two mails of
+    /// one sender), and threading looks for what is already stored: those are stored one after
+    /// the other in UID order, after the independent ones, which go [`STORE_CONCURRENCY`] at a
+    /// time.
+    async fn store_mails(&self, mails: Vec<(u32, Vec<u8>)>, uid_validity: u32, round: &mut FetchRound) -> Vec<u32> {
+        // Parsing a batch is CPU work: on the blocking pool, like every parse of the service.
+        let limits = self.service.config().email.limits.clone();
+        let split = tokio::task::spawn_blocking(move || split_by_dependence(mails, &limits)).await;
+        let Ok((independent, dependent)) = split else {
+            tracing::error!(mailbox = %self.config.name, "reading a batch's threading keys panicked; its mails stay unseen");
+            return Vec::new();
+        };
+        let mut stored_uids = Vec::new();
+        let mut in_flight = tokio::task::JoinSet::new();
+        let mut independent = independent.into_iter();
+        loop {
+            while in_flight.len() < STORE_CONCURRENCY {
+                let Some((uid, raw)) = independent.next() else { break };
+                let service = self.service.clone();
+                let source = self.source(uid_validity, uid);
+                in_flight.spawn(async move { (uid, service.receive_email(raw, source).await) });
+            }
+            let Some(joined) = in_flight.join_next().await else { break };
+            match joined {
+                Ok((uid, result)) => self.count(uid, result, round, &mut stored_uids),
+                Err(error) => {
+                    round.fetched += 1;
+                    round.failed += 1;
+                    tracing::error!(mailbox = %self.config.name, error = %error, "storing a mail panicked; left unseen for the next round");
+                }
+            }
+        }
+        for (uid, raw) in dependent {
+            let result = self.service.receive_email(raw, self.source(uid_validity, uid)).await;
+            self.count(uid, result, round, &mut stored_uids);
+        }
+        stored_uids.sort_unstable();
+        stored_uids
+    }
+
+    fn source(&self, uid_validity: u32, uid: u32) -> MailSource {
+        MailSource::Imap { mailbox: self.config.name.clone(), uid_validity, uid }
+    }
+
+    fn count(&self, uid: u32, result: sb_service::Result<sb_service::EmailReceipt>, round: &mut FetchRound, stored_uids: &mut Vec<u32>) {
+        round.fetched += 1;
+        self.service.metrics().record_imap_fetched(&self.config.name);
+        match result {
+            Ok(email) => {
+                if email.receipt.status == ReceiptStatus::Duplicate {
+                    round.repeated += 1;
+                } else {
+                    round.stored += 1;
+                }
+                stored_uids.push(uid);
+            }
+            Err(error) => {
+                round.failed += 1;
+                tracing::warn!(mailbox = %self.config.name, uid, error = %error, "mail not stored; left unseen for the next round");
+            }
+        }
     }
 
     async fn timed<T>(&self, future: impl std::future::Future<Output = async_imap::error::Result<T>>) -> Result<T> {
@@ -248,6 +312,35 @@ impl ImapReader {
             Err(_) => Err(Error::Imap(format!("{}:{}: no answer within {} s", self.config.host, self.config.port, self.config.timeout.as_secs()))),
         }
     }
+}
+
+/// Splits a batch (in UID order) into mails that can be stored at the same time and those
+/// that must wait for an earlier one of the batch: a mail that refers (In-Reply-To, References,
+/// a bounce's original) to another mail of the batch, or comes from a sender who already has
+/// one in it.
+fn split_by_dependence(mails: Vec<(u32, Vec<u8>)>, limits: &sb_mail::Limits) -> (Vec<(u32, Vec<u8>)>, Vec<(u32, Vec<u8>)>) {
+    let keys: Vec<(Option<String>, sb_mail::ThreadKeys)> = mails
+        .iter()
+        .map(|(_, raw)| {
+            let parsed = sb_mail::parse(raw, limits);
+            let keys = sb_mail::thread_keys(&parsed);
+            (parsed.message_id, keys)
+        })
+        .collect();
+    let batch_ids: std::collections::HashSet<&str> = keys.iter().filter_map(|(message_id, _)| message_id.as_deref()).collect();
+    let mut senders_seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut independent = Vec::new();
+    let mut dependent = Vec::new();
+    for (mail, (_, thread_keys)) in mails.into_iter().zip(&keys) {
+        let refers_to_batch = thread_keys.message_ids.iter().any(|id| batch_ids.contains(id.as_str()));
+        let sender_has_one = thread_keys.sender.as_deref().is_some_and(|sender| !senders_seen.insert(sender));
+        if refers_to_batch || sender_has_one {
+            dependent.push(mail);
+        } else {
+            independent.push(mail);
+        }
+    }
+    (independent, dependent)
 }
 
 fn server_name(host: &str) -> Result<rustls::pki_types::ServerName<'static>> {
@@ -284,5 +377,29 @@ fn describe(response: &IdleResponse) -> &'static str {
         IdleResponse::ManualInterrupt => "interrupted",
         IdleResponse::Timeout => "renewal",
         IdleResponse::NewData(_) => "news",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(mails: &[(u32, &str)], expect_independent: &[u32]) {
+        let mails: Vec<(u32, Vec<u8>)> = mails.iter().map(|(uid, mail)| (*uid, mail.as_bytes().to_vec())).collect();
+        let (independent, dependent) = split_by_dependence(mails, &sb_mail::Limits::default());
+        assert_eq!(independent.iter().map(|(uid, _)| *uid).collect::<Vec<_>>(), expect_independent);
+        assert!(dependent.windows(2).all(|pair| pair[0].0 < pair[1].0), "dependent mails keep their UID order");
+    }
+
+    #[test]
+    fn mails_of_one_thread_or_one_sender_wait_for_the_earlier_one() {
+        let first = "From: ana@example.com\r\nMessage-ID: <a@x>\r\nSubject: order\r\n\r\nWhere is it?";
+        let reply = "From: bo@example.com\r\nMessage-ID: <b@x>\r\nIn-Reply-To: <a@x>\r\nSubject: Re: order\r\n\r\nMe too";
+        let referenced = "From: cy@example.com\r\nMessage-ID: <c@x>\r\nReferences: <old@x> <a@x>\r\n\r\nhi";
+        let again = "From: Ana <ANA@example.com>\r\nMessage-ID: <d@x>\r\nSubject: order\r\n\r\nStill waiting";
+        let stranger = "From: dee@example.com\r\nMessage-ID: <e@x>\r\nIn-Reply-To: <not-in-batch@x>\r\n\r\nhello";
+        check(&[(1, first), (2, reply), (3, referenced), (4, again), (5, stranger)], &[1, 5]);
+        check(&[(7, stranger), (8, "not a mail")], &[7, 8]);
+        check(&[], &[]);
     }
 }
