@@ -2,7 +2,9 @@
 # Makes sure the services the tests talk to answer: PostgreSQL on 127.0.0.1:5432 (trust auth,
 # user postgres, database test), NATS with JetStream on 127.0.0.1:4222, and an SMTP server on
 # 127.0.0.1:2525 that stores every mail it accepts in the Maildir /tmp/switchboard-smtp/maildir
-# (aiosmtpd's Mailbox handler, Debian package python3-aiosmtpd).
+# (aiosmtpd's Mailbox handler, Debian package python3-aiosmtpd), and Dovecot (Debian package
+# dovecot-imapd) with the test user switchboard / switchboard-test on 127.0.0.1:3143 (plain) and
+# 3993 (TLS, a certificate for localhost from the test CA /tmp/switchboard-imap/ca.pem).
 # On a machine where they are not running, starts them from Debian's packages (installing
 # them if needed) in a throwaway folder. Fails loudly, saying what to do, if they still do not
 # answer.
@@ -57,9 +59,69 @@ start_smtp() {
   for _ in $(seq 1 30); do answers "$SMTP_PORT" && break; sleep 1; done
 }
 
+IMAP_PORT=3143
+IMAPS_PORT=3993
+IMAP_DIR=/tmp/switchboard-imap
+
+start_imap() {
+  if ! command -v dovecot >/dev/null 2>&1; then
+    echo "services: installing the test IMAP server (Debian package dovecot-imapd)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
+  fi
+  mkdir -p "$IMAP_DIR/run" "$IMAP_DIR/state" "$IMAP_DIR/home"
+  chown nobody:nogroup "$IMAP_DIR/home"
+  echo "switchboard:{PLAIN}switchboard-test" >"$IMAP_DIR/users"
+  if [ ! -f "$IMAP_DIR/ca.pem" ]; then
+    # A test CA (what the tests trust) and the server's certificate for localhost signed by it:
+    # rustls refuses a CA certificate used as the server's own.
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$IMAP_DIR/ca.key" -out "$IMAP_DIR/ca.pem" -days 3650 \
+      -subj "/CN=Switchboard test CA" >/dev/null 2>&1
+    openssl req -newkey rsa:2048 -nodes -keyout "$IMAP_DIR/key.pem" -out "$IMAP_DIR/server.csr" -subj /CN=localhost >/dev/null 2>&1
+    printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$IMAP_DIR/server.ext"
+    openssl x509 -req -in "$IMAP_DIR/server.csr" -CA "$IMAP_DIR/ca.pem" -CAkey "$IMAP_DIR/ca.key" -CAcreateserial \
+      -out "$IMAP_DIR/cert.pem" -days 3650 -extfile "$IMAP_DIR/server.ext" >/dev/null 2>&1
+  fi
+  cat >"$IMAP_DIR/dovecot.conf" <<CONF
+protocols = imap
+listen = 127.0.0.1
+base_dir = $IMAP_DIR/run
+state_dir = $IMAP_DIR/state
+log_path = $IMAP_DIR/log
+ssl = yes
+ssl_cert = <$IMAP_DIR/cert.pem
+ssl_key = <$IMAP_DIR/key.pem
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 1
+mail_location = maildir:$IMAP_DIR/home/%u/Maildir
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $IMAP_DIR/users
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$IMAP_DIR/home/%u
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $IMAP_PORT
+  }
+  inet_listener imaps {
+    address = 127.0.0.1
+    port = $IMAPS_PORT
+    ssl = yes
+  }
+}
+CONF
+  dovecot -c "$IMAP_DIR/dovecot.conf"
+  for _ in $(seq 1 30); do answers "$IMAP_PORT" && answers "$IMAPS_PORT" && break; sleep 1; done
+}
+
 answers 5432 || start_postgres
 answers 4222 || start_nats
 answers "$SMTP_PORT" || start_smtp
+answers "$IMAP_PORT" || start_imap
 
 failed=0
 if ! answers 5432; then
@@ -77,5 +139,10 @@ if ! answers "$SMTP_PORT"; then
   echo "  start it with: mkdir -p $SMTP_DIR/maildir/{tmp,new,cur} && /usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:$SMTP_PORT -c aiosmtpd.handlers.Mailbox $SMTP_DIR/maildir &" >&2
   failed=1
 fi
+if ! answers "$IMAP_PORT" || ! answers "$IMAPS_PORT"; then
+  echo "services: the test IMAP server (Dovecot) does not answer on 127.0.0.1:$IMAP_PORT and $IMAPS_PORT." >&2
+  echo "  see $IMAP_DIR/log; start it with: dovecot -c $IMAP_DIR/dovecot.conf (scripts/services.sh writes that file)" >&2
+  failed=1
+fi
 [ "$failed" = 0 ] || exit 1
-echo "services: PostgreSQL (127.0.0.1:5432), NATS (127.0.0.1:4222) and SMTP (127.0.0.1:$SMTP_PORT, Maildir $SMTP_DIR/maildir) answer"
+echo "services: PostgreSQL (127.0.0.1:5432), NATS (127.0.0.1:4222), SMTP (127.0.0.1:$SMTP_PORT, Maildir $SMTP_DIR/maildir) and IMAP (127.0.0.1:$IMAP_PORT, TLS $IMAPS_PORT) answer"

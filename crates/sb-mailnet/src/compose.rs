@@ -87,9 +87,12 @@ fn escape_html(text: &str) -> String {
 /// A Message-ID that can go between angle brackets in a header: `left@right` without
 /// whitespace, brackets or control characters. Ids that are not (a customer's client may send
 /// anything) are left out of the threading headers rather than copied into them.
+///
+/// The left side may not hold a `:` (RFC 5322 `id-left` is a dot-atom): that also keeps the
+/// store's fallback keys of mails that had no Message-ID (`imap:<mailbox>:…`, `sha256:…`) out.
 fn is_header_safe_id(id: &str) -> bool {
     let Some((left, right)) = id.split_once('@') else { return false };
-    !left.is_empty() && !right.is_empty() && id.len() <= 250 && id.bytes().all(|byte| byte.is_ascii_graphic() && !matches!(byte, b'<' | b'>' | b','))
+    !left.is_empty() && !left.contains(':') && !right.is_empty() && id.len() <= 250 && id.bytes().all(|byte| byte.is_ascii_graphic() && !matches!(byte, b'<' | b'>' | b','))
 }
 
 /// `Auto-Submitted: auto-replied` (RFC 3834).
@@ -204,7 +207,7 @@ mod tests {
 
     #[test]
     fn unsafe_ids_stay_out_of_the_headers_and_a_first_mail_has_none() {
-        let parsed = composed(false, Some("Re: x"), &thread(&["ok@mail.example", "bad id@x", "a>b@x", "no-at-sign"]));
+        let parsed = composed(false, Some("Re: x"), &thread(&["ok@mail.example", "bad id@x", "a>b@x", "no-at-sign", "imap:support@shop/INBOX:7:42", "sha256:ab12"]));
         assert_eq!(parsed.in_reply_to, thread(&["ok@mail.example"]));
         assert_eq!(parsed.references, thread(&["ok@mail.example"]));
         let first = composed(false, Some("Hello"), &[]);

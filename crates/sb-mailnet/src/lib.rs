@@ -1,18 +1,20 @@
-//! Switchboard's email over the network: the SMTP sender of outbox replies (`smtp.rs`) and the
-//! mail it composes (`compose.rs`).
+//! Switchboard's email over the network: the SMTP sender of outbox replies (`smtp.rs`), the
+//! mail it composes (`compose.rs`), and the IMAP reader that brings mailboxes in (`imap.rs`).
 //!
 //! Architecture invariants:
-//! - The only crate that links an SMTP client and its TLS stack (lettre with rustls): the
-//!   rest of the workspace builds and tests without them.
+//! - The only crate that links an SMTP or IMAP client and their TLS stack (lettre, async-imap,
+//!   rustls): the rest of the workspace builds and tests without them.
 //! - Knows no HTTP. Reads and writes the store only through `sb_store::Store`'s outbox and
 //!   email functions, and parses nothing itself (`sb_mail` does).
 //! - An outbox entry is marked sent only after the server accepted it, in the same transaction
 //!   that records the Message-ID it went out with.
 
 mod compose;
+mod imap;
 mod smtp;
 
 pub use crate::compose::{compose, html_alternative, message_id_for, subject_with_token, OutgoingMail};
+pub use crate::imap::{FetchRound, ImapConfig, ImapReader, ImapTls};
 pub use crate::smtp::{next_attempt_at, SendRound, SmtpConfig, SmtpSender, TlsMode};
 
 /// Errors of the email network edge.
@@ -27,6 +29,9 @@ pub enum Error {
     /// The server refused the mail or the connection failed; `permanent` for a 5xx answer.
     #[error("smtp: {message}")]
     Smtp { permanent: bool, message: String },
+    /// The IMAP server refused a command, the connection failed or timed out.
+    #[error("imap: {0}")]
+    Imap(String),
     #[error(transparent)]
     Store(#[from] sb_store::Error),
 }
@@ -41,7 +46,7 @@ impl Error {
     pub fn is_temporary(&self) -> bool {
         match self {
             Error::Smtp { permanent, .. } => !permanent,
-            Error::Store(_) => true,
+            Error::Store(_) | Error::Imap(_) => true,
             Error::Config(_) | Error::Compose(_) | Error::NoRecipient => false,
         }
     }

@@ -93,6 +93,12 @@ struct EmailSentLabels {
     outcome: &'static str,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct MailboxLabels {
+    /// A configured mailbox's name (a closed set: the configuration's).
+    mailbox: String,
+}
+
 /// What became of one attempt to send an email reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EmailSendOutcome {
@@ -128,6 +134,9 @@ pub struct ServiceMetrics {
     database_up: Gauge,
     email_received: Family<EmailReceivedLabels, Counter>,
     email_sent: Family<EmailSentLabels, Counter>,
+    imap_connected: Family<MailboxLabels, Gauge>,
+    imap_fetched: Family<MailboxLabels, Counter>,
+    imap_errors: Family<MailboxLabels, Counter>,
 }
 
 impl Default for ServiceMetrics {
@@ -144,6 +153,9 @@ impl Default for ServiceMetrics {
             database_up: Gauge::default(),
             email_received: Family::default(),
             email_sent: Family::default(),
+            imap_connected: Family::default(),
+            imap_fetched: Family::default(),
+            imap_errors: Family::default(),
         }
     }
 }
@@ -170,12 +182,30 @@ impl ServiceMetrics {
         registry.register("switchboard_database_up", "1 when the last scrape-time count in the database succeeded, 0 when it failed", self.database_up.clone());
         registry.register("switchboard_email_received", "Raw mails received, by source (http, import, imap) and outcome (stored, duplicate, refused)", self.email_received.clone());
         registry.register("switchboard_email_sent", "Attempts to send an email reply over SMTP, by outcome (sent, retry, failed)", self.email_sent.clone());
+        registry.register("switchboard_imap_connected", "1 while the IMAP reader of a mailbox has a session open, 0 while it reconnects", self.imap_connected.clone());
+        registry.register("switchboard_imap_mails_fetched", "Mails fetched from each IMAP mailbox", self.imap_fetched.clone());
+        registry.register("switchboard_imap_errors", "IMAP sessions of each mailbox that failed (connection, login, command, timeout)", self.imap_errors.clone());
     }
 
     /// A raw mail came in from `source` (`http`, `import`, `imap`) with `outcome` (`stored`,
     /// `duplicate`, `refused`).
     pub(crate) fn record_email_received(&self, source: &'static str, outcome: &'static str) {
         self.email_received.get_or_create(&EmailReceivedLabels { source, outcome }).inc();
+    }
+
+    /// An IMAP mailbox's session opened (`true`) or closed (`false`).
+    pub fn record_imap_connected(&self, mailbox: &str, connected: bool) {
+        self.imap_connected.get_or_create(&MailboxLabels { mailbox: mailbox.to_string() }).set(i64::from(connected));
+    }
+
+    /// A mail was fetched from an IMAP mailbox.
+    pub fn record_imap_fetched(&self, mailbox: &str) {
+        self.imap_fetched.get_or_create(&MailboxLabels { mailbox: mailbox.to_string() }).inc();
+    }
+
+    /// An IMAP session failed (connection, login, a command, a timeout).
+    pub fn record_imap_error(&self, mailbox: &str) {
+        self.imap_errors.get_or_create(&MailboxLabels { mailbox: mailbox.to_string() }).inc();
     }
 
     /// One attempt to send an email reply ended with `outcome` (the SMTP sender reports it).
@@ -312,7 +342,7 @@ mod tests {
     }
 
     #[test]
-    fn email_in_and_out_is_counted_by_source_and_outcome() {
+    fn email_in_and_out_is_counted_by_source_outcome_and_mailbox() {
         let metrics = ServiceMetrics::default();
         metrics.record_email_received("http", "stored");
         metrics.record_email_received("http", "stored");
@@ -322,16 +352,25 @@ mod tests {
         metrics.record_email_sent(super::EmailSendOutcome::Retry);
         metrics.record_email_sent(super::EmailSendOutcome::Failed);
         metrics.record_email_sent(super::EmailSendOutcome::Sent);
+        metrics.record_imap_connected("support", true);
+        metrics.record_imap_fetched("support");
+        metrics.record_imap_fetched("support");
+        metrics.record_imap_error("returns");
+        metrics.record_imap_connected("returns", false);
         check(
             &metrics,
-            &["switchboard_email"],
+            &["switchboard_email", "switchboard_imap"],
             expect![[r#"
                 switchboard_email_received_total{source="http",outcome="refused"} 1
                 switchboard_email_received_total{source="http",outcome="stored"} 2
                 switchboard_email_received_total{source="import",outcome="duplicate"} 1
                 switchboard_email_sent_total{outcome="failed"} 1
                 switchboard_email_sent_total{outcome="retry"} 1
-                switchboard_email_sent_total{outcome="sent"} 2"#]],
+                switchboard_email_sent_total{outcome="sent"} 2
+                switchboard_imap_connected{mailbox="returns"} 0
+                switchboard_imap_connected{mailbox="support"} 1
+                switchboard_imap_errors_total{mailbox="returns"} 1
+                switchboard_imap_mails_fetched_total{mailbox="support"} 2"#]],
         );
     }
 

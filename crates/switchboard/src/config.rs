@@ -281,6 +281,8 @@ pub struct EmailConfig {
     /// 0 turns it off.
     pub subject_thread_window_hours: u64,
     pub smtp: SmtpSettings,
+    /// Mailboxes `serve` reads (`[[email.imap]]`, one table per mailbox); none by default.
+    pub imap: Vec<ImapMailbox>,
 }
 
 impl Default for EmailConfig {
@@ -293,6 +295,7 @@ impl Default for EmailConfig {
             max_auto_answers_per_sender_per_hour: defaults.max_auto_answers_per_sender_per_hour,
             subject_thread_window_hours: defaults.subject_thread_window.as_secs() / 3600,
             smtp: SmtpSettings::default(),
+            imap: Vec::new(),
         }
     }
 }
@@ -309,6 +312,75 @@ impl EmailConfig {
         email.max_auto_answers_per_sender_per_hour = self.max_auto_answers_per_sender_per_hour;
         email.subject_thread_window = Duration::from_secs(self.subject_thread_window_hours.saturating_mul(3600));
         email
+    }
+}
+
+/// One IMAP mailbox read into the pipeline (unseen mail, flagged seen once stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapMailbox {
+    /// A short name for metrics and logs (`support`, `returns`).
+    pub name: String,
+    pub host: String,
+    #[serde(default = "default_imaps_port")]
+    pub port: u16,
+    /// `tls` (port 993) or `none` (a server on this host only).
+    #[serde(default = "default_imap_tls")]
+    pub tls: sb_mailnet::ImapTls,
+    pub username: String,
+    /// Name of the environment variable that holds the password or app token.
+    pub password_env: String,
+    #[serde(default = "default_imap_folder")]
+    pub folder: String,
+    /// A PEM file of extra trusted certificates (a private CA); empty for none.
+    #[serde(default)]
+    pub ca_file: String,
+    /// Seconds between checks when the server has no IDLE.
+    #[serde(default = "default_imap_poll_seconds")]
+    pub poll_interval_seconds: u64,
+}
+
+fn default_imaps_port() -> u16 {
+    993
+}
+
+fn default_imap_tls() -> sb_mailnet::ImapTls {
+    sb_mailnet::ImapTls::Tls
+}
+
+fn default_imap_folder() -> String {
+    "INBOX".into()
+}
+
+fn default_imap_poll_seconds() -> u64 {
+    30
+}
+
+impl ImapMailbox {
+    /// The reader's settings, with the password read from the environment.
+    pub fn to_reader(&self) -> sb_mailnet::ImapConfig {
+        let password = std::env::var(&self.password_env).unwrap_or_default();
+        let mut config = sb_mailnet::ImapConfig::new(self.name.clone(), self.host.clone(), self.port, self.tls, self.username.clone(), password);
+        config.folder = self.folder.clone();
+        config.ca_file = Some(std::path::PathBuf::from(&self.ca_file)).filter(|path| !path.as_os_str().is_empty());
+        config.poll_interval = Duration::from_secs(self.poll_interval_seconds.max(1));
+        config
+    }
+
+    fn problems(&self, problems: &mut Vec<String>) {
+        let name = &self.name;
+        if name.is_empty() || !name.chars().all(|character| character.is_ascii_alphanumeric() || character == '-' || character == '_') {
+            problems.push(format!("email.imap: name `{name}` must be letters, digits, - and _"));
+        }
+        if self.host.trim().is_empty() {
+            problems.push(format!("email.imap `{name}`: host is required"));
+        }
+        if std::env::var(&self.password_env).map_or(true, |password| password.is_empty()) {
+            problems.push(format!("email.imap `{name}`: the environment variable {} must hold the password of {}", self.password_env, self.username));
+        }
+        if !self.ca_file.is_empty() && !Path::new(&self.ca_file).is_file() {
+            problems.push(format!("email.imap `{name}`: ca_file {} does not exist", self.ca_file));
+        }
     }
 }
 
@@ -475,6 +547,14 @@ pub fn validate(config: &Config) -> Result<()> {
         problems.push(format!("email.max_message_bytes: {} is less than 1024", config.email.max_message_bytes));
     }
     config.email.smtp.problems(&mut problems);
+    for mailbox in &config.email.imap {
+        mailbox.problems(&mut problems);
+    }
+    let mut names: Vec<&str> = config.email.imap.iter().map(|mailbox| mailbox.name.as_str()).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|pair| pair[0] == pair[1]) {
+        problems.push("email.imap: two mailboxes have the same name".into());
+    }
     if problems.is_empty() {
         return Ok(());
     }
@@ -587,6 +667,12 @@ mod tests {
         let smtp = config.email.smtp.to_sender().unwrap();
         assert_eq!((smtp.host.as_str(), smtp.port, smtp.tls, smtp.signature.as_str()), ("127.0.0.1", 2525, sb_mailnet::TlsMode::None, "The Shop team"));
         assert!(Config::default().email.smtp.to_sender().is_none(), "off by default");
+
+        let config = load_text("[[email.imap]]\nname = \"support\"\nhost = \"imap.shop.example\"\nusername = \"support@shop.example\"\npassword_env = \"PATH\"\n").unwrap();
+        let reader = config.email.imap[0].to_reader();
+        assert_eq!((reader.port, reader.tls, reader.folder.as_str(), reader.ca_file.is_none()), (993, sb_mailnet::ImapTls::Tls, "INBOX", true), "TLS on 993 and INBOX unless told");
+        let error = load_text("[[email.imap]]\nname = \"a b\"\nhost = \"\"\nusername = \"u\"\npassword_env = \"SB_TEST_UNSET_IMAP_PASSWORD\"\nca_file = \"/nonexistent.pem\"\n").unwrap_err().to_string();
+        assert!(error.contains("4 problem(s)") && error.contains("SB_TEST_UNSET_IMAP_PASSWORD") && error.contains("ca_file"), "{error}");
 
         let error = load_text("[email.smtp]\nenabled = true\nfrom_address = \"nobody\"\nusername = \"u\"\npassword_env = \"SB_TEST_UNSET_SMTP_PASSWORD\"\n").unwrap_err().to_string();
         assert!(error.contains("3 problem(s)"), "{error}");

@@ -390,6 +390,11 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             let receiver = shutdown_receiver.clone();
             worker_handles.push(tokio::spawn(async move { sender.run(receiver).await }));
         }
+        for mailbox in &config.email.imap {
+            let reader = sb_mailnet::ImapReader::new(service.clone(), mailbox.to_reader());
+            let receiver = shutdown_receiver.clone();
+            worker_handles.push(tokio::spawn(async move { reader.run(receiver).await }));
+        }
         let mut security = config.security.to_server();
         security.metrics_public = config.metrics.public;
         let router = sb_server::app(sb_server::AppState::with_security(service, security));

@@ -1,28 +1,14 @@
 //! Replies sent through a real SMTP server, read back from its Maildir.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sb_domain::Channel;
 use sb_mailnet::{SmtpConfig, SmtpSender, TlsMode};
 use sb_service::actions::Actor;
-use sb_service::{DemoStoreConnector, MailSource, Service, ServiceConfig, ThreadedBy};
-use sb_store::{Store, StoreOptions};
+use sb_service::{MailSource, ThreadedBy};
 
-struct TestServer {
-    service: Service,
-    _dir: tempfile::TempDir,
-}
-
-async fn service() -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("switchboard.db").display());
-    let store = Store::connect(&url, &StoreOptions::default()).await.unwrap();
-    store.migrate().await.unwrap();
-    let service = Service::new(store.clone(), None, Arc::new(DemoStoreConnector::new(store)), ServiceConfig::new(Default::default()));
-    TestServer { service, _dir: dir }
-}
+use crate::support::{service, unique_name};
 
 /// Where the test SMTP server listens and stores, failing loudly when it does not answer.
 fn smtp_server() -> (String, u16, PathBuf) {
@@ -37,8 +23,7 @@ fn smtp_server() -> (String, u16, PathBuf) {
 
 /// A unique address per run, so runs and parallel tests never read each other's mail.
 fn unique_address(name: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("{name}.{}.{nanos}@example.com", std::process::id())
+    format!("{}@example.com", unique_name(name))
 }
 
 /// The mail the server stored for `recipient` (waits up to 10 s for it to appear).

@@ -1,5 +1,7 @@
 //! The email channel through the real binary: mail pushed to `serve` over HTTP and triaged,
 //! loop protection (auto-replies and a sender's hourly budget never get an automatic answer),
+//! `serve` sending the automatic answer through the test SMTP server and reading a Dovecot
+//! mailbox (both started by `scripts/services.sh`), with the mailbox's state in `/metrics`,
 //! and `switchboard import mbox` / `import eml` run twice without a second copy of anything.
 
 use std::process::Command;
@@ -66,6 +68,93 @@ async fn email_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_on_postgres() {
     email_is_triaged_and_loops_never_start(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_sends_automatic_answers_over_smtp() {
+    let smtp_address = "127.0.0.1:2525";
+    let maildir = std::path::Path::new("/tmp/switchboard-smtp/maildir");
+    if std::net::TcpStream::connect_timeout(&smtp_address.parse().unwrap(), std::time::Duration::from_secs(2)).is_err() {
+        panic!("the test SMTP server does not answer at {smtp_address}: start it with scripts/services.sh (aiosmtpd from the Debian package python3-aiosmtpd, storing mail in {})", maildir.display());
+    }
+    let database = TestDatabase::new(false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("switchboard.toml");
+    std::fs::write(&config, "[email.smtp]\nenabled = true\nhost = \"127.0.0.1\"\nport = 2525\ntls = \"none\"\nfrom_address = \"support@shop.example\"\nsignature = \"The Shop team\"\npoll_interval_ms = 100\n").unwrap();
+    let server = Server::start_with_args(&database.url, &["--demo", "--demo-tickets", "0", "--config", config.to_str().unwrap()]).await;
+    let token = create_token(&database.url, "ingest,read");
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let customer = format!("shopper.{}.{nanos}@example.com", std::process::id());
+    let inbound_id = format!("smtp-e2e.{nanos}@mail.example");
+    let (status, answer) = post(&reqwest::Client::new(), &format!("{}/api/v1/inbound/email", server.base_url), Some(&token), "message/rfc822", mail(&inbound_id, &customer, "Order A10493", "", TRACK_ORDER)).await;
+    assert_eq!((status, answer["decision"]["route"].as_str()), (201, Some("auto_reply")), "{answer}");
+
+    // serve's SMTP sender picks the answer from the outbox and the server stores it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let delivered = loop {
+        let found = ["new", "cur"].iter().filter_map(|folder| std::fs::read_dir(maildir.join(folder)).ok()).flatten().flatten().find_map(|entry| {
+            let bytes = std::fs::read(entry.path()).ok()?;
+            String::from_utf8_lossy(&bytes).contains(&customer).then_some(bytes)
+        });
+        if let Some(bytes) = found {
+            break sb_mail::parse(&bytes, &sb_mail::Limits::default());
+        }
+        assert!(std::time::Instant::now() < deadline, "no automatic answer to {customer} reached the SMTP server within 30 s");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(delivered.in_reply_to, vec![inbound_id]);
+    assert!(delivered.auto_signals.contains(&sb_mail::AutoSignal::AutoSubmitted), "an automatic answer says so: {:?}", delivered.auto_signals);
+    assert_eq!(sb_mail::thread_keys(&delivered).ticket_id, answer["ticket_id"].as_u64(), "the ticket token is in the subject: {:?}", delivered.subject);
+    assert!(delivered.body.text.contains("A10493") && delivered.body.text.contains("The Shop team"), "{}", delivered.body.text);
+    drop(server);
+    database.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_reads_an_imap_mailbox_and_reports_it_in_metrics() {
+    let imap_address = std::net::SocketAddr::from(([127, 0, 0, 1], 3143));
+    if std::net::TcpStream::connect_timeout(&imap_address, std::time::Duration::from_secs(2)).is_err() {
+        panic!("the test IMAP server does not answer at {imap_address}: start it with scripts/services.sh (Dovecot from the Debian package dovecot-imapd)");
+    }
+    // A folder of its own with one unseen mail, put there over IMAP as a mail server would.
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let folder = format!("Serve{}n{nanos}", std::process::id());
+    let message_id = format!("imap-e2e.{nanos}@mail.example");
+    let mut session = {
+        let stream = tokio::net::TcpStream::connect(imap_address).await.unwrap();
+        let mut client = async_imap::Client::new(stream);
+        client.read_response().await.unwrap().unwrap();
+        client.login("switchboard", "switchboard-test").await.map_err(|(error, _)| error).unwrap()
+    };
+    session.create(&folder).await.unwrap();
+    session.append(&folder, None, None, mail(&message_id, "ana.silva@example.com", "Order A10493", "", TRACK_ORDER).as_bytes()).await.unwrap();
+    session.logout().await.unwrap();
+
+    let database = TestDatabase::new(false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("switchboard.toml");
+    std::fs::write(&config, format!("[[email.imap]]\nname = \"support\"\nhost = \"127.0.0.1\"\nport = 3143\ntls = \"none\"\nusername = \"switchboard\"\npassword_env = \"SB_TEST_IMAP_PASSWORD\"\nfolder = \"{folder}\"\n")).unwrap();
+    std::env::set_var("SB_TEST_IMAP_PASSWORD", "switchboard-test");
+    let server = Server::start_with_args(&database.url, &["--config", config.to_str().unwrap()]).await;
+    let token = create_token(&database.url, "read");
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let ticket = loop {
+        let (_, listed) = get(&client, &format!("{}/api/v1/tickets?channel=email", server.base_url), &token).await;
+        // Listed once stored, with its intent once triaged.
+        if let Some(ticket) = listed["tickets"].as_array().and_then(|tickets| tickets.first()).filter(|ticket| ticket["intent"].is_string()).cloned() {
+            break ticket;
+        }
+        assert!(std::time::Instant::now() < deadline, "the mailbox's mail did not become a triaged ticket within 30 s: {listed}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(ticket["intent"], "track_order", "{ticket}");
+    let metrics = client.get(format!("{}/metrics", server.base_url)).bearer_auth(&token).send().await.unwrap().text().await.unwrap();
+    for line in ["switchboard_imap_connected{mailbox=\"support\"} 1", "switchboard_imap_mails_fetched_total{mailbox=\"support\"} 1", "switchboard_email_received_total{source=\"imap\",outcome=\"stored\"} 1"] {
+        assert!(metrics.lines().any(|metric| metric == line), "`{line}` missing from /metrics");
+    }
+    drop(server);
+    database.drop_database().await;
 }
 
 fn import(kind: &str, path: &std::path::Path, db_url: &str) -> Value {
