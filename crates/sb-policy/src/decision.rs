@@ -59,6 +59,10 @@ pub enum WorkflowOutcome {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerFlags {
     pub vip: bool,
+    /// The sender is the customer of the order the message refers to (their address is the
+    /// order's). An order's status is only sent automatically to its own customer: anyone can
+    /// type an order number.
+    pub owns_referenced_order: bool,
 }
 
 /// Everything a decision is made from.
@@ -97,6 +101,9 @@ pub enum ReasonCode {
     OrderNotFound,
     /// The order was found but its state needs a person (late, cancelled, returned).
     OrderNeedsFollowUp,
+    /// The order was found but the sender is not its customer (or is not known): its status
+    /// goes to a person, never automatically to whoever typed the number.
+    OrderNotTheSenders,
     /// The service action changes an order or money, or needs judgement.
     ActionNeedsHuman,
     /// The workflow's result does not fit the triaged intent (a service bug, or a re-triage
@@ -159,7 +166,7 @@ struct WorkflowAnswer {
     article_threshold: Option<f32>,
 }
 
-fn workflow_answer(triage: &TriageResult, workflow: &WorkflowOutcome, policy_config: &PolicyConfig) -> WorkflowAnswer {
+fn workflow_answer(triage: &TriageResult, workflow: &WorkflowOutcome, customer: &CustomerFlags, policy_config: &PolicyConfig) -> WorkflowAnswer {
     let contact_reply = || contact_options_reply(&policy_config.contact_options);
     let mismatch = || WorkflowAnswer { complete_reply: None, blocker: Some(ReasonCode::WorkflowMismatch), draft: None, article_threshold: None };
     match workflow {
@@ -184,6 +191,7 @@ fn workflow_answer(triage: &TriageResult, workflow: &WorkflowOutcome, policy_con
                 ActionOutcome::OrderReferenceMissing => Some(ReasonCode::OrderReferenceMissing),
                 ActionOutcome::OrderNotFound { .. } => Some(ReasonCode::OrderNotFound),
                 ActionOutcome::Tracking(_) if !prepared.complete_answer => Some(ReasonCode::OrderNeedsFollowUp),
+                ActionOutcome::Tracking(_) if !customer.owns_referenced_order => Some(ReasonCode::OrderNotTheSenders),
                 // The product rule: only an order found for track_order is a complete answer.
                 ActionOutcome::Tracking(_) if order.is_some() && prepared.intent == Intent::TrackOrder => None,
                 _ => Some(ReasonCode::ActionNeedsHuman),
@@ -225,7 +233,7 @@ pub fn decide(decision_input: &DecisionInput<'_>, policy_config: &PolicyConfig) 
         &PriorityInput { severity, sentiment_score, vip: decision_input.customer.vip, waiting: decision_input.waiting, sla_state: decision_input.sla_state },
         &policy_config.priority_weights,
     );
-    let answer = workflow_answer(triage, decision_input.workflow, policy_config);
+    let answer = workflow_answer(triage, decision_input.workflow, &decision_input.customer, policy_config);
 
     // Every blocker, in the order the policy checks them.
     let mut blockers = Vec::new();
@@ -348,6 +356,7 @@ impl Facts<'_, '_> {
             ReasonCode::OrderReferenceMissing => "no order number in the message".to_string(),
             ReasonCode::OrderNotFound => format!("order #{} was not found", self.order_number().unwrap_or("?")),
             ReasonCode::OrderNeedsFollowUp => format!("order #{} needs a follow-up (late, cancelled or returned)", self.order_number().unwrap_or("?")),
+            ReasonCode::OrderNotTheSenders => format!("order #{} is not the sender's (another customer's address, or none): its status is not sent automatically", self.order_number().unwrap_or("?")),
             ReasonCode::ActionNeedsHuman => format!("a {intent} request needs a person to act on it"),
             ReasonCode::WorkflowMismatch => format!("the workflow's result does not fit the triaged intent {intent}"),
             ReasonCode::AutoReplyDisabled => format!("auto-reply is disabled for {intent}"),

@@ -163,7 +163,7 @@ impl Service {
         let waiting = (now - ticket.created_at).max(TimeDelta::zero());
         let decision_input = DecisionInput {
             triage: &triage,
-            customer: CustomerFlags { vip: customer.is_some_and(|customer| customer.vip) },
+            customer: CustomerFlags { vip: customer.is_some_and(|customer| customer.vip), owns_referenced_order: owns_referenced_order(&workflow, customer) },
             workflow: &workflow,
             waiting,
             sla_state: SlaState::OnTrack,
@@ -398,3 +398,12 @@ fn reply_recipient(channel: Channel, customer: Option<&sb_store::Customer>) -> O
     }
 }
 
+/// Whether the sender is the customer of the order the workflow found: the same address,
+/// compared without case. No order, or no address on either side, is not ownership.
+fn owns_referenced_order(workflow: &WorkflowOutcome, customer: Option<&sb_store::Customer>) -> bool {
+    let WorkflowOutcome::ServiceAction { order: Some(order), .. } = workflow else { return false };
+    match (order.customer_email.as_deref(), customer.and_then(|customer| customer.email.as_deref())) {
+        (Some(order_email), Some(sender_email)) => order_email.trim().eq_ignore_ascii_case(sender_email.trim()),
+        _ => false,
+    }
+}

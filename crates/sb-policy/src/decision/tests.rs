@@ -75,7 +75,7 @@ fn article(score: f32) -> WorkflowOutcome {
 }
 
 fn check_with(triage_result: &TriageResult, vip: bool, workflow: &WorkflowOutcome, policy_config: &PolicyConfig, expect: Expect) {
-    let decision_input = DecisionInput { triage: triage_result, customer: CustomerFlags { vip }, workflow, waiting: TimeDelta::zero(), sla_state: SlaState::OnTrack };
+    let decision_input = DecisionInput { triage: triage_result, customer: CustomerFlags { vip, owns_referenced_order: true }, workflow, waiting: TimeDelta::zero(), sla_state: SlaState::OnTrack };
     let decision = decide(&decision_input, policy_config);
     let blockers: Vec<String> = decision.auto_reply_blockers.iter().map(|blocker| serde_json::to_string(blocker).unwrap().trim_matches('"').to_string()).collect();
     let mut rendered = format!(
@@ -158,6 +158,25 @@ fn track_order_with_the_order_found_is_auto_replied() {
         Best regards,
         Customer service
     "#]]);
+}
+
+/// Anyone can type an order number: the status goes automatically only to the order's own
+/// customer; otherwise a person answers, with the draft.
+#[test]
+fn track_order_from_someone_else_goes_to_a_person() {
+    let workflow = service(Intent::TrackOrder, OrderLookup::Found { order: shipped_order() }, today());
+    let triage_result = triage(Intent::TrackOrder, 0.93, -0.1);
+    for owns_referenced_order in [true, false] {
+        let decision_input = DecisionInput { triage: &triage_result, customer: CustomerFlags { vip: false, owns_referenced_order }, workflow: &workflow, waiting: TimeDelta::zero(), sla_state: SlaState::OnTrack };
+        let decision = decide(&decision_input, &PolicyConfig::default());
+        if owns_referenced_order {
+            assert_eq!((decision.route, decision.reason_code), (Route::AutoReply, ReasonCode::AutoReplyOrderStatus));
+        } else {
+            assert_eq!((decision.route, decision.reason_code), (Route::HumanQueue, ReasonCode::OrderNotTheSenders));
+            assert!(decision.reply.is_none() && decision.suggested_reply.is_some());
+            assert!(decision.reason.contains("#A10493 is not the sender's"), "{}", decision.reason);
+        }
+    }
 }
 
 #[test]
@@ -309,7 +328,7 @@ fn a_workflow_that_does_not_fit_the_intent_is_never_sent() {
 fn the_decision_record_serializes_with_every_field() {
     let triage_result = triage(Intent::TrackOrder, 0.93, -0.1);
     let workflow = service(Intent::TrackOrder, OrderLookup::Found { order: shipped_order() }, today());
-    let decision_input = DecisionInput { triage: &triage_result, customer: CustomerFlags { vip: false }, workflow: &workflow, waiting: TimeDelta::minutes(90), sla_state: SlaState::AtRisk };
+    let decision_input = DecisionInput { triage: &triage_result, customer: CustomerFlags { vip: false, owns_referenced_order: true }, workflow: &workflow, waiting: TimeDelta::minutes(90), sla_state: SlaState::AtRisk };
     let decision = decide(&decision_input, &PolicyConfig::default());
     // The reply text is checked above; here only the shape matters. (Serialized straight to
     // text: through `serde_json::Value` the f32 fields would widen to f64 and print as
@@ -398,7 +417,7 @@ fn auto_replies_happen_exactly_when_every_condition_holds() {
             for sentiment_score in [-0.9, -0.5, -0.49, 0.0, 0.8] {
                 for vip in [false, true] {
                     let triage_result = triage(*intent, confidence, sentiment_score);
-                    let decision_input = DecisionInput { triage: &triage_result, customer: CustomerFlags { vip }, workflow, waiting: TimeDelta::zero(), sla_state: SlaState::OnTrack };
+                    let decision_input = DecisionInput { triage: &triage_result, customer: CustomerFlags { vip, owns_referenced_order: true }, workflow, waiting: TimeDelta::zero(), sla_state: SlaState::OnTrack };
                     let decision = decide(&decision_input, &policy_config);
                     let every_condition_holds = *complete_answer && !intent.is_safety() && confidence >= 0.85 && sentiment_score > -0.5 && !vip;
                     assert_eq!(decision.route == Route::AutoReply, every_condition_holds, "{intent} {confidence} {sentiment_score} {vip}: {}", decision.reason);

@@ -85,7 +85,7 @@ fn order(status: OrderStatus) -> Order {
 /// `look_at_texts`.
 fn check(triage_result: TriageResult, vip: bool, workflow: WorkflowOutcome, arrived_text: &str, events: &[&str], look_at_texts: &[&str], expect: Expect) {
     let (policy_config, sla_policies) = shop_policies();
-    let decision_input = DecisionInput { triage: &triage_result, customer: CustomerFlags { vip }, workflow: &workflow, waiting: TimeDelta::zero(), sla_state: sb_policy::sla::SlaState::OnTrack };
+    let decision_input = DecisionInput { triage: &triage_result, customer: CustomerFlags { vip, owns_referenced_order: true }, workflow: &workflow, waiting: TimeDelta::zero(), sla_state: sb_policy::sla::SlaState::OnTrack };
     let decision = decide(&decision_input, &policy_config);
     let sla_policy = select_policy(&sla_policies, &decision.sla_subject(&triage_result)).expect("a catch-all policy matches everything");
     let mut ticket_sla = TicketSla::start(sla_policy, berlin(arrived_text));
