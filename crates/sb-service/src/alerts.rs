@@ -186,7 +186,12 @@ impl Service {
                 keep.push(new_alert.dedup_key.clone());
                 match raised {
                     Raised::New => {
-                        tracing::warn!(rule, key = %new_alert.dedup_key, title = %new_alert.title, "alert raised");
+                        // A VIP ticket waiting is news for the feed, not a problem of the system.
+                        if new_alert.severity == AlertSeverity::Info {
+                            tracing::info!(rule, key = %new_alert.dedup_key, title = %new_alert.title, "alert raised");
+                        } else {
+                            tracing::warn!(rule, key = %new_alert.dedup_key, title = %new_alert.title, "alert raised");
+                        }
                         round.raised.push(new_alert.dedup_key.clone());
                     }
                     Raised::AlreadyOpen => round.still_open.push(new_alert.dedup_key.clone()),
