@@ -114,6 +114,7 @@ impl Modify for SecuritySchemes {
         crate::assist::ticket_assist,
         crate::assist::create_kb_draft,
         crate::assist::help_page,
+        crate::ws::events_socket,
         crate::ticket_actions::assign,
         crate::ticket_actions::set_status,
         crate::ticket_actions::reply,
@@ -159,6 +160,7 @@ impl Modify for SecuritySchemes {
         (name = "admin", description = "Audit log, users and API tokens."),
         (name = "knowledge", description = "Knowledge-base articles with their versions, hybrid search, reply templates."),
         (name = "session", description = "Console login (cookie and CSRF token)."),
+        (name = "events", description = "Live ticket events over a WebSocket, with resume after a disconnect."),
         (name = "service", description = "Probes and this document; no authentication."),
     ),
 )]

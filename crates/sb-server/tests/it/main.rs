@@ -6,10 +6,12 @@
 //! - `actions`: ticket actions, sessions and CSRF, PII masking, rate limits;
 //! - `observability`: `/metrics`, request ids, and what the logs hold (and never hold);
 //! - `openapi`: the OpenAPI document against the router and the real answers;
-//! - `sla`: the SLA policies endpoint.
+//! - `sla`: the SLA policies endpoint;
+//! - `live`: the `/ws` event stream over a real socket (the one test here with a listener).
 
 mod actions;
 mod authz;
+mod live;
 mod observability;
 mod openapi;
 mod sla;
