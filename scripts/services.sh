@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the services the tests talk to answer: PostgreSQL on 127.0.0.1:5432 (trust auth,
-# user postgres, database test) and NATS with JetStream on 127.0.0.1:4222.
+# user postgres, database test) and NATS with JetStream on 127.0.0.1:4222; and that the console's
+# browser tests find Debian's Chromium and chromedriver.
 # On a machine where they are not running, starts them from Debian's packages (installing
 # them if needed) in a throwaway folder. Fails loudly, saying what to do, if they still do not
 # answer.
@@ -41,6 +42,14 @@ start_nats() {
   for _ in $(seq 1 30); do answers 4222 && break; sleep 1; done
 }
 
+ensure_browser() {
+  if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    echo "services: installing Chromium and chromedriver (Debian packages chromium, chromium-driver)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+}
+
+ensure_browser
 answers 5432 || start_postgres
 answers 4222 || start_nats
 
@@ -55,5 +64,10 @@ if ! answers 4222; then
   echo "  start it with: nats-server -a 127.0.0.1 -p 4222 -js -sd /tmp/nats &" >&2
   failed=1
 fi
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "services: Chromium or chromedriver is missing (the console's browser tests need them)." >&2
+  echo "  install them with: apt-get install -y chromium chromium-driver" >&2
+  failed=1
+fi
 [ "$failed" = 0 ] || exit 1
-echo "services: PostgreSQL (127.0.0.1:5432) and NATS (127.0.0.1:4222) answer"
+echo "services: PostgreSQL (127.0.0.1:5432) and NATS (127.0.0.1:4222) answer; Chromium and chromedriver are installed"

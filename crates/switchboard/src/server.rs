@@ -357,7 +357,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         }
         let mut security = config.security.to_server();
         security.metrics_public = config.metrics.public;
-        let router = sb_server::app(sb_server::AppState::with_security(service, security));
+        let router = sb_server::app_with(sb_server::AppState::with_security(service, security), sb_console::router());
         let mut shutdown_wait = shutdown_receiver.clone();
         tracing::info!(seconds = started.elapsed().as_secs_f64(), "ready");
         let server = sb_server::serve(addr, router, async move {

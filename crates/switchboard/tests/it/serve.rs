@@ -67,11 +67,11 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn binary() -> PathBuf {
+pub(crate) fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_switchboard"))
 }
 
-fn create_token(db_url: &str, scopes: &str) -> String {
+pub(crate) fn create_token(db_url: &str, scopes: &str) -> String {
     let output = Command::new(binary())
         .args(["token", "create", "--db", db_url, "--name", &format!("test-{scopes}"), "--scopes", scopes])
         .env("SWITCHBOARD_LOG", "warn")
@@ -86,16 +86,16 @@ fn create_token(db_url: &str, scopes: &str) -> String {
 }
 
 /// A running `switchboard serve`; killed (SIGKILL) when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base_url: String,
+    pub(crate) base_url: String,
     /// Standard error (the logs), when collected, and the thread that collects it.
     logs: Arc<Mutex<String>>,
     log_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
-    async fn start(db_url: &str) -> Server {
+    pub(crate) async fn start(db_url: &str) -> Server {
         Server::start_with_logs(db_url, "warn", false).await
     }
 
