@@ -10,7 +10,7 @@
 //!
 //! The test fails, saying how to install them, when Chromium or chromedriver are missing.
 //! With `SWITCHBOARD_SCREENSHOTS=DIR` set it also saves its pages as PNGs at 1440×900 into DIR
-//! (`scripts/screenshots.sh`).
+//! (`scripts/screenshots.sh`), and one at tablet width (1024×768).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -66,10 +66,7 @@ impl Driver {
         );
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let browser = ClientBuilder::new(connector).capabilities(capabilities).connect(&self.url).await.unwrap_or_else(|error| panic!("chromium does not start through chromedriver ({error}): {INSTALL_HINT}"));
-        // --window-size is the outer size: grow the window so the page itself is 1440×900.
-        let frame = browser.execute("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];", vec![]).await.unwrap();
-        let frame_size = |index: usize| frame[index].as_u64().unwrap_or(0) as u32;
-        browser.set_window_size(1440 + frame_size(0), 900 + frame_size(1)).await.unwrap();
+        set_viewport(&browser, 1440, 900).await;
         browser
     }
 }
@@ -79,6 +76,13 @@ impl Drop for Driver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sizes the window so that the page itself is `width`×`height` (WebDriver sets the outer size).
+async fn set_viewport(browser: &Client, width: u32, height: u32) {
+    let frame = browser.execute("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];", vec![]).await.unwrap();
+    let frame_size = |index: usize| frame[index].as_u64().unwrap_or(0) as u32;
+    browser.set_window_size(width + frame_size(0), height + frame_size(1)).await.unwrap();
 }
 
 fn create_user(db_url: &str, email: &str, name: &str, role: &str) {
@@ -229,6 +233,12 @@ async fn an_agent_works_a_live_ticket_in_chromium_and_a_viewer_stays_read_only()
     let facts = text_of(&browser, ".ticket-facts").await;
     assert!(facts.contains("Safety queue"), "{facts}");
     screenshot(&browser, "ticket-safety").await;
+    // A tablet in landscape: the panels move below the conversation, nothing is cut off.
+    set_viewport(&browser, 1024, 768).await;
+    let overflow = browser.execute("return document.documentElement.scrollWidth - window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(overflow, json!(0), "no horizontal scrolling at tablet width");
+    screenshot(&browser, "ticket-tablet").await;
+    set_viewport(&browser, 1440, 900).await;
 
     // A viewer: no admin, read-only ticket, masked customer.
     browser.find(Locator::Id("logout")).await.unwrap().click().await.unwrap();
