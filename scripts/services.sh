@@ -4,7 +4,8 @@
 # 127.0.0.1:2525 that stores every mail it accepts in the Maildir /tmp/switchboard-smtp/maildir
 # (aiosmtpd's Mailbox handler, Debian package python3-aiosmtpd), and Dovecot (Debian package
 # dovecot-imapd) with the test user switchboard / switchboard-test on 127.0.0.1:3143 (plain) and
-# 3993 (TLS, a certificate for localhost from the test CA /tmp/switchboard-imap/ca.pem).
+# 3993 (TLS, a certificate for localhost from the test CA /tmp/switchboard-imap/ca.pem); and that
+# the console's browser tests find Debian's Chromium and chromedriver.
 # On a machine where they are not running, starts them from Debian's packages (installing
 # them if needed) in a throwaway folder. Fails loudly, saying what to do, if they still do not
 # answer.
@@ -118,6 +119,14 @@ CONF
   for _ in $(seq 1 30); do answers "$IMAP_PORT" && answers "$IMAPS_PORT" && break; sleep 1; done
 }
 
+ensure_browser() {
+  if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    echo "services: installing Chromium and chromedriver (Debian packages chromium, chromium-driver)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+}
+
+ensure_browser
 answers 5432 || start_postgres
 answers 4222 || start_nats
 answers "$SMTP_PORT" || start_smtp
@@ -144,5 +153,10 @@ if ! answers "$IMAP_PORT" || ! answers "$IMAPS_PORT"; then
   echo "  see $IMAP_DIR/log; start it with: dovecot -c $IMAP_DIR/dovecot.conf (scripts/services.sh writes that file)" >&2
   failed=1
 fi
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "services: Chromium or chromedriver is missing (the console's browser tests need them)." >&2
+  echo "  install them with: apt-get install -y chromium chromium-driver" >&2
+  failed=1
+fi
 [ "$failed" = 0 ] || exit 1
-echo "services: PostgreSQL (127.0.0.1:5432), NATS (127.0.0.1:4222), SMTP (127.0.0.1:$SMTP_PORT, Maildir $SMTP_DIR/maildir) and IMAP (127.0.0.1:$IMAP_PORT, TLS $IMAPS_PORT) answer"
+echo "services: PostgreSQL (127.0.0.1:5432), NATS (127.0.0.1:4222), SMTP (127.0.0.1:$SMTP_PORT, Maildir $SMTP_DIR/maildir) and IMAP (127.0.0.1:$IMAP_PORT, TLS $IMAPS_PORT) answer; Chromium and chromedriver are installed"

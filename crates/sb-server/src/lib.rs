@@ -26,6 +26,7 @@ mod sla;
 mod ticket_actions;
 mod throttle;
 mod tickets;
+mod ws;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -110,6 +111,13 @@ impl AppState {
 
 /// The whole API.
 pub fn app(state: AppState) -> Router {
+    app_with(state, Router::new())
+}
+
+/// The API plus `pages` (the web console's routes, from sb-console), which get the same
+/// request ids, logs and metrics as the API. The console depends on this crate,
+/// not the reverse: the server knows nothing of pages, the binary puts them together.
+pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
     let api = Router::new()
         .route("/messages", post(messages::create_message))
         .route("/classify", post(messages::classify))
@@ -167,7 +175,9 @@ pub fn app(state: AppState) -> Router {
         .route("/ready", get(ready))
         .route("/metrics", get(metrics::serve_metrics))
         .route("/help/{slug}", get(assist::help_page))
+        .route("/ws", get(ws::events_socket))
         .nest("/api/v1", api)
+        .merge(pages)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record_request))
         .layer(axum::middleware::from_fn(request_log::log_request))

@@ -115,6 +115,7 @@ impl Modify for SecuritySchemes {
         crate::assist::ticket_assist,
         crate::assist::create_kb_draft,
         crate::assist::help_page,
+        crate::ws::events_socket,
         crate::ticket_actions::assign,
         crate::ticket_actions::set_status,
         crate::ticket_actions::reply,
@@ -176,6 +177,7 @@ impl Modify for SecuritySchemes {
         (name = "alerts", description = "Alerts raised by the rules, and the webhooks that receive them (signed, retried, logged)."),
         (name = "reports", description = "Dashboard reports over a date range in a time zone, as JSON or CSV: pending queue, real-time metrics, customer 360, SLA compliance, category and agent performance, LLM cost, automation rate."),
         (name = "session", description = "Console login (cookie and CSRF token)."),
+        (name = "events", description = "Live ticket events over a WebSocket, with resume after a disconnect."),
         (name = "service", description = "Probes and this document; no authentication."),
     ),
 )]

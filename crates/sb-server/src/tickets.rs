@@ -33,6 +33,10 @@ pub struct TicketQuery {
     channel: Option<String>,
     /// Assigned to this user id.
     assignee: Option<i64>,
+    /// `true`: only tickets nobody is assigned to.
+    unassigned: Option<bool>,
+    /// Priority at least this (0–100).
+    min_priority: Option<i64>,
     /// Of this customer id.
     customer: Option<i64>,
     /// `breached` (a deadline passed) or `not_breached`.
@@ -69,6 +73,13 @@ fn filter_from_query(query: &TicketQuery) -> Result<TicketFilter, ApiError> {
         filter.channel = Some(Channel::parse(channel).ok_or_else(|| ApiError::validation("invalid_filter", format!("unknown channel `{channel}`")))?);
     }
     filter.assignee_id = query.assignee;
+    filter.unassigned = query.unassigned.unwrap_or(false);
+    if let Some(min_priority) = query.min_priority {
+        if !(0..=100).contains(&min_priority) {
+            return Err(ApiError::validation("invalid_filter", format!("min_priority {min_priority} is not within 0 to 100")));
+        }
+        filter.min_priority = Some(min_priority);
+    }
     filter.customer_id = query.customer;
     filter.sla_breached = match query.sla.as_deref() {
         None => None,
@@ -100,7 +111,7 @@ pub struct TicketList {
         (status = 200, description = "One page of tickets.", body = TicketList),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 422, description = "A bad filter. Codes: `invalid_filter` (unknown status, queue, category, intent, channel or sla value), `invalid_query` (unknown parameter, or not a number).", body = ErrorBody),
+        (status = 422, description = "A bad filter. Codes: `invalid_filter` (unknown status, queue, category, intent, channel or sla value, min_priority outside 0–100), `invalid_query` (unknown parameter, or not a number).", body = ErrorBody),
         (status = 429, response = RateLimited),
     ),
     security(("bearer" = ["read"]), ("session" = ["admin", "supervisor", "agent", "compliance", "viewer"])),

@@ -190,6 +190,7 @@ impl Service {
         let update = TicketUpdate { assignee_id: Some(assignee_id), ..TicketUpdate::default() };
         let audit = [NewAuditEntry::new(&actor.audit_name, "ticket.assigned", "ticket", ticket_id, serde_json::json!({"from": ticket.assignee_id, "to": assignee_id}))];
         let (ticket, _) = self.store().apply_ticket_action(ticket_id, ticket.updated_at, &update, None, &audit, Utc::now()).await?;
+        self.publish_ticket_updated(&ticket);
         Ok(ticket)
     }
 
@@ -261,6 +262,7 @@ impl Service {
         };
         let audit = [NewAuditEntry::new(&actor.audit_name, action, "ticket", ticket_id, serde_json::json!({"from": from.as_str(), "to": status.as_str()}))];
         let (ticket, _) = self.store().apply_ticket_action(ticket_id, ticket.updated_at, &update, None, &audit, now).await?;
+        self.publish_ticket_updated(&ticket);
         if matches!(status, TicketStatus::Resolved | TicketStatus::Closed) && !was_done {
             self.after_resolution(ticket_id).await;
         }
@@ -294,6 +296,8 @@ impl Service {
         let audit = [NewAuditEntry::new(&actor.audit_name, "ticket.replied", "ticket", ticket_id, serde_json::json!({"chars": body.chars().count(), "first_response": ticket.first_responded_at.is_none()}))];
         let (ticket, message_id) = self.store().apply_ticket_action(ticket_id, ticket.updated_at, &update, Some(&outbound), &audit, now).await?;
         let message_id = message_id.ok_or_else(|| Error::Internal("the reply was not stored".into()))?;
+        self.publish_message_added(ticket_id, message_id, Direction::Outbound);
+        self.publish_ticket_updated(&ticket);
         Ok((message_id, ticket))
     }
 
@@ -312,7 +316,9 @@ impl Service {
         };
         let audit = [NewAuditEntry::new(&actor.audit_name, "ticket.note_added", "ticket", ticket_id, serde_json::json!({"chars": body.chars().count()}))];
         let (_, message_id) = self.store().apply_ticket_action(ticket_id, ticket.updated_at, &TicketUpdate::default(), Some(&outbound), &audit, Utc::now()).await?;
-        message_id.ok_or_else(|| Error::Internal("the note was not stored".into()))
+        let message_id = message_id.ok_or_else(|| Error::Internal("the note was not stored".into()))?;
+        self.publish_message_added(ticket_id, message_id, Direction::Note);
+        Ok(message_id)
     }
 
     /// Raises the priority (by a step, to at least the escalation floor) and, when the reason
@@ -351,6 +357,7 @@ impl Service {
             serde_json::json!({"reason": reason, "from_priority": ticket.priority, "to_priority": priority, "from_queue": ticket.queue.as_str(), "to_queue": queue.as_str()}),
         )];
         let (ticket, _) = self.store().apply_ticket_action(ticket_id, ticket.updated_at, &update, None, &audit, now).await?;
+        self.publish_ticket_updated(&ticket);
         Ok(ticket)
     }
 
@@ -423,7 +430,13 @@ impl Service {
             NewAuditEntry::new(&actor.audit_name, "ticket.merged", "ticket", source, serde_json::json!({"into": target})),
             NewAuditEntry::new(&actor.audit_name, "ticket.merge_received", "ticket", target, serde_json::json!({"from": source})),
         ];
-        Ok(self.store().merge_tickets(source, target, &audit, Utc::now()).await?)
+        let merged = self.store().merge_tickets(source, target, &audit, Utc::now()).await?;
+        // The merge returns the target only; the source's event needs its row as committed.
+        if let Ok(source_ticket) = self.store().ticket(source).await {
+            self.publish_ticket_updated(&source_ticket);
+        }
+        self.publish_ticket_updated(&merged);
+        Ok(merged)
     }
 
     /// A customer with their latest tickets (up to `limit`).

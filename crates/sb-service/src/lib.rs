@@ -19,6 +19,7 @@ pub mod assist;
 mod demo;
 mod email;
 mod error;
+pub mod events;
 mod knowledge;
 mod metrics;
 mod orders;
@@ -39,6 +40,7 @@ pub use crate::admin::new_secret;
 pub use crate::demo::{seed_demo_data, DemoSummary};
 pub use crate::email::{EmailConfig, EmailReceipt, MailSource, NotMail, ThreadedBy, RFC822};
 pub use crate::error::{Error, Result};
+pub use crate::events::{Event, EventHub, EventKind, Resume, Subscription};
 pub use crate::knowledge::{index_article, stored_article};
 pub use crate::metrics::{EmailSendOutcome, ServiceMetrics};
 pub use crate::orders::DemoStoreConnector;
@@ -127,13 +129,15 @@ struct Inner {
     knowledge: std::sync::OnceLock<Arc<sb_kb::KnowledgeBase>>,
     /// Attached once the resolved tickets are loaded (see `assist.rs`).
     similar: std::sync::OnceLock<Arc<assist::SimilarTickets>>,
+    /// Live events, published after each committed ticket change (see `events.rs`).
+    events: EventHub,
 }
 
 impl Service {
     /// `engine` is `None` while the models are not loaded (or failed to load): messages are then
     /// stored and acknowledged, and triaged by the worker once an engine is available.
     pub fn new(store: Store, engine: Option<Arc<TriageEngine>>, orders: Arc<dyn OrderConnector>, config: ServiceConfig) -> Service {
-        Service { inner: Arc::new(Inner { store, engine, orders, config, metrics: ServiceMetrics::default(), knowledge: std::sync::OnceLock::new(), similar: std::sync::OnceLock::new() }) }
+        Service { inner: Arc::new(Inner { store, engine, orders, config, metrics: ServiceMetrics::default(), knowledge: std::sync::OnceLock::new(), similar: std::sync::OnceLock::new(), events: EventHub::default() }) }
     }
 
     pub fn store(&self) -> &Store {
@@ -154,5 +158,19 @@ impl Service {
 
     pub fn metrics(&self) -> &ServiceMetrics {
         &self.inner.metrics
+    }
+
+    /// The live event stream: subscribe here; the service publishes after each commit.
+    pub fn events(&self) -> &EventHub {
+        &self.inner.events
+    }
+
+    /// Publishes that `ticket` (as just committed) changed.
+    pub(crate) fn publish_ticket_updated(&self, ticket: &sb_store::Ticket) {
+        self.inner.events.publish(EventKind::ticket_updated(ticket));
+    }
+
+    pub(crate) fn publish_message_added(&self, ticket_id: i64, message_id: i64, direction: sb_store::Direction) {
+        self.inner.events.publish(EventKind::message_added(ticket_id, message_id, direction));
     }
 }

@@ -105,6 +105,10 @@ impl Service {
         if !ingested.created {
             return self.describe_existing(ingested, stored.ticket).await;
         }
+        if ingested.new_ticket {
+            self.events().publish(crate::EventKind::TicketCreated { ticket_id: ingested.ticket_id });
+        }
+        self.publish_message_added(ingested.ticket_id, ingested.message_id, Direction::Inbound);
         match self.process(&stored.message, stored.customer.as_ref(), &stored.ticket).await {
             Ok(processed) => {
                 let reply = processed.decision.reply.clone();
@@ -276,6 +280,10 @@ impl Service {
             audit,
         };
         let recorded = self.store().record_triage(&outcome, Utc::now()).await?;
+        if let Some(reply_message_id) = recorded.reply_message_id {
+            self.publish_message_added(message.ticket_id, reply_message_id, Direction::Outbound);
+        }
+        self.publish_ticket_updated(&recorded.ticket);
         tracing::info!(
             message_id = message.id,
             ticket_id = message.ticket_id,

@@ -64,6 +64,7 @@ impl Service {
                 let kind = kind_label(breach.deadline);
                 if self.store().record_sla_event(ticket.id, kind, breach.due_at, now).await? {
                     round.breached += 1;
+                    self.events().publish(crate::EventKind::Sla { ticket_id: ticket.id, state: kind.to_string() });
                     self.metrics().record_sla_breach(breach.deadline);
                     tracing::warn!(ticket_id = ticket.id, kind, policy = %breach.policy_name, "sla breached");
                     let details = serde_json::json!({"kind": kind, "policy": breach.policy_name, "due_at": breach.due_at});
@@ -80,6 +81,7 @@ impl Service {
                 if let Some(due_at) = due_at {
                     if self.store().record_sla_event(ticket.id, "at_risk", due_at, now).await? {
                         round.at_risk += 1;
+                        self.events().publish(crate::EventKind::Sla { ticket_id: ticket.id, state: "at_risk".to_string() });
                     }
                 }
             }

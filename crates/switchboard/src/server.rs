@@ -276,6 +276,30 @@ async fn demo_token(service: &Service, db_url: &str) -> Result<Option<String>> {
     Ok(Some(secret))
 }
 
+/// The demo's console login: a supervisor (works tickets, sees the assist panel, edits the
+/// knowledge base, reads reports). Beside an SQLite database the password is kept in
+/// `demo-login` (mode 0600) and shown at every start; elsewhere it is shown once, when the user
+/// is created. `None` when the user exists and its password is not known here.
+async fn demo_login(service: &Service, db_url: &str) -> Result<Option<(String, String)>> {
+    const DEMO_EMAIL: &str = "demo@switchboard.local";
+    let login_file = sqlite_path(db_url).map(|db_path| db_path.with_file_name("demo-login"));
+    if let Some(password) = login_file.as_ref().and_then(|file| std::fs::read_to_string(file).ok()) {
+        if service.authenticate(DEMO_EMAIL, password.trim()).await?.is_some() {
+            return Ok(Some((DEMO_EMAIL.to_string(), password.trim().to_string())));
+        }
+    }
+    if service.store().find_user_by_email(DEMO_EMAIL).await?.is_some() {
+        return Ok(None);
+    }
+    let password = sb_service::new_secret("demo-")?;
+    let actor = sb_service::actions::Actor { audit_name: "demo".into(), user_id: None };
+    service.create_user(DEMO_EMAIL, "Sam Rivera (demo supervisor)", sb_store::Role::Supervisor, &password, &actor).await?;
+    if let Some(file) = &login_file {
+        write_private(file, &password)?;
+    }
+    Ok(Some((DEMO_EMAIL.to_string(), password)))
+}
+
 fn write_private(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
     #[cfg(unix)]
@@ -351,6 +375,10 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
                 tracing::info!("demo data already loaded");
             }
             crate::knowledge::import_demo_articles(&service).await?;
+            match demo_login(&service, &db_url).await? {
+                Some((email, password)) => eprintln!("demo console login: http://{addr}/console as {email} with password {password}"),
+                None => eprintln!("demo console user demo@switchboard.local exists; its password is not stored here (create another with `switchboard user create`)"),
+            }
             if let Some(secret) = secret {
                 eprintln!("demo API token (ingest, read, write): {secret}");
                 eprintln!("try: curl -s -H 'Authorization: Bearer {secret}' -H 'Content-Type: application/json' \\");
@@ -397,7 +425,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         }
         let mut security = config.security.to_server();
         security.metrics_public = config.metrics.public;
-        let router = sb_server::app(sb_server::AppState::with_security(service, security));
+        let router = sb_server::app_with(sb_server::AppState::with_security(service, security), sb_console::router());
         let mut shutdown_wait = shutdown_receiver.clone();
         tracing::info!(seconds = started.elapsed().as_secs_f64(), "ready");
         let server = sb_server::serve(addr, router, async move {

@@ -1,7 +1,8 @@
 //! The authorisation matrix: every endpoint, asked by every scope (bearer token), every role
 //! (session cookie, with its CSRF token) and by nobody, against the status it must answer.
 //!
-//! Allowed answers are the endpoint's success status; 503 for classify, which passes
+//! Allowed answers are the endpoint's success status (422 `not_a_websocket` for `/ws`: these
+//! requests are not WebSocket upgrades, which is checked after authorisation); 503 for classify, which passes
 //! authorisation and then finds no models loaded, and for knowledge-base search, which finds no
 //! search index attached. Each request acts on fresh objects (a new
 //! ticket, customer, token) so that one row's changes never decide another's answer.
@@ -25,6 +26,7 @@ GET    /api/v1/tickets/{ticket}/decisions                       -               
 GET    /api/v1/tickets/{ticket}/assist                          -                   401 403 200 403 200  200 200 200 200 200
 POST   /api/v1/tickets/{ticket}/kb-draft                        -                   401 403 403 422 422  422 422 403 403 403
 GET    /help/no-such-article                                    -                   404 404 404 404 404  404 404 404 404 404
+GET    /ws                                                      -                   401 403 422 403 422  422 422 422 422 422
 POST   /api/v1/tickets/{ticket}/assign     {"assignee_id":{agent}}                  401 403 403 200 200  200 200 200 403 403
 POST   /api/v1/tickets/{ticket}/status     {"status":"pending"}                     401 403 403 200 200  200 200 200 403 403
 POST   /api/v1/tickets/{ticket}/reply      {"body":"It ships today."}               401 403 403 201 201  201 201 201 403 403
@@ -113,7 +115,7 @@ async fn every_endpoint_answers_every_caller_as_the_matrix_says() {
     assert_eq!(callers.len(), CALLERS.len());
 
     let rows = parse_matrix();
-    assert_eq!(rows.len(), 54, "every row parsed");
+    assert_eq!(rows.len(), 55, "every row parsed");
     let mut mismatches = Vec::new();
     for row in &rows {
         assert_eq!(row.expected.len(), CALLERS.len(), "{}", row.path);

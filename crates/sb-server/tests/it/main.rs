@@ -8,11 +8,13 @@
 //! - `observability`: `/metrics`, request ids, and what the logs hold (and never hold);
 //! - `openapi`: the OpenAPI document against the router and the real answers;
 //! - `reports`: the report endpoints (parameter errors, JSON, CSV, personal data);
-//! - `sla`: the SLA policies endpoint.
+//! - `sla`: the SLA policies endpoint;
+//! - `live`: the `/ws` event stream over a real socket (the one test here with a listener).
 
 mod actions;
 mod authz;
 mod inbound_email;
+mod live;
 mod observability;
 mod openapi;
 mod reports;

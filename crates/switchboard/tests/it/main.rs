@@ -1,6 +1,7 @@
 //! End-to-end tests of the `switchboard` binary, started the way a user starts it.
 
 mod cli;
+mod console;
 mod kb;
 mod email;
 mod report;

@@ -95,7 +95,7 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    async fn start(db_url: &str) -> Server {
+    pub(crate) async fn start(db_url: &str) -> Server {
         Server::start_with_logs(db_url, "warn", false).await
     }
 

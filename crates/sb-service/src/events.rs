@@ -1,0 +1,220 @@
+//! Live events: what changed, published after the store committed it, for the console's
+//! WebSocket (`/ws` in sb-server) and anything else that watches tickets.
+//!
+//! Every event gets the next id of this process (1, 2, 3, …, never reused while the process
+//! lives). The hub keeps the most recent [`EVENT_RING_CAPACITY`] events in memory, so a client
+//! that lost its connection for a moment asks for "everything after id N" and misses nothing.
+//!
+//! Hidden contracts:
+//! - Events carry ids and routing labels only (ticket, message, status, queue): never message
+//!   text or customer details. A subscriber re-reads what it shows through the API, which
+//!   masks personal data for the caller's role; the hub never needs to know who listens.
+//! - Publishing happens after the commit, so an event never names something a reader cannot
+//!   see yet. A crash between commit and publish loses the event, not the change: clients
+//!   re-read the store when they (re)connect past what the ring holds.
+//! - Past the ring (an `after` id older than the oldest kept event, an id from another process
+//!   lifetime — told apart by [`EventHub::epoch`] — or a subscriber too slow for the broadcast
+//!   channel) the subscriber is told [`Resume::Reset`]: it must reload its view from the API
+//!   instead of replaying. Nothing is silently skipped.
+//! - Events are per process. Several replicas on one PostgreSQL do not see each other's events
+//!   yet (LISTEN/NOTIFY fan-out is a later step).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// Events kept for resumption. At a few events per second that is minutes of history, far
+/// more than a reconnect takes; a busier site just sees more `reset`s after long outages.
+pub const EVENT_RING_CAPACITY: usize = 4_096;
+
+/// Events a live subscriber may fall behind before it is told to reset.
+const BROADCAST_CAPACITY: usize = 1_024;
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A message opened a new ticket.
+    TicketCreated { ticket_id: i64 },
+    /// A ticket's state changed: triage, assignment, status, escalation, merge.
+    TicketUpdated { ticket_id: i64, status: String, queue: String, assignee_id: Option<i64> },
+    /// A message joined a ticket: `inbound` from the customer, `outbound` a reply (automatic or
+    /// an agent's), `note` an internal note.
+    MessageAdded { ticket_id: i64, message_id: i64, direction: String },
+    /// The SLA watcher found a clock at risk (`at_risk`) or past its deadline
+    /// (`first_response_breached`, `resolution_breached`).
+    Sla { ticket_id: i64, state: String },
+}
+
+impl EventKind {
+    pub fn ticket_id(&self) -> i64 {
+        match self {
+            EventKind::TicketCreated { ticket_id } | EventKind::TicketUpdated { ticket_id, .. } | EventKind::MessageAdded { ticket_id, .. } | EventKind::Sla { ticket_id, .. } => *ticket_id,
+        }
+    }
+
+    pub(crate) fn ticket_updated(ticket: &sb_store::Ticket) -> EventKind {
+        EventKind::TicketUpdated { ticket_id: ticket.id, status: ticket.status.as_str().to_string(), queue: ticket.queue.as_str().to_string(), assignee_id: ticket.assignee_id }
+    }
+
+    pub(crate) fn message_added(ticket_id: i64, message_id: i64, direction: sb_store::Direction) -> EventKind {
+        EventKind::MessageAdded { ticket_id, message_id, direction: direction.as_str().to_string() }
+    }
+}
+
+/// One published event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    pub id: u64,
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// Where a new subscriber starts.
+#[derive(Debug)]
+pub enum Resume {
+    /// The events after the asked id, in order (empty when it was already up to date).
+    Replay(Vec<Arc<Event>>),
+    /// The asked id is no longer in the ring (or belongs to another process lifetime): reload
+    /// the view, then follow live events.
+    Reset,
+}
+
+/// A subscription: what to replay first, then the live stream. Nothing published between the
+/// two is lost or doubled (both are taken under the hub's lock).
+pub struct Subscription {
+    pub resume: Resume,
+    pub receiver: broadcast::Receiver<Arc<Event>>,
+    /// The last id published when the subscription started.
+    pub last_id: u64,
+}
+
+struct Ring {
+    next_id: u64,
+    events: VecDeque<Arc<Event>>,
+}
+
+/// The publisher side, owned by the [`crate::Service`]. Cheap to share.
+pub struct EventHub {
+    epoch: String,
+    ring: Mutex<Ring>,
+    sender: broadcast::Sender<Arc<Event>>,
+    capacity: usize,
+}
+
+impl Default for EventHub {
+    fn default() -> EventHub {
+        EventHub::with_capacity(EVENT_RING_CAPACITY)
+    }
+}
+
+impl EventHub {
+    pub fn with_capacity(capacity: usize) -> EventHub {
+        let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
+        // Names this process lifetime: ids restart at 1 with a new process, and a client must
+        // not resume a new process's stream from an old process's id.
+        let epoch = format!("{:x}-{:x}", Utc::now().timestamp_millis(), std::process::id());
+        EventHub { epoch, ring: Mutex::new(Ring { next_id: 1, events: VecDeque::with_capacity(capacity.min(EVENT_RING_CAPACITY)) }), sender, capacity: capacity.max(1) }
+    }
+
+    /// Names this process lifetime's id sequence.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// Publishes `kind` with the next id and returns that id.
+    pub fn publish(&self, kind: EventKind) -> u64 {
+        let mut ring = self.ring.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let event = Arc::new(Event { id: ring.next_id, at: Utc::now(), kind });
+        ring.next_id += 1;
+        if ring.events.len() == self.capacity {
+            ring.events.pop_front();
+        }
+        ring.events.push_back(event.clone());
+        // Sent under the lock, so live order is id order. No receiver is not an error.
+        let _ = self.sender.send(event.clone());
+        event.id
+    }
+
+    /// Subscribes; `after` is the last id the client saw in epoch `epoch` (`None`: a fresh
+    /// client, which loads its view from the API and needs no replay).
+    pub fn subscribe(&self, after: Option<(u64, &str)>) -> Subscription {
+        let ring = self.ring.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let receiver = self.sender.subscribe();
+        let last_id = ring.next_id - 1;
+        let resume = match after {
+            None => Resume::Replay(Vec::new()),
+            Some((_, epoch)) if epoch != self.epoch => Resume::Reset,
+            Some((after_id, _)) if after_id > last_id => Resume::Reset,
+            Some((after_id, _)) => {
+                // The ring holds ids oldest..=last_id; replay is possible when nothing after
+                // `after_id` has been dropped.
+                let oldest = ring.events.front().map_or(last_id + 1, |event| event.id);
+                if after_id + 1 < oldest {
+                    Resume::Reset
+                } else {
+                    Resume::Replay(ring.events.iter().filter(|event| event.id > after_id).cloned().collect())
+                }
+            }
+        };
+        Subscription { resume, receiver, last_id }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn created(ticket_id: i64) -> EventKind {
+        EventKind::TicketCreated { ticket_id }
+    }
+
+    fn ids(resume: &Resume) -> Option<Vec<u64>> {
+        match resume {
+            Resume::Replay(events) => Some(events.iter().map(|event| event.id).collect()),
+            Resume::Reset => None,
+        }
+    }
+
+    #[test]
+    fn resume_replays_what_the_ring_holds_and_resets_past_it() {
+        let hub = EventHub::with_capacity(3);
+        for ticket_id in 1..=5 {
+            hub.publish(created(ticket_id));
+        }
+        let epoch = hub.epoch().to_string();
+        // The ring holds ids 3, 4, 5. (after, expected replay; None = reset)
+        let cases: [(Option<(u64, &str)>, Option<Vec<u64>>); 7] = [
+            (None, Some(vec![])),
+            (Some((5, &epoch)), Some(vec![])),
+            (Some((4, &epoch)), Some(vec![5])),
+            (Some((2, &epoch)), Some(vec![3, 4, 5])),
+            (Some((1, &epoch)), None),
+            (Some((9, &epoch)), None),
+            (Some((4, "another-process")), None),
+        ];
+        for (after, expected) in cases {
+            assert_eq!(ids(&hub.subscribe(after).resume), expected, "after {after:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn live_events_follow_the_replay_without_gap_or_double() {
+        let hub = EventHub::default();
+        hub.publish(created(1));
+        let mut subscription = hub.subscribe(Some((0, hub.epoch())));
+        assert_eq!(ids(&subscription.resume), Some(vec![1]));
+        assert_eq!(subscription.last_id, 1);
+        let id = hub.publish(EventKind::message_added(1, 7, sb_store::Direction::Inbound));
+        let live = subscription.receiver.recv().await.unwrap();
+        assert_eq!((live.id, id), (2, 2));
+        let json = serde_json::to_value(&*live).unwrap();
+        assert_eq!(json["type"], "message_added");
+        assert_eq!(json["direction"], "inbound");
+        assert_eq!(json["ticket_id"], 1);
+    }
+}

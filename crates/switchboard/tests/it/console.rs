@@ -1,0 +1,268 @@
+//! The web console in real headless Chromium (Debian's `chromium` and `chromium-driver`),
+//! driven over WebDriver by fantoccini, against the real `switchboard serve`.
+//!
+//! An agent logs in through the page; messages sent through the API appear live in the queue
+//! (no reload: a marker set on the page before survives); the agent opens the new ticket, sees
+//! the AI analysis and the suggested reply, takes the ticket, sends a reply and sees it in the
+//! conversation (and the API has it); then a viewer logs in: no admin navigation, the admin page
+//! refused (and the API refuses the viewer's session too), the ticket without actions or editor
+//! and with the customer masked. A safety report waits in the safety queue.
+//!
+//! The test fails, saying how to install them, when Chromium or chromedriver are missing.
+//! With `SWITCHBOARD_SCREENSHOTS=DIR` set it also saves its pages as PNGs at 1440×900 into DIR
+//! (`scripts/screenshots.sh`), and one at tablet width (1024×768).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+use crate::cli::repo_root;
+use crate::serve::{binary, create_token, Server, TestDatabase};
+
+const INSTALL_HINT: &str = "the console's browser tests need Debian's Chromium and its WebDriver: run `apt-get install -y chromium chromium-driver` (scripts/services.sh does it)";
+const PASSWORD: &str = "a long console password";
+
+fn find_program(names: &[&str]) -> PathBuf {
+    for name in names {
+        for dir in std::env::var("PATH").unwrap_or_default().split(':').chain(["/usr/bin", "/usr/lib/chromium"]) {
+            let candidate = PathBuf::from(dir).join(name);
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    panic!("{} not found: {INSTALL_HINT}", names.join(" or "));
+}
+
+/// chromedriver on a free port; killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        let chromedriver = find_program(&["chromedriver"]);
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(chromedriver).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|error| panic!("chromedriver does not start ({error}): {INSTALL_HINT}"));
+        let driver = Driver { child, url: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not listen within 20 s: {INSTALL_HINT}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        driver
+    }
+
+    async fn browser(&self) -> Client {
+        let chromium = find_program(&["chromium", "chromium-browser"]);
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({"binary": chromium, "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1440,900", "--hide-scrollbars", "--lang=en-US"]}),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let browser = ClientBuilder::new(connector).capabilities(capabilities).connect(&self.url).await.unwrap_or_else(|error| panic!("chromium does not start through chromedriver ({error}): {INSTALL_HINT}"));
+        set_viewport(&browser, 1440, 900).await;
+        browser
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sizes the window so that the page itself is `width`×`height` (WebDriver sets the outer size).
+async fn set_viewport(browser: &Client, width: u32, height: u32) {
+    let frame = browser.execute("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];", vec![]).await.unwrap();
+    let frame_size = |index: usize| frame[index].as_u64().unwrap_or(0) as u32;
+    browser.set_window_size(width + frame_size(0), height + frame_size(1)).await.unwrap();
+}
+
+fn create_user(db_url: &str, email: &str, name: &str, role: &str) {
+    let output = Command::new(binary())
+        .args(["user", "create", "--db", db_url, "--email", email, "--name", name, "--role", role])
+        .env("SWITCHBOARD_PASSWORD", PASSWORD)
+        .env("SWITCHBOARD_LOG", "warn")
+        .current_dir(repo_root())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "user create failed: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Saves the page as `name.png` when screenshots are asked for.
+async fn screenshot(browser: &Client, name: &str) {
+    let Ok(dir) = std::env::var("SWITCHBOARD_SCREENSHOTS") else { return };
+    let dir = repo_root().join(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // Let the fresh-row animation finish so pictures show the resting state.
+    tokio::time::sleep(Duration::from_millis(2_600)).await;
+    let png = browser.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+/// Polls `script` (a JavaScript expression) until it is truthy; fails with `what` after 20 s.
+async fn wait_for(browser: &Client, script: &str, what: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let value = browser.execute(&format!("return ({script});"), vec![]).await.unwrap();
+        let truthy = match &value {
+            Value::Null | Value::Bool(false) => false,
+            Value::String(text) => !text.is_empty(),
+            Value::Number(number) => number.as_f64() != Some(0.0),
+            _ => true,
+        };
+        if truthy {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "waited 20 s for {what} ({script}); page: {}", browser.current_url().await.map(|url| url.to_string()).unwrap_or_default());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text_of(browser: &Client, selector: &str) -> String {
+    browser.find(Locator::Css(selector)).await.unwrap_or_else(|error| panic!("{selector}: {error}")).text().await.unwrap()
+}
+
+async fn log_in(browser: &Client, base_url: &str, email: &str) {
+    browser.goto(&format!("{base_url}/console")).await.unwrap();
+    wait_for(browser, "location.pathname === '/console/login' && document.getElementById('login-form')", "the redirect to the login page").await;
+    browser.find(Locator::Id("email")).await.unwrap().send_keys(email).await.unwrap();
+    browser.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    browser.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+    wait_for(browser, "location.pathname === '/console' && document.querySelector('#live-status[data-state=live]')", "the workspace, connected live").await;
+}
+
+async fn send_message(client: &reqwest::Client, base_url: &str, token: &str, external_id: &str, channel: &str, text: &str, email: &str) -> i64 {
+    let response = client
+        .post(format!("{base_url}/api/v1/messages"))
+        .bearer_auth(token)
+        .json(&json!({"channel": channel, "text": text, "external_id": external_id, "customer": {"email": email, "name": "Ana Silva"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    response.json::<Value>().await.unwrap()["ticket_id"].as_i64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_works_a_live_ticket_in_chromium_and_a_viewer_stays_read_only() {
+    let driver = Driver::start().await;
+    let database = TestDatabase::new(false).await;
+    create_user(&database.url, "agent@example.com", "Alex Agent", "agent");
+    create_user(&database.url, "viewer@example.com", "Vic Viewer", "viewer");
+    let token = create_token(&database.url, "ingest,read");
+    let server = Server::start(&database.url).await;
+    let base_url = server.base_url.clone();
+    let client = reqwest::Client::new();
+    let browser = driver.browser().await;
+
+    browser.goto(&format!("{base_url}/console/login")).await.unwrap();
+    screenshot(&browser, "login").await;
+    log_in(&browser, &base_url, "agent@example.com").await;
+    let empty = text_of(&browser, "#queue-empty .empty-title").await;
+    assert_eq!(empty, "No tickets match these filters", "an empty queue says so");
+    screenshot(&browser, "queue-empty").await;
+
+    // Messages arrive while the page is open: no reload (the marker survives), rows appear.
+    browser.execute("window.__noReload = true;", vec![]).await.unwrap();
+    let arrivals = [
+        ("email", "My package was supposed to arrive Monday and there's still nothing. Order #A10493, can you check?", "ana.silva@example.com"),
+        ("chat", "The face cream gave me a rash on my cheeks and it itches a lot", "li.wei@example.com"),
+        ("email", "I want to return the running shoes I bought last week, they are too small", "tom.berg@example.com"),
+        ("chat", "Do you ship to Canada and how much does it cost?", "nina.r@example.com"),
+        ("email", "I was charged twice for order #A20017, please refund one of the payments", "omar.k@example.com"),
+    ];
+    let mut ticket_ids = Vec::new();
+    for (arrival_idx, (channel, text, email)) in arrivals.iter().enumerate() {
+        ticket_ids.push(send_message(&client, &base_url, &token, &format!("console-{arrival_idx}"), channel, text, email).await);
+    }
+    for ticket_id in &ticket_ids {
+        wait_for(&browser, &format!("document.querySelector('#queue-list [data-ticket-id=\"{ticket_id}\"]')"), &format!("ticket {ticket_id} in the queue, live")).await;
+    }
+    assert_eq!(browser.execute("return window.__noReload === true;", vec![]).await.unwrap(), json!(true), "the queue updated without a reload");
+    screenshot(&browser, "queue").await;
+
+    // Open the order question: AI analysis and the suggested reply.
+    let ticket_id = ticket_ids[0];
+    browser.find(Locator::Css(&format!("#queue-list [data-ticket-id=\"{ticket_id}\"]"))).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "document.querySelector('#ai-panel #ai-intent')", "the AI panel").await;
+    assert_eq!(browser.current_url().await.unwrap().path(), format!("/console/tickets/{ticket_id}"));
+    let intent = text_of(&browser, "#ai-intent").await;
+    assert!(intent.contains("Track order"), "the AI panel names the intent: {intent}");
+    let n_ranked = browser.find_all(Locator::Css("#ai-ranking li")).await.unwrap().len();
+    assert_eq!(n_ranked, 3, "top-3 ranking");
+    let decision = text_of(&browser, "#ai-decision").await;
+    assert!(decision.starts_with("Decision: "), "{decision}");
+    let entities = text_of(&browser, "#ai-entities").await;
+    assert!(entities.contains("A10493"), "the order number is an entity: {entities}");
+    let suggested = wait_for(&browser, "document.getElementById('composer-text').value", "the suggested reply in the editor").await;
+    let suggested = suggested.as_str().unwrap_or_default().to_string();
+    let has_holes = suggested.contains("{{");
+    let send_disabled = browser.execute("return document.getElementById('composer-send').disabled;", vec![]).await.unwrap();
+    assert_eq!(send_disabled, json!(has_holes), "a reply with unfilled variables cannot be sent ({suggested:?})");
+    if has_holes {
+        let n_marks = browser.find_all(Locator::Css(".editor-backdrop mark")).await.unwrap().len();
+        assert!(n_marks > 0, "missing variables are highlighted");
+    }
+    screenshot(&browser, "ticket").await;
+
+    // Take it and answer it: the reply shows in the conversation, and the API has it.
+    browser.find(Locator::Id("action-assign")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "document.querySelector('.ticket-facts') && document.querySelector('.ticket-facts').textContent.includes('Assigned to you')", "the assignment").await;
+    let reply = "Hi Ana, your order A10493 left our warehouse yesterday; the tracking link follows in a separate email.";
+    browser.execute("const editor = document.getElementById('composer-text'); editor.value = ''; editor.dispatchEvent(new Event('input'));", vec![]).await.unwrap();
+    browser.find(Locator::Id("composer-text")).await.unwrap().send_keys(reply).await.unwrap();
+    browser.find(Locator::Id("composer-send")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, &format!("[...document.querySelectorAll('.message.outbound .bubble')].some(node => node.textContent.includes({}))", json!(reply)), "the sent reply in the conversation").await;
+    let detail: Value = client.get(format!("{base_url}/api/v1/tickets/{ticket_id}")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let stored = detail["messages"].as_array().unwrap().iter().any(|message| message["direction"] == "outbound" && message["body"] == reply);
+    assert!(stored, "the reply is stored: {detail}");
+    assert!(detail["ticket"]["first_responded_at"].is_string(), "the first response is recorded");
+
+    // The safety report waits in the safety queue with its severity.
+    let safety_id = ticket_ids[1];
+    browser.goto(&format!("{base_url}/console/tickets/{safety_id}")).await.unwrap();
+    wait_for(&browser, "document.querySelector('#ai-panel #ai-severity')", "the safety ticket").await;
+    let facts = text_of(&browser, ".ticket-facts").await;
+    assert!(facts.contains("Safety queue"), "{facts}");
+    screenshot(&browser, "ticket-safety").await;
+    // A tablet in landscape: the panels move below the conversation, nothing is cut off.
+    set_viewport(&browser, 1024, 768).await;
+    let overflow = browser.execute("return document.documentElement.scrollWidth - window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(overflow, json!(0), "no horizontal scrolling at tablet width");
+    screenshot(&browser, "ticket-tablet").await;
+    set_viewport(&browser, 1440, 900).await;
+
+    // A viewer: no admin, read-only ticket, masked customer.
+    browser.find(Locator::Id("logout")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "location.pathname === '/console/login'", "the login page after logging out").await;
+    log_in(&browser, &base_url, "viewer@example.com").await;
+    let n_admin_links = browser.find_all(Locator::Css("[data-nav=admin]")).await.unwrap().len();
+    assert_eq!(n_admin_links, 0, "no admin navigation for a viewer");
+    browser.goto(&format!("{base_url}/console/admin")).await.unwrap();
+    wait_for(&browser, "document.getElementById('forbidden')", "the refusal of the admin page").await;
+    screenshot(&browser, "viewer-admin-refused").await;
+    browser.goto(&format!("{base_url}/console/tickets/{ticket_id}")).await.unwrap();
+    wait_for(&browser, "document.querySelector('#ai-panel')", "the ticket, as a viewer").await;
+    assert!(browser.find(Locator::Id("ticket-actions")).await.is_err(), "no action buttons for a viewer");
+    assert!(browser.find(Locator::Id("read-only-note")).await.is_ok());
+    let customer = text_of(&browser, "#ticket-customer").await;
+    assert!(customer.starts_with("Customer #") && !customer.contains("Ana"), "the customer is masked: {customer}");
+    let page_text = text_of(&browser, "body").await;
+    assert!(!page_text.contains("ana.silva@example.com"), "no contact details on a viewer's page");
+    assert!(browser.find(Locator::Id("composer-text")).await.is_err(), "no reply editor for a viewer");
+    screenshot(&browser, "ticket-viewer").await;
+
+    // An admin's refusal is the API's too: the viewer's session cannot list users.
+    let status = browser.execute("return fetch('/api/v1/users').then(response => response.status);", vec![]).await.unwrap();
+    assert_eq!(status, json!(403));
+    browser.close().await.unwrap();
+    drop(server);
+}
