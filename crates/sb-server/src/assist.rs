@@ -2,16 +2,16 @@
 //! duplicates and summary of one ticket, and the draft article offered from a resolved one —
 //! and the public help page that automatic answers and templates link to (`/help/{slug}`).
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use sb_service::assist::AssistOptions;
 use sb_store::ArticleStatus;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Permission;
 use crate::error::ErrorBody;
@@ -51,8 +51,21 @@ pub struct TicketAssistDto {
     /// language}`, created as a draft article by `POST /tickets/{id}/kb-draft`.
     #[schema(value_type = Option<Object>)]
     kb_draft: Value,
+    /// With `?canned=/shortcut`: that canned response filled for this ticket, shaped like
+    /// `suggested_reply` (`source` = `canned`).
+    #[schema(value_type = Option<Object>)]
+    canned_reply: Value,
     /// False until the similar-ticket index has loaded after a start.
     similar_index_ready: bool,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AssistQuery {
+    /// A canned response's shortcut (`/thanks`) to fill for this ticket, in its language (or
+    /// English).
+    canned: Option<String>,
 }
 
 /// Get a ticket's assist panel
@@ -63,25 +76,26 @@ pub struct TicketAssistDto {
 /// the PII permission get no customer details in the reply and no other customers' replies.
 #[utoipa::path(
     get, path = "/api/v1/tickets/{ticket_id}/assist", tag = "tickets",
-    params(("ticket_id" = i64, Path, description = "Ticket id.")),
+    params(("ticket_id" = i64, Path, description = "Ticket id."), AssistQuery),
     responses(
         (status = 200, description = "The assist panel.", body = TicketAssistDto),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, description = "The id is not a number. Code: `invalid_path`.", body = ErrorBody),
+        (status = 404, description = "No such ticket, or no canned response with that shortcut. Code: `not_found`.", body = ErrorBody),
+        (status = 422, description = "Codes: `invalid_path` (the id is not a number), `invalid_query`.", body = ErrorBody),
         (status = 429, response = RateLimited),
     ),
     security(("bearer" = ["read"]), ("session" = ["admin", "supervisor", "agent", "compliance", "viewer"])),
 )]
-pub async fn ticket_assist(State(state): State<AppState>, caller: Caller, ticket_id: Result<Path<i64>, PathRejection>) -> Result<Json<TicketAssistDto>, ApiError> {
+pub async fn ticket_assist(State(state): State<AppState>, caller: Caller, ticket_id: Result<Path<i64>, PathRejection>, query: Result<Query<AssistQuery>, QueryRejection>) -> Result<Json<TicketAssistDto>, ApiError> {
     caller.require(Permission::Read)?;
     let Path(ticket_id) = ticket_id?;
+    let Query(query) = query?;
     let agent_name = match caller.user_id() {
         Some(user_id) => Some(state.service.store().user(user_id).await?.name),
         None => None,
     };
-    let options = AssistOptions { agent_name, sees_pii: caller.can(Permission::SeePii) };
+    let options = AssistOptions { agent_name, sees_pii: caller.can(Permission::SeePii), canned: query.canned };
     let assist = state.service.ticket_assist(ticket_id, &options).await?;
     Ok(Json(TicketAssistDto {
         ticket_id: assist.ticket_id,
@@ -93,6 +107,7 @@ pub async fn ticket_assist(State(state): State<AppState>, caller: Caller, ticket
         summary: json(&assist.summary)?,
         stored_summary: assist.stored_summary.clone(),
         kb_draft: json(&assist.kb_draft)?,
+        canned_reply: json(&assist.canned_reply)?,
         similar_index_ready: assist.similar_index_ready,
     }))
 }

@@ -45,6 +45,8 @@ const EXCERPT_CHARS: usize = 600;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReplySource {
+    /// A canned response the agent picked by its shortcut.
+    Canned,
     /// A reply template written for the ticket's intent (and language).
     Template,
     /// The draft the workflow prepared (order status, cancellation, ...).
@@ -134,6 +136,8 @@ pub struct TicketAssist {
     pub stored_summary: Option<String>,
     /// Offered for a resolved informational ticket that no article answered.
     pub kb_draft: Option<KbDraft>,
+    /// The canned response asked for by shortcut, filled like the suggested reply.
+    pub canned_reply: Option<SuggestedReply>,
     /// Whether the similar-ticket index is loaded (false right after start-up).
     pub similar_index_ready: bool,
 }
@@ -144,6 +148,8 @@ pub struct TicketAssist {
 pub struct AssistOptions {
     pub agent_name: Option<String>,
     pub sees_pii: bool,
+    /// A canned response to fill for this ticket, by its shortcut (`/thanks`).
+    pub canned: Option<String>,
 }
 
 /// The resolved-ticket index and where its feed stands.
@@ -237,6 +243,14 @@ impl Service {
         let shown_customer = customer.as_ref().filter(|_| options.sees_pii);
         let values = template_values(&ticket, shown_customer, order.as_ref(), articles.first(), options.agent_name.as_deref());
         let suggested_reply = self.suggested_reply(ticket.intent, &request.language, workflow_draft, &values).await?;
+        let canned_reply = match &options.canned {
+            None => None,
+            Some(shortcut) => {
+                let template = self.store().template_by_shortcut(shortcut, &request.language).await?.ok_or_else(|| Error::Store(sb_store::Error::NotFound { entity: "canned response", id: shortcut.clone() }))?;
+                let rendered = render(&template.body, |name| values.get(name).cloned());
+                Some(SuggestedReply { source: ReplySource::Canned, template_id: Some(template.id), template_name: Some(template.name.clone()), complete: rendered.is_complete(), text: rendered.text, missing: rendered.missing })
+            }
+        };
         let similar_tickets = self.similar_tickets(&ticket, &request.text, options.sees_pii).await?;
         let possible_duplicates = self.possible_duplicates(&ticket, &request).await?;
         let summary = self.summarize_conversation(ticket_id, &messages).await?;
@@ -253,6 +267,7 @@ impl Service {
             summary,
             stored_summary,
             kb_draft,
+            canned_reply,
             similar_index_ready: self.inner.similar.get().is_some(),
         })
     }

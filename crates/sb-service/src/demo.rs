@@ -199,7 +199,7 @@ async fn resolve_demo_tickets(service: &Service) -> Result<usize> {
     let actor = crate::actions::Actor { audit_name: "demo".into(), user_id: None };
     let mut resolved = 0;
     for ticket in tickets.iter().step_by(3) {
-        let assist = service.ticket_assist(ticket.id, &crate::assist::AssistOptions { agent_name: Some(DEMO_AGENT_NAME.to_string()), sees_pii: true }).await?;
+        let assist = service.ticket_assist(ticket.id, &crate::assist::AssistOptions { agent_name: Some(DEMO_AGENT_NAME.to_string()), sees_pii: true, canned: None }).await?;
         if !assist.suggested_reply.complete {
             continue;
         }

@@ -554,6 +554,15 @@ async fn agent_assist_works_end_to_end(postgres: bool) {
     assert_eq!(duplicates[0]["shared_order_numbers"], json!(["A77001"]));
     assert_eq!(duplicates[0]["flagged_for_merge"], true);
     assert!(assist["stored_summary"].is_null() && assist["kb_draft"].is_null(), "{assist}");
+    // A canned response by its shortcut, filled for the ticket.
+    let canned = json!({"kind": "canned", "shortcut": "/thanks", "name": "Thanks", "language": "en", "body": "Thank you for your patience, {{customer.first_name}}!"});
+    let (status, created) = post(&client, &format!("{base}/api/v1/templates"), Some(&token), "application/json", canned.to_string()).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, with_canned) = get(&client, &format!("{base}/api/v1/tickets/{first_id}/assist?canned=/thanks"), &token).await;
+    assert_eq!(status, 200, "{with_canned}");
+    assert_eq!((with_canned["canned_reply"]["source"].as_str(), with_canned["canned_reply"]["text"].as_str()), (Some("canned"), Some("Thank you for your patience, Ana!")), "{with_canned}");
+    let (status, unknown) = get(&client, &format!("{base}/api/v1/tickets/{first_id}/assist?canned=/nope"), &token).await;
+    assert_eq!((status, unknown["error"]["code"].as_str()), (404, Some("not_found")), "{unknown}");
 
     // Answered and resolved: the summary is stored, and the ticket becomes the most similar
     // solved ticket of the second one (the index follows resolutions in the background).
