@@ -507,6 +507,35 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Inbound messages per interval of `interval_ms` from `from` (inclusive) to `to`
+    /// (exclusive), zeros included: the arrivals a forecast learns from, and the volume rule's
+    /// history (both read `messages_received`).
+    pub async fn inbound_arrivals(&self, from: DateTime<Utc>, to: DateTime<Utc>, interval_ms: i64) -> Result<Vec<i64>> {
+        if interval_ms <= 0 || to <= from {
+            return Err(Error::Invalid("arrivals need a positive interval and `to` after `from`".into()));
+        }
+        let (from_ms, to_ms_value) = (to_ms(from), to_ms(to));
+        let n_slots = usize::try_from((to_ms_value - from_ms + interval_ms - 1) / interval_ms).map_err(|_| Error::Invalid("too many intervals".into()))?;
+        let rows: Vec<(i64, i64)> = on_reader!(self, |pool| {
+            sqlx::query_as("SELECT (received_at - $1) / $2 AS slot, COUNT(*) FROM messages WHERE direction = 'inbound' AND received_at >= $3 AND received_at < $4 GROUP BY 1 ORDER BY 1")
+                .bind(from_ms)
+                .bind(interval_ms)
+                .bind(from_ms)
+                .bind(to_ms_value)
+                .fetch_all(pool)
+                .await?
+        });
+        let mut counts = vec![0_i64; n_slots];
+        for (slot, count) in rows {
+            if let Some(cell) = usize::try_from(slot).ok().and_then(|slot| counts.get_mut(slot)) {
+                *cell = count;
+            }
+        }
+        Ok(counts)
+    }
+}
+
 /// What one delivery attempt came to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeliveryOutcome {

@@ -38,6 +38,13 @@ struct SeriesArgs {
     /// CSV of arrivals: interval start (ISO 8601), count; header names are free.
     #[arg(long)]
     arrivals: Option<PathBuf>,
+    /// Instead of --arrivals: the system's own arrivals, counted from the inbound messages of
+    /// this database (`sqlite://FILE` or `postgres://…`), in UTC intervals.
+    #[arg(long, conflicts_with = "arrivals")]
+    db: Option<String>,
+    /// Weeks of history read from --db, ending with the last complete interval.
+    #[arg(long, default_value_t = 8, requires = "db")]
+    weeks: u32,
     /// Interval length (15m, 30m or 1h); inferred from the timestamps when omitted.
     #[arg(long)]
     interval: Option<String>,
@@ -81,9 +88,9 @@ fn parse_duration_seconds(flag: &str, text: &str) -> Result<f64> {
 }
 
 fn read_series(series_args: &SeriesArgs) -> Result<Series> {
-    let Some(path) = &series_args.arrivals else {
-        bail!("give the arrivals with --arrivals FILE.csv (columns: interval start, count)");
-    };
+    if series_args.arrivals.is_none() && series_args.db.is_none() {
+        bail!("give the arrivals with --arrivals FILE.csv (columns: interval start, count), or --db URL for the system's own");
+    }
     let interval_minutes = series_args
         .interval
         .as_deref()
@@ -98,8 +105,34 @@ fn read_series(series_args: &SeriesArgs) -> Result<Series> {
     if series_args.horizon == 0 {
         bail!("--horizon must be at least 1 interval");
     }
+    if let Some(db) = &series_args.db {
+        return series_from_store(db, series_args.weeks, interval_minutes.unwrap_or(60));
+    }
+    let path = series_args.arrivals.as_ref().expect("checked above");
     let file = std::fs::File::open(path).with_context(|| format!("cannot open {}: check the path", path.display()))?;
     Series::from_csv_reader(std::io::BufReader::new(file), interval_minutes).with_context(|| describe_csv_problem(path))
+}
+
+/// The inbound messages of the last `weeks` weeks per interval, up to the start of the
+/// current interval (a partial interval would look like a drop in volume).
+fn series_from_store(db: &str, weeks: u32, interval_minutes: u32) -> Result<Series> {
+    if weeks == 0 {
+        bail!("--weeks must be at least 1");
+    }
+    let interval_ms = i64::from(interval_minutes) * 60_000;
+    let end_ms = chrono::Utc::now().timestamp_millis() / interval_ms * interval_ms;
+    let start_ms = end_ms - i64::from(weeks) * 7 * 24 * 3_600_000;
+    let (start, end) = (chrono::DateTime::from_timestamp_millis(start_ms).context("time out of range")?, chrono::DateTime::from_timestamp_millis(end_ms).context("time out of range")?);
+    let counts = crate::server::runtime()?.block_on(async {
+        let store = crate::server::open_store(db).await.with_context(|| format!("cannot open the database {}", sb_store::redact_url(db)))?;
+        let counts = store.inbound_arrivals(start, end, interval_ms).await;
+        store.close().await;
+        Ok::<_, anyhow::Error>(counts?)
+    })?;
+    if counts.iter().all(|&count| count == 0) {
+        bail!("the database has no inbound messages in the last {weeks} weeks: nothing to forecast from (give --arrivals FILE.csv, or more --weeks)");
+    }
+    Series::new(start.naive_utc(), interval_minutes, counts.into_iter().map(|count| count as f64).collect()).context("cannot build the arrival series from the database")
 }
 
 fn describe_csv_problem(path: &Path) -> String {

@@ -777,6 +777,24 @@ async fn alerts_deduplicate_resolve_and_enqueue_webhook_deliveries(db: &TestDb) 
     assert_eq!(outcomes.iter().filter(|outcome| matches!(outcome, Ok((_, Raised::New)))).count(), 1, "{outcomes:?}");
 }
 
+async fn inbound_arrivals_count_each_interval_with_zeros(db: &TestDb) {
+    let store = &db.store;
+    // Messages at minutes 0, 10, 70, 75, 80 and 200; an outbound reply does not count.
+    for (idx, minute) in [0, 10, 70, 75, 80, 200].iter().enumerate() {
+        let mut message = inbound(Some(&format!("arrival-{idx}")), "where is my order", None);
+        message.received_at = at(*minute);
+        let ingested = store.ingest(&message).await.unwrap();
+        if idx == 0 {
+            store.add_outbound(ingested.ticket_id, &reply("on its way"), &[], at(5)).await.unwrap();
+        }
+    }
+    let hourly = store.inbound_arrivals(at(0), at(240), 3_600_000).await.unwrap();
+    assert_eq!(hourly, vec![2, 3, 0, 1]);
+    // A window that starts mid-hour counts from its own start; the end is exclusive.
+    assert_eq!(store.inbound_arrivals(at(30), at(90), 1_800_000).await.unwrap(), vec![0, 3]);
+    assert!(matches!(store.inbound_arrivals(at(10), at(0), 3_600_000).await, Err(Error::Invalid(_))));
+}
+
 fn email_inbound(message_id: &str, email: &str, subject: &str, received_at: DateTime<Utc>) -> NewInbound {
     NewInbound {
         channel: Channel::Email,
@@ -896,6 +914,7 @@ conformance_tests!(
     resolved_tickets_feed_in_resolution_order_and_resumes,
     alerts_deduplicate_resolve_and_enqueue_webhook_deliveries,
     email_threads_by_message_id_and_records_sent_ids,
+    inbound_arrivals_count_each_interval_with_zeros,
 );
 
 #[allow(dead_code)]

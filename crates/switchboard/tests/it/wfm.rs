@@ -105,3 +105,45 @@ fn bad_input_fails_cleanly() {
     let output = switchboard(&["forecast", "--arrivals", "/nonexistent/arrivals.csv"]);
     assert_clean_failure(&output, "cannot open /nonexistent/arrivals.csv");
 }
+
+/// `forecast --db`: the system's own arrivals. Three weeks of inbound messages, one every three
+/// hours (eight a day), give a forecast of about one per hour-slot that holds one, and an
+/// empty database fails saying what to give instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forecast_from_the_databases_own_arrivals() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("arrivals.db").display());
+    let empty = switchboard(&["forecast", "--db", &url, "--weeks", "3", "--format", "json"]);
+    assert_clean_failure(&empty, "the database has no inbound messages in the last 3 weeks");
+
+    let store = sb_store::Store::connect(&url, &sb_store::StoreOptions::default()).await.unwrap();
+    store.migrate().await.unwrap();
+    let hour = chrono::Utc::now().timestamp() / 3600 * 3600;
+    for hours_back in (1..=21 * 24).filter(|hours_back| hours_back % 3 == 0) {
+        let received_at = chrono::DateTime::from_timestamp(hour - hours_back * 3600 + 60, 0).unwrap();
+        let message = sb_store::NewInbound {
+            channel: sb_domain::Channel::Api,
+            external_id: Some(format!("arrival-{hours_back}")),
+            conversation_key: None,
+            ticket_id: None,
+            subject: None,
+            body: "where is my order".into(),
+            body_is_html: false,
+            content_type: "application/json".into(),
+            raw_payload: b"{}".to_vec(),
+            metadata: None,
+            customer: sb_store::NewCustomer::default(),
+            received_at,
+            claim: None,
+        };
+        store.ingest(&message).await.unwrap();
+    }
+    store.close().await;
+    let output = switchboard(&["forecast", "--db", &url, "--weeks", "3", "--horizon", "24", "--format", "json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let rows: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(rows.len(), 24);
+    // Every third hour had one message, the others none: the forecast follows the pattern.
+    let total: f64 = rows.iter().map(|row| row["forecast"].as_f64().unwrap()).sum();
+    assert!((6.0..=10.0).contains(&total), "about eight messages a day: {total}");
+}
