@@ -231,8 +231,8 @@ impl Service {
             Some(customer_id) => Some(self.store().customer(customer_id).await?),
             None => None,
         };
-        let messages = self.store().ticket_messages(ticket_id).await?;
-        let request = self.request_of(&ticket).await?;
+        let (messages, triage_rows) = self.conversation(ticket_id).await?;
+        let request = request_from(&messages, &triage_rows);
         let order = match &request.triage {
             Some(triage) => self.look_up_order(triage).await.order().cloned(),
             None => None,
@@ -253,10 +253,9 @@ impl Service {
         };
         let similar_tickets = self.similar_tickets(&ticket, &request.text, options.sees_pii).await?;
         let possible_duplicates = self.possible_duplicates(&ticket, &request).await?;
-        let summary = self.summarize_conversation(ticket_id, &messages).await?;
+        let summary = summarize_conversation(&messages, &triage_rows);
         let stored_summary = self.store().ticket_summary(ticket_id).await?;
-        let answered_by_article = decisions.iter().any(|decision| decision.reason_code == "auto_reply_article");
-        let kb_draft = (is_done(ticket.status) && ticket.category == Some(Category::Informational) && !answered_by_article).then(|| kb_draft(&ticket, &request, &summary, &messages));
+        let kb_draft = kb_draft_offer(&ticket, &request, &summary, &messages, &decisions);
         Ok(TicketAssist {
             ticket_id,
             language: request.language,
@@ -276,12 +275,8 @@ impl Service {
     /// index up to date; called after a resolution (failures are logged: the resolution
     /// itself is done).
     pub(crate) async fn after_resolution(&self, ticket_id: i64) {
-        let summary = match self.store().ticket_messages(ticket_id).await {
-            Ok(messages) => self.summarize_conversation(ticket_id, &messages).await,
-            Err(error) => Err(error.into()),
-        };
-        let summary = match summary {
-            Ok(summary) => summary,
+        let summary = match self.conversation(ticket_id).await {
+            Ok((messages, triage_rows)) => summarize_conversation(&messages, &triage_rows),
             Err(error) => {
                 tracing::warn!(ticket_id, error = %error, "cannot read the conversation to summarise it");
                 return;
@@ -301,8 +296,13 @@ impl Service {
 
     /// Creates the draft article offered for a resolved ticket (see [`TicketAssist::kb_draft`]).
     pub async fn create_kb_draft(&self, ticket_id: i64, actor: &Actor) -> Result<sb_store::Article> {
-        let assist = self.ticket_assist(ticket_id, &AssistOptions::default()).await?;
-        let Some(draft) = assist.kb_draft else {
+        // Only what the draft needs: no search, no similar tickets, no embeddings.
+        let ticket = self.store().ticket(ticket_id).await?;
+        let (messages, triage_rows) = self.conversation(ticket_id).await?;
+        let decisions = self.store().ticket_decisions(ticket_id).await?;
+        let request = request_from(&messages, &triage_rows);
+        let summary = summarize_conversation(&messages, &triage_rows);
+        let Some(draft) = kb_draft_offer(&ticket, &request, &summary, &messages, &decisions) else {
             return Err(Error::Invalid(format!("ticket {ticket_id} has no draft article to offer: only a resolved informational ticket that no article answered has one")));
         };
         let article = NewArticle {
@@ -318,41 +318,15 @@ impl Service {
         self.create_article(actor, &article).await
     }
 
-    /// The summary of a conversation, from the customers' messages as triage redacted them
-    /// (so a stored summary and a draft article never carry a detected email, phone or card)
-    /// and the replies and notes as written.
-    async fn summarize_conversation(&self, ticket_id: i64, messages: &[MessageRow]) -> Result<ConversationSummary> {
-        let redacted: HashMap<i64, String> = self
-            .store()
-            .ticket_triage_results(ticket_id)
-            .await?
-            .into_iter()
-            .filter_map(|row| row.result.get("redacted_text").and_then(|text| text.as_str()).map(|text| (row.message_id, text.to_string())))
-            .collect();
-        let texts: Vec<(AuthorRole, String)> = messages
-            .iter()
-            .map(|message| {
-                let text = match message.direction {
-                    Direction::Inbound => redacted.get(&message.id).cloned().unwrap_or_else(|| message_text(message)),
-                    Direction::Outbound | Direction::Note => message_text(message),
-                };
-                (author_role(message), text)
-            })
-            .collect();
-        Ok(summarize(texts.iter().map(|(role, text)| (*role, text.as_str()))))
+    /// A ticket's messages and triage runs, read once for everything derived from them.
+    async fn conversation(&self, ticket_id: i64) -> Result<(Vec<MessageRow>, Vec<sb_store::TriageRow>)> {
+        Ok((self.store().ticket_messages(ticket_id).await?, self.store().ticket_triage_results(ticket_id).await?))
     }
 
-    /// The ticket's first triaged request; the first inbound body when none was triaged.
+    /// The ticket's first triaged request (see [`request_from`]).
     async fn request_of(&self, ticket: &Ticket) -> Result<Request> {
-        let triage_rows = self.store().ticket_triage_results(ticket.id).await?;
-        if let Some(triage) = triage_rows.first().and_then(|row| serde_json::from_value::<TriageResult>(row.result.clone()).ok()) {
-            let language = index_language(&triage.language.code);
-            return Ok(Request { text: triage.redacted_text.clone(), language, triage: Some(triage) });
-        }
-        let messages = self.store().ticket_messages(ticket.id).await?;
-        let text = messages.iter().find(|message| message.direction == Direction::Inbound).map(message_text).unwrap_or_default();
-        let language = index_language(&sb_text::language::detect(&text).code);
-        Ok(Request { text, language, triage: None })
+        let (messages, triage_rows) = self.conversation(ticket.id).await?;
+        Ok(request_from(&messages, &triage_rows))
     }
 
     async fn assist_articles(&self, query: &str) -> Vec<AssistArticle> {
@@ -486,6 +460,42 @@ impl Service {
     pub fn article_url(&self, slug: &str) -> String {
         format!("{}/help/{slug}", self.config().public_url.trim_end_matches('/'))
     }
+}
+
+/// The ticket's first triaged request; the first inbound body when none was triaged.
+fn request_from(messages: &[MessageRow], triage_rows: &[sb_store::TriageRow]) -> Request {
+    if let Some(triage) = triage_rows.first().and_then(|row| serde_json::from_value::<TriageResult>(row.result.clone()).ok()) {
+        let language = index_language(&triage.language.code);
+        return Request { text: triage.redacted_text.clone(), language, triage: Some(triage) };
+    }
+    let text = messages.iter().find(|message| message.direction == Direction::Inbound).map(message_text).unwrap_or_default();
+    let language = index_language(&sb_text::language::detect(&text).code);
+    Request { text, language, triage: None }
+}
+
+/// The summary of a conversation, from the customers' messages as triage redacted them (so a
+/// stored summary and a draft article never carry a detected email, phone or card) and the
+/// replies and notes as written.
+fn summarize_conversation(messages: &[MessageRow], triage_rows: &[sb_store::TriageRow]) -> ConversationSummary {
+    let redacted: HashMap<i64, &str> = triage_rows.iter().filter_map(|row| row.result.get("redacted_text").and_then(|text| text.as_str()).map(|text| (row.message_id, text))).collect();
+    let texts: Vec<(AuthorRole, String)> = messages
+        .iter()
+        .map(|message| {
+            let text = match (message.direction, redacted.get(&message.id)) {
+                (Direction::Inbound, Some(redacted)) => redacted.to_string(),
+                _ => message_text(message),
+            };
+            (author_role(message), text)
+        })
+        .collect();
+    summarize(texts.iter().map(|(role, text)| (*role, text.as_str())))
+}
+
+/// The draft article a ticket offers: only a resolved informational ticket that no article
+/// answered automatically has one.
+fn kb_draft_offer(ticket: &Ticket, request: &Request, summary: &ConversationSummary, messages: &[MessageRow], decisions: &[sb_store::DecisionRow]) -> Option<KbDraft> {
+    let answered_by_article = decisions.iter().any(|decision| decision.reason_code == "auto_reply_article");
+    (is_done(ticket.status) && ticket.category == Some(Category::Informational) && !answered_by_article).then(|| kb_draft(ticket, request, summary, messages))
 }
 
 fn ticket_document_id(ticket_id: i64) -> String {

@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -271,7 +270,6 @@ fn eval(questions_path: &Path, articles_dir: Option<&Path>, json: bool, misses: 
         }
         None => runtime()?.block_on(searchable_index(index))?,
     };
-    let knowledge = Arc::new(knowledge);
     let bar = progress::bar(questions.len() as u64, "searching the questions");
     let started = Instant::now();
     let results = run_questions(&knowledge, &questions, |n_done| bar.set_position(n_done as u64))?;

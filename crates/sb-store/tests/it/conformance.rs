@@ -858,31 +858,6 @@ async fn email_threads_by_message_id_and_records_sent_ids(db: &TestDb) {
     assert!(store.latest_message_decision(other.ticket_id, first.message_id).await.unwrap().is_none());
 }
 
-macro_rules! conformance_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let db = crate::support::TestDb::sqlite().await;
-                    super::$name(&db).await;
-                    db.cleanup().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let db = crate::support::TestDb::postgres().await;
-                    super::$name(&db).await;
-                    db.cleanup().await;
-                }
-            )*
-        }
-    };
-}
-
 conformance_tests!(
     migrations_are_idempotent_and_ready,
     ingest_keeps_the_raw_payload_and_creates_ticket_and_customer,
