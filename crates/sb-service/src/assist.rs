@@ -5,12 +5,16 @@
 //! stored, and when no article answered an informational question a draft article is offered
 //! (the knowledge-base updater).
 //!
-//! Similar tickets come from a second hybrid index (`sb-kb`, in memory) of resolved tickets'
-//! requests, redacted. It follows the store's feed of resolutions (`resolved_at`, id), starting
-//! from the most recent [`SIMILAR_INDEX_RECENT`], so every replica on one database sees the
-//! tickets the others resolved; a ticket reopened since is filtered out when it is read back.
+//! Similar tickets come from a second hybrid index (`sb-kb`) of resolved tickets' requests,
+//! redacted. It follows the store's feed of resolutions (`resolved_at`, id), starting from the
+//! most recent [`SIMILAR_INDEX_RECENT`], so every replica on one database sees the tickets the
+//! others resolved; a ticket reopened since is filtered out when it is read back. In memory it
+//! is rebuilt (and re-embedded) at each start; in a folder it is kept across restarts with its
+//! position in the feed ([`FEED_POSITION_FILE`], written after each page is committed, so a
+//! crash re-reads at most one page, and re-indexing a ticket replaces it).
 
 use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -30,6 +34,8 @@ pub const SIMILAR_INDEX_RECENT: i64 = 5_000;
 pub const SIMILAR_TICKETS: usize = 5;
 /// Resolved tickets read from the store per round of the feed.
 const FEED_PAGE: i64 = 200;
+/// The feed position of a similar-ticket index kept in a folder.
+pub const FEED_POSITION_FILE: &str = "feed-position.json";
 /// Open tickets of the same customer compared for duplicates.
 const DUPLICATE_CANDIDATES: i64 = 20;
 /// Cosine of the two requests' MiniLM embeddings from which a ticket is flagged as a
@@ -156,6 +162,32 @@ pub struct AssistOptions {
 pub struct SimilarTickets {
     index: KnowledgeBase,
     watermark: tokio::sync::Mutex<Option<(DateTime<Utc>, i64)>>,
+    /// The index folder, when the index is kept across restarts.
+    dir: Option<PathBuf>,
+}
+
+/// Where a kept index stands in the feed of resolutions: after this ticket (`None`: from the
+/// first resolution).
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct FeedPosition {
+    after: Option<(i64, i64)>,
+}
+
+fn read_feed_position(dir: &Path) -> Option<Option<(DateTime<Utc>, i64)>> {
+    let bytes = std::fs::read(dir.join(FEED_POSITION_FILE)).ok()?;
+    let position: FeedPosition = serde_json::from_slice(&bytes).ok()?;
+    match position.after {
+        None => Some(None),
+        Some((resolved_at_ms, id)) => DateTime::from_timestamp_millis(resolved_at_ms).map(|resolved_at| Some((resolved_at, id))),
+    }
+}
+
+/// Written to a temporary file and renamed over the old one, so a crash leaves one or the other.
+fn write_feed_position(dir: &Path, watermark: Option<(DateTime<Utc>, i64)>) -> std::io::Result<()> {
+    let position = FeedPosition { after: watermark.map(|(resolved_at, id)| (resolved_at.timestamp_millis(), id)) };
+    let temporary = dir.join(format!("{FEED_POSITION_FILE}.tmp"));
+    std::fs::write(&temporary, serde_json::to_vec(&position).map_err(std::io::Error::other)?)?;
+    std::fs::rename(&temporary, dir.join(FEED_POSITION_FILE))
 }
 
 /// A ticket's first request as triage saw it.
@@ -169,12 +201,35 @@ struct Request {
 const BUILT_IN_REPLY: &str = "Hi {{customer.first_name}},\n\nThank you for contacting us. I am looking into your request and will get back to you shortly.\n\nBest regards,\n{{agent.name}}";
 
 impl Service {
-    /// Starts the similar-ticket index (once): loads the most recent resolved tickets, then
-    /// follows new resolutions at each [`Service::sync_similar_tickets`].
-    pub async fn attach_similar_tickets(&self, embedder: Option<Arc<sb_embed::Embedder>>) -> Result<usize> {
-        let index = KnowledgeBase::in_memory(embedder, SearchConfig::default()).map_err(|error| Error::Internal(format!("similar-ticket index: {error}")))?;
-        let start = self.store().recent_resolved_watermark(SIMILAR_INDEX_RECENT).await?;
-        let similar = Arc::new(SimilarTickets { index, watermark: tokio::sync::Mutex::new(start) });
+    /// Starts the similar-ticket index (once): in memory, or opened from `dir` where it was
+    /// kept with its feed position; a new, unreadable or outdated one loads the most recent
+    /// resolved tickets. Then it follows new resolutions at each
+    /// [`Service::sync_similar_tickets`]. Returns the tickets added now.
+    pub async fn attach_similar_tickets(&self, embedder: Option<Arc<sb_embed::Embedder>>, dir: Option<PathBuf>) -> Result<usize> {
+        let index_error = |error: sb_kb::Error| Error::Internal(format!("similar-ticket index: {error}"));
+        let (index, kept_position) = match dir.clone() {
+            None => (KnowledgeBase::in_memory(embedder, SearchConfig::default()).map_err(index_error)?, None),
+            Some(dir) => tokio::task::spawn_blocking(move || {
+                // A rebuild starts empty: the feed below fills it.
+                let (index, outcome) = KnowledgeBase::open_or_rebuild(&dir, embedder, SearchConfig::default(), || Ok::<_, std::io::Error>(Vec::new()), |_| {})?;
+                let position = match outcome {
+                    sb_kb::OpenOutcome::Opened => read_feed_position(&dir),
+                    sb_kb::OpenOutcome::Rebuilt { .. } => None,
+                };
+                Ok::<_, sb_kb::Error>((index, position))
+            })
+            .await
+            .map_err(|error| Error::Internal(error.to_string()))?
+            .map_err(index_error)?,
+        };
+        let start = match kept_position {
+            Some(position) => {
+                tracing::info!(tickets = index.n_articles(), "similar-ticket index opened where it was kept; catching up from its feed position");
+                position
+            }
+            None => self.store().recent_resolved_watermark(SIMILAR_INDEX_RECENT).await?,
+        };
+        let similar = Arc::new(SimilarTickets { index, watermark: tokio::sync::Mutex::new(start), dir });
         if self.inner.similar.set(similar).is_err() {
             tracing::warn!("a similar-ticket index was already attached; keeping the first");
         }
@@ -211,10 +266,16 @@ impl Service {
             }
             let n_documents = documents.len();
             let index_handle = similar.clone();
-            tokio::task::spawn_blocking(move || index_handle.index.upsert_many(&documents))
-                .await
-                .map_err(|error| Error::Internal(error.to_string()))?
-                .map_err(|error| Error::Internal(format!("similar-ticket index: {error}")))?;
+            tokio::task::spawn_blocking(move || {
+                index_handle.index.upsert_many(&documents).map_err(|error| format!("similar-ticket index: {error}"))?;
+                match &index_handle.dir {
+                    Some(dir) => write_feed_position(dir, next_watermark).map_err(|error| format!("similar-ticket index feed position in {}: {error}", dir.display())),
+                    None => Ok(()),
+                }
+            })
+            .await
+            .map_err(|error| Error::Internal(error.to_string()))?
+            .map_err(Error::Internal)?;
             n_added += n_documents;
             *watermark = next_watermark;
             if (page.len() as i64) < FEED_PAGE {

@@ -248,8 +248,9 @@ pub struct MetricsConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct KnowledgeConfig {
     /// Index folder, kept across restarts (rebuilt from the database when missing or from an
-    /// older version); one per process. Empty: the index is built in memory from the database
-    /// at each start.
+    /// older version); one per process. The similar-ticket index is kept beside it, in
+    /// `<index_dir>-similar-tickets`. Empty: both are built in memory from the database at
+    /// each start.
     pub index_dir: String,
     /// Seconds between checks that the index has every article version of the database (the
     /// changes other replicas saved).

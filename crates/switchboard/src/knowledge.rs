@@ -25,6 +25,13 @@ pub fn index_dir(config: &KnowledgeConfig) -> Option<PathBuf> {
     (!config.index_dir.is_empty()).then(|| PathBuf::from(&config.index_dir))
 }
 
+/// The similar-ticket index's folder: beside the knowledge index's (`<index_dir>-similar-tickets`),
+/// never inside it, because a knowledge rebuild empties its own folder.
+pub fn similar_tickets_dir(knowledge_dir: &Path) -> PathBuf {
+    let name = knowledge_dir.file_name().map_or_else(|| "knowledge-index".into(), |name| name.to_string_lossy().into_owned());
+    knowledge_dir.with_file_name(format!("{name}-similar-tickets"))
+}
+
 /// Imports articles into the store (new ones created, changed ones as a new version, the rest
 /// left alone), calling `on_each` after each. Returns (created, updated, unchanged).
 pub async fn import_articles(service: &Service, articles: &[sb_kb::Article], actor: &Actor, mut on_each: impl FnMut()) -> Result<(usize, usize, usize)> {
@@ -98,7 +105,7 @@ pub async fn run_index_task(service: Service, dir: Option<PathBuf>, embedder: Op
     let embedder = knowledge.embedder().cloned();
     service.attach_knowledge(knowledge);
     let started = std::time::Instant::now();
-    match service.attach_similar_tickets(embedder).await {
+    match service.attach_similar_tickets(embedder, dir.as_deref().map(similar_tickets_dir)).await {
         Ok(n_tickets) => tracing::info!(n_tickets, seconds = started.elapsed().as_secs_f64(), "similar-ticket index ready"),
         Err(error) => tracing::warn!(error = %error, "similar-ticket index failed to load; it retries at each sync"),
     }

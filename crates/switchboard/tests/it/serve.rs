@@ -626,6 +626,63 @@ async fn agent_assist_on_postgres() {
     agent_assist_works_end_to_end(true).await;
 }
 
+/// With `[knowledge] index_dir` the similar-ticket index is kept in the folder beside it with
+/// its feed position: a restart opens it and reads only what was resolved since, instead of
+/// re-embedding the recent resolved tickets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_similar_ticket_index_is_kept_across_restarts() {
+    let database = TestDatabase::new(false).await;
+    let token = create_token(&database.url, "ingest,read,write");
+    let folder = tempfile::tempdir().unwrap();
+    let index_dir = folder.path().join("kb-index");
+    let env = [("SWITCHBOARD__KNOWLEDGE__INDEX_DIR", index_dir.display().to_string()), ("SWITCHBOARD__KNOWLEDGE__SYNC_INTERVAL_SECONDS", "1".to_string())];
+    let server = Server::start_with_env(&database.url, "info", true, &env).await;
+    let client = reqwest::Client::new();
+    let base = server.base_url.clone();
+    let send = |external_id: &str, text: &str| json!({"channel": "api", "external_id": external_id, "text": text, "customer": {"email": "kept.index@example.com"}}).to_string();
+    let messages_url = format!("{base}/api/v1/messages");
+    let (status, first) = post(&client, &messages_url, Some(&token), "application/json", send("kept-1", "My parcel for order #A55120 has been stuck in the depot for a week.")).await;
+    assert_eq!(status, 201, "{first}");
+    let first_id = first["ticket_id"].as_i64().unwrap();
+    post(&client, &format!("{base}/api/v1/tickets/{first_id}/reply"), Some(&token), "application/json", json!({"body": "The depot released it today."}).to_string()).await;
+    let (status, body) = post(&client, &format!("{base}/api/v1/tickets/{first_id}/status"), Some(&token), "application/json", json!({"status": "resolved"}).to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, second) = post(&client, &messages_url, Some(&token), "application/json", send("kept-2", "Order #A55121 is stuck in your depot, nothing has moved for days.")).await;
+    assert_eq!(status, 201, "{second}");
+    let second_id = second["ticket_id"].as_i64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, assist) = get(&client, &format!("{base}/api/v1/tickets/{second_id}/assist"), &token).await;
+        if let Some(similar) = assist["similar_tickets"].as_array().and_then(|similar| similar.first()) {
+            assert_eq!(similar["ticket_id"], first_id, "{assist}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no similar ticket within 60 s: {assist}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let similar_dir = folder.path().join("kb-index-similar-tickets");
+    let position: Value = serde_json::from_slice(&std::fs::read(similar_dir.join("feed-position.json")).unwrap()).unwrap();
+    assert_eq!(position["after"][1], first_id, "the position is after the resolved ticket: {position}");
+    let logs = server.stop_and_collect_logs();
+    assert!(!logs.contains("opened where it was kept"), "the first start builds the index: {logs}");
+
+    let server = Server::start_with_env(&database.url, "info", true, &env).await;
+    let base = server.base_url.clone();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, assist) = get(&client, &format!("{base}/api/v1/tickets/{second_id}/assist"), &token).await;
+        if assist["similar_index_ready"] == true {
+            assert_eq!(assist["similar_tickets"][0]["ticket_id"], first_id, "{assist}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the similar-ticket index was not attached within 60 s: {assist}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let logs = server.stop_and_collect_logs();
+    assert!(logs.contains("opened where it was kept"), "the restart opens the kept index: {logs}");
+    database.drop_database().await;
+}
+
 /// `serve` with the Shopify connector against the Shopify-shaped test server: an order question
 /// is looked up in the shop and answered with its carrier and tracking; an order the shop does
 /// not have goes to a person saying so; a shop that fails leaves the message stored and with a
