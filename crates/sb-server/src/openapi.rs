@@ -129,6 +129,7 @@ impl Modify for SecuritySchemes {
         crate::admin::list_audit,
         crate::admin::list_users,
         crate::admin::create_user,
+        crate::admin::update_user,
         crate::admin::list_tokens,
         crate::admin::create_token,
         crate::admin::revoke_token,
@@ -160,6 +161,8 @@ impl Modify for SecuritySchemes {
         crate::reports::agents,
         crate::reports::cost,
         crate::reports::automation,
+        crate::dashboard::forecast_today,
+        crate::dashboard::thresholds,
     ),
     components(
         schemas(crate::error::ErrorBody),
