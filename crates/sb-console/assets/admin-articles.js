@@ -47,7 +47,7 @@ function row(article) {
     h("td", {}, h("div.cell-main", {}, article.title), h("div.cell-sub", {}, `/help/${article.slug}${article.intent ? ` · ${article.intent.replace(/_/g, " ")}` : ""}`)),
     h("td", {}, pill(article.status.charAt(0).toUpperCase() + article.status.slice(1), STATUS_KIND[article.status])),
     h("td.num", {}, `v${article.version}`),
-    h("td", {}, dateTime(article.updated_at)));
+    h("td.num", {}, dateTime(article.updated_at)));
 }
 
 async function load(more) {

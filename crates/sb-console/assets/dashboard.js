@@ -65,11 +65,11 @@ function setTile(id, value, hint, state) {
 }
 
 function showMetrics(metrics) {
-  setTile("queue_depth", metrics.queue_depth, `${metrics.n_unassigned} unassigned · ${metrics.n_queue_safety} in safety`, metrics.queue_depth > 50 ? "bad" : null);
+  setTile("queue_depth", metrics.queue_depth, `${metrics.n_unassigned} unassigned · ${metrics.n_queue_safety} safety`, metrics.queue_depth > 50 ? "bad" : null);
   const oldest = metrics.oldest_waiting_seconds;
   setTile("oldest_waiting", oldest === null || oldest === undefined ? "None" : duration(oldest), oldest === null || oldest === undefined ? "every ticket has an answer" : "without a first response", oldest > 4 * 3600 ? "bad" : oldest > 3600 ? "warn" : null);
   setTile("sla_at_risk", metrics.n_sla_at_risk, "due within the hour", metrics.n_sla_at_risk > 0 ? "warn" : "ok");
-  setTile("sla_breached", metrics.n_sla_breached, "open tickets past a deadline", metrics.n_sla_breached > 0 ? "bad" : "ok");
+  setTile("sla_breached", metrics.n_sla_breached, "open, past a deadline", metrics.n_sla_breached > 0 ? "bad" : "ok");
   const decisions = metrics.decisions_today;
   setTile("automation_rate", percent(metrics.automation_rate_today), decisions ? `${metrics.auto_replied_today} of ${decisions} decisions today` : "no decisions today yet");
   const sentiment = metrics.avg_sentiment_last_hour;
@@ -78,7 +78,7 @@ function showMetrics(metrics) {
   } else {
     const word = sentiment <= -0.3 ? "negative" : sentiment >= 0.3 ? "positive" : "neutral";
     const signed = `${sentiment > 0 ? "+" : sentiment < 0 ? "−" : ""}${Math.abs(sentiment).toFixed(2)}`;
-    setTile("sentiment", signed, `${word} · ${metrics.n_negative_last_hour} negative in the last hour`, word === "negative" ? "warn" : null);
+    setTile("sentiment", signed, `${word}, last hour · ${metrics.n_negative_last_hour} negative`, word === "negative" ? "warn" : null);
   }
   byId("dashboard-updated").textContent = `Updated ${new Date().toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" })}`;
 }
@@ -166,7 +166,7 @@ async function loadVolume() {
     highlight: current,
     labelEvery: 3,
     yFormat: (value) => (Number.isInteger(value) ? String(value) : value.toFixed(1)),
-    height: 230,
+    height: 250,
   });
   charts.legend(byId("legend-volume"), [
     { name: "Messages (current hour so far)", className: "series-actual", kind: "box" },
@@ -384,6 +384,8 @@ async function loadCost() {
 
 // ---- alerts ----
 
+const RULE_NAMES = { sla_breach_rate: "SLA breach rate", queue_depth: "Queue depth", volume_above_forecast: "Volume above forecast", negative_sentiment_spike: "Negative sentiment", vip_ticket: "VIP ticket", system_errors: "System errors", llm_budget: "LLM budget" };
+
 async function loadAlerts() {
   const answer = await api.get(`/alerts${query({ status: "open", limit: 50 })}`);
   const alerts = answer.alerts || [];
@@ -413,7 +415,7 @@ async function loadAlerts() {
         h("span.alert-dot", { "aria-hidden": "true" }),
         h("div.alert-body", {},
           h("p.alert-title", {}, alert.title),
-          h("p.alert-meta", {}, `${label(alert.severity)} · ${label(alert.rule)} · since ${relative(alert.first_seen_at)}${alert.occurrences > 1 ? ` · seen ${alert.occurrences}×` : ""}`)),
+          h("p.alert-meta", {}, `${label(alert.severity)} · ${RULE_NAMES[alert.rule] || label(alert.rule)} · since ${relative(alert.first_seen_at)}${alert.occurrences > 1 ? ` · seen ${alert.occurrences}×` : ""}`)),
         resolve),
     );
   }

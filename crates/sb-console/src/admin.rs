@@ -178,7 +178,7 @@ fn body(slug: &str, caller: &Caller) -> Markup {
                         label.filter { span.filter-label { "Kind" } select #template-kind { option value="" { "All" } option value="suggested" { "Suggested replies" } option value="canned" { "Canned responses" } } }
                         button.button.primary #template-new type="button" { "New template" }
                     }
-                    table.table.selectable { thead { tr { th { "Name" } th { "Kind" } th { "Intent / shortcut" } th { "Language" } } } tbody #templates {} }
+                    table.table.selectable { thead { tr { th { "Name" } th { "Kind" } th { "Intent / shortcut" } th { "Lang." } } } tbody #templates {} }
                 }
                 form.card.editor-card #template-form novalidate hidden {
                     div.card-head { h2 #template-form-title { "Template" } }

@@ -20,10 +20,10 @@ pub(crate) fn may_see(caller: &Caller) -> bool {
 
 /// (id, label, unit hint shown under the figure before data arrives)
 const TILES: &[(&str, &str, &str)] = &[
-    ("queue_depth", "Waiting for a person", "tickets in the human and safety queues"),
+    ("queue_depth", "Queue depth", "open in the human and safety queues"),
     ("oldest_waiting", "Oldest waiting", "without a first response"),
     ("sla_at_risk", "SLA at risk", "due within the hour"),
-    ("sla_breached", "SLA breached", "open tickets past a deadline"),
+    ("sla_breached", "SLA breached", "open, past a deadline"),
     ("automation_rate", "Automation rate", "answered automatically today"),
     ("first_response", "Avg first response", "tickets created today"),
     ("sentiment", "Sentiment", "last hour, −1 to +1"),

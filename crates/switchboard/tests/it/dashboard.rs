@@ -18,7 +18,8 @@ use crate::console::{create_user, log_in, screenshot, send_message, text_of, wai
 use crate::serve::{create_token, Server, TestDatabase};
 
 /// Writes `weeks` weeks of inbound arrivals before today's UTC midnight, with a daily profile
-/// (busy 9:00–18:00, quiet at night, quieter at weekends), onto the demo's first ticket.
+/// (busy 9:00–18:00 with some hour-to-hour and day-to-day spread, quiet at night, quieter at
+/// weekends), onto the demo's first ticket.
 async fn write_arrival_history(db_url: &str, weeks: i64) {
     use sqlx::Connection;
     let hour_ms = 3_600_000_i64;
@@ -31,8 +32,8 @@ async fn write_arrival_history(db_url: &str, weeks: i64) {
          INSERT INTO messages (ticket_id, channel, direction, content_type, raw_payload, body, stage, received_at) \
          SELECT (SELECT MIN(id) FROM tickets), 'chat', 'inbound', 'text/plain', X'', 'earlier message', 'none', at_ms + c * 60000 \
          FROM slots JOIN copies ON c <= CASE \
-           WHEN (at_ms / {hour_ms}) % 24 BETWEEN 9 AND 17 THEN CASE WHEN ((at_ms / 86400000) + 3) % 7 >= 5 THEN 3 ELSE 6 + ((at_ms / {hour_ms}) % 3) END \
-           WHEN (at_ms / {hour_ms}) % 24 BETWEEN 7 AND 20 THEN 2 ELSE 0 END"
+           WHEN (at_ms / {hour_ms}) % 24 BETWEEN 9 AND 17 THEN CASE WHEN ((at_ms / 86400000) + 3) % 7 >= 5 THEN 2 + (at_ms / 86400000) % 2 ELSE 3 + ((at_ms / {hour_ms}) * 7 % 5) + ((at_ms / 86400000) % 3) END \
+           WHEN (at_ms / {hour_ms}) % 24 BETWEEN 7 AND 20 THEN 1 + (at_ms / {hour_ms}) % 2 ELSE 0 END"
     );
     let mut connection = sqlx::SqliteConnection::connect(db_url).await.unwrap();
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut connection).await.unwrap();
@@ -114,6 +115,8 @@ async fn the_dashboard_moves_live_admins_edit_through_the_pages_and_viewers_are_
     wait_for(&browser, &format!("document.querySelector('#tile-queue_depth .tile-value').textContent === '{}'", before + 1), "the queue-depth tile to count the new safety ticket").await;
     assert_eq!(browser.execute("return window.__noReload === true;", vec![]).await.unwrap(), json!(true), "the dashboard updated without a reload");
     screenshot(&browser, "dashboard").await;
+    browser.execute("window.scrollTo(0, document.body.scrollHeight);", vec![]).await.unwrap();
+    screenshot(&browser, "dashboard-charts").await;
     log_out(&browser).await;
 
     // A viewer: no dashboard, no admin.
