@@ -259,15 +259,15 @@ async function loadCategories() {
     rows: entries.map((entry) => ({
       label: label(entry.key),
       values: [entry.auto, entry.tickets - entry.auto],
-      note: entry.answered ? `${duration(entry.firstResponse / entry.answered)} 1st resp.` : `${entry.tickets} tickets`,
-      title: `${label(entry.key)}: ${entry.tickets} tickets, ${entry.auto} answered automatically, ${entry.breached} with a breached SLA`,
+      note: `${entry.tickets} ticket${entry.tickets === 1 ? "" : "s"}`,
+      title: `${label(entry.key)}: ${entry.tickets} tickets, ${entry.auto} answered automatically, ${entry.breached} with a breached SLA${entry.answered ? `, first response in ${duration(entry.firstResponse / entry.answered)} on average` : ""}`,
     })),
     series: [
       { name: "Answered automatically", className: "series-auto" },
       { name: "Handled by a person", className: "series-human" },
     ],
     stacked: true,
-    noteWidth: 104,
+    noteWidth: 72,
   });
   charts.legend(byId("legend-categories"), [
     { name: "Answered automatically", className: "series-auto", kind: "box" },
@@ -314,30 +314,35 @@ async function loadAgents() {
   ]);
 }
 
-/// Rows of a per-day report summed per period, in period order.
-function perPeriod(rows, add) {
-  const byPeriod = new Map();
-  for (const row of rows) {
-    const entry = byPeriod.get(row.period_start) || {};
-    add(entry, row);
-    byPeriod.set(row.period_start, entry);
+/// Rows of a per-day report summed per day, for every day of the report's window (days
+/// without rows are there, empty), in order.
+function perPeriod(report, add) {
+  const byDay = new Map();
+  for (let day = new Date(`${report.from.slice(0, 10)}T12:00:00Z`); day.toISOString().slice(0, 10) <= report.to.slice(0, 10); day.setUTCDate(day.getUTCDate() + 1)) {
+    byDay.set(day.toISOString().slice(0, 10), {});
   }
-  return [...byPeriod.entries()].sort(([left], [right]) => (left < right ? -1 : 1));
+  for (const row of report.rows || []) {
+    const key = row.period_start.slice(0, 10);
+    const entry = byDay.get(key) || {};
+    add(entry, row);
+    byDay.set(key, entry);
+  }
+  return [...byDay.entries()].sort(([left], [right]) => (left < right ? -1 : 1));
 }
 
 async function loadAutomation() {
   const report = await api.get(`/reports/automation${query({ tz: timeZone, period: "day" })}`);
-  const days = perPeriod(report.rows || [], (entry, row) => {
+  const days = perPeriod(report, (entry, row) => {
     entry.decisions = (entry.decisions || 0) + row.n_decisions;
     entry.auto = (entry.auto || 0) + row.n_auto_replied;
     entry.reopened = (entry.reopened || 0) + row.n_reopened;
   });
-  const decisions = days.reduce((sum, [, entry]) => sum + entry.decisions, 0);
+  const decisions = days.reduce((sum, [, entry]) => sum + (entry.decisions || 0), 0);
   if (!decisions) {
     chartState("automation", "No decisions in the last 7 days yet.");
     return;
   }
-  const auto = days.reduce((sum, [, entry]) => sum + entry.auto, 0);
+  const auto = days.reduce((sum, [, entry]) => sum + (entry.auto || 0), 0);
   const chart = chartState("automation", null, `decisions answered automatically, per day · ${percent(auto / decisions)} of ${decisions} this week`);
   charts.columns(chart, {
     labels: days.map(([period]) => dayLabel(period)),
@@ -346,7 +351,7 @@ async function loadAutomation() {
         name: "Answered automatically",
         values: days.map(([, entry]) => (entry.decisions ? (100 * entry.auto) / entry.decisions : null)),
         className: "series-auto",
-        tips: days.map(([period, entry]) => `${dayLabel(period)}: ${entry.auto} of ${entry.decisions} decisions answered automatically, ${entry.reopened} reopened after the answer`),
+        tips: days.map(([period, entry]) => (entry.decisions ? `${dayLabel(period)}: ${entry.auto} of ${entry.decisions} decisions answered automatically, ${entry.reopened} reopened after the answer` : `${dayLabel(period)}: no decisions`)),
       },
     ],
     yMax: 100,
@@ -359,23 +364,23 @@ async function loadAutomation() {
 
 async function loadCost() {
   const report = await api.get(`/reports/cost${query({ tz: timeZone, period: "day" })}`);
-  const days = perPeriod(report.rows || [], (entry, row) => {
+  const days = perPeriod(report, (entry, row) => {
     entry.micros = (entry.micros || 0) + row.cost_micros;
     entry.calls = (entry.calls || 0) + row.n_calls;
     entry.tickets = Math.max(entry.tickets || 0, row.n_tickets);
     if (row.currency) entry.currency = row.currency;
   });
-  const calls = days.reduce((sum, [, entry]) => sum + entry.calls, 0);
+  const calls = days.reduce((sum, [, entry]) => sum + (entry.calls || 0), 0);
   if (!calls) {
     chartState("cost", "No AI cost recorded this week: no LLM provider is configured, so every reply was written locally at no cost.");
     return;
   }
   const currency = (days.find(([, entry]) => entry.currency) || [null, {}])[1].currency;
-  const total = days.reduce((sum, [, entry]) => sum + entry.micros, 0);
+  const total = days.reduce((sum, [, entry]) => sum + (entry.micros || 0), 0);
   const chart = chartState("cost", null, `LLM spend per day · ${money(total, currency)} this week, ${calls} calls`);
   charts.columns(chart, {
     labels: days.map(([period]) => dayLabel(period)),
-    series: [{ name: "Spend", values: days.map(([, entry]) => entry.micros / 1e6), className: "series-cost", tips: days.map(([period, entry]) => `${dayLabel(period)}: ${money(entry.micros, currency)} over ${entry.calls} calls`) }],
+    series: [{ name: "Spend", values: days.map(([, entry]) => (entry.micros || 0) / 1e6), className: "series-cost", tips: days.map(([period, entry]) => `${dayLabel(period)}: ${money(entry.micros || 0, currency)} over ${entry.calls || 0} calls`) }],
     yFormat: (value) => money(value * 1e6, currency),
     height: 200,
   });
