@@ -8,7 +8,8 @@
 //! - Today's forecast is honest: it reads only the arrivals before today's local midnight, so the
 //!   hours already past are compared with what was expected of them, not with a fit to them.
 //!   The forecast runs on the blocking pool (MSTL and the backtests behind `auto` are
-//!   milliseconds to a second of CPU).
+//!   milliseconds to a second of CPU), once per time zone and day: a forecast reads nothing of
+//!   its own day, so it is kept until the day ends, and later asks read only today's actuals.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
@@ -48,6 +49,28 @@ pub struct TodayForecast {
     pub history_weeks: usize,
     /// Why there is no forecast, when there is none.
     pub missing: Option<String>,
+}
+
+/// A day's forecast: the rows (or why there are none) and the weeks of history used.
+type DayForecast = (std::result::Result<Vec<sb_wfm::forecast::ForecastRow>, String>, usize);
+
+/// The forecasts made today, by time zone and day start: a forecast reads only the arrivals
+/// before its day, so it holds all day (the dashboard asks at every burst of events; only the
+/// actuals are read again). Days other than the newest are dropped.
+#[derive(Default)]
+pub(crate) struct ForecastCache(std::sync::Mutex<Vec<(String, DateTime<Utc>, DayForecast)>>);
+
+impl ForecastCache {
+    fn get(&self, time_zone: &str, day_start: DateTime<Utc>) -> Option<DayForecast> {
+        let entries = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.iter().find(|(zone, start, _)| zone == time_zone && *start == day_start).map(|(_, _, forecast)| forecast.clone())
+    }
+
+    fn put(&self, time_zone: &str, day_start: DateTime<Utc>, forecast: DayForecast) {
+        let mut entries = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.retain(|(_, start, _)| (day_start - *start).num_hours().abs() < 24);
+        entries.push((time_zone.to_string(), day_start, forecast));
+    }
 }
 
 impl Service {
@@ -102,16 +125,26 @@ impl Service {
         let day_start = floor_hour(sb_store::start_of_local_day(time_zone, local_date));
         let next_day = floor_hour(sb_store::start_of_local_day(time_zone, local_date.succ_opt().unwrap_or(local_date)));
         let n_hours = ((next_day - day_start).num_hours().max(1)) as usize;
-        let history_start = day_start - TimeDelta::weeks(FORECAST_HISTORY_WEEKS);
-        let history = self.store().inbound_arrivals(history_start, day_start, HOUR_MS).await?;
         let hours_begun = ((now - day_start).num_milliseconds() / HOUR_MS + 1).clamp(0, n_hours as i64) as usize;
         let actuals = if hours_begun == 0 { Vec::new() } else { self.store().inbound_arrivals(day_start, day_start + TimeDelta::hours(hours_begun as i64), HOUR_MS).await? };
-
-        let series_start_local = (history_start.with_timezone(&time_zone)).naive_local();
-        let forecast = tokio::task::spawn_blocking(move || forecast_hours(series_start_local, &history, n_hours)).await.map_err(|error| Error::Internal(format!("forecast task: {error}")))?;
+        let forecast = match self.inner.forecasts.get(time_zone.name(), day_start) {
+            Some(forecast) => forecast,
+            None => {
+                let history_start = day_start - TimeDelta::weeks(FORECAST_HISTORY_WEEKS);
+                let history = self.store().inbound_arrivals(history_start, day_start, HOUR_MS).await?;
+                let series_start_local = history_start.with_timezone(&time_zone).naive_local();
+                let made = tokio::task::spawn_blocking(move || forecast_hours(series_start_local, &history, n_hours)).await.map_err(|error| Error::Internal(format!("forecast task: {error}")))?;
+                let forecast: DayForecast = match made {
+                    Ok((rows, weeks)) => (Ok(rows), weeks),
+                    Err(why) => (Err(why), 0),
+                };
+                self.inner.forecasts.put(time_zone.name(), day_start, forecast.clone());
+                forecast
+            }
+        };
         let (rows, history_weeks, missing) = match forecast {
-            Ok((rows, weeks)) => (Some(rows), weeks, None),
-            Err(why) => (None, 0, Some(why)),
+            (Ok(rows), weeks) => (Some(rows), weeks, None),
+            (Err(why), _) => (None, 0, Some(why)),
         };
         let hours = (0..n_hours)
             .map(|hour_idx| {

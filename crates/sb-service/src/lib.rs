@@ -132,13 +132,15 @@ struct Inner {
     similar: std::sync::OnceLock<Arc<assist::SimilarTickets>>,
     /// Live events, published after each committed ticket change (see `events.rs`).
     events: EventHub,
+    /// Today's forecast per time zone (see `dashboard.rs`): it reads only days before today.
+    forecasts: dashboard::ForecastCache,
 }
 
 impl Service {
     /// `engine` is `None` while the models are not loaded (or failed to load): messages are then
     /// stored and acknowledged, and triaged by the worker once an engine is available.
     pub fn new(store: Store, engine: Option<Arc<TriageEngine>>, orders: Arc<dyn OrderConnector>, config: ServiceConfig) -> Service {
-        Service { inner: Arc::new(Inner { store, engine, orders, config, metrics: ServiceMetrics::default(), knowledge: std::sync::OnceLock::new(), similar: std::sync::OnceLock::new(), events: EventHub::default() }) }
+        Service { inner: Arc::new(Inner { store, engine, orders, config, metrics: ServiceMetrics::default(), knowledge: std::sync::OnceLock::new(), similar: std::sync::OnceLock::new(), events: EventHub::default(), forecasts: Default::default() }) }
     }
 
     pub fn store(&self) -> &Store {
