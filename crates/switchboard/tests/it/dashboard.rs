@@ -14,7 +14,7 @@
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
-use crate::console::{create_user, log_in, screenshot, send_message, text_of, wait_for, Driver, PASSWORD};
+use crate::console::{create_user, log_in, screenshot, send_message, set_viewport, text_of, wait_for, Driver, PASSWORD};
 use crate::serve::{create_token, Server, TestDatabase};
 
 /// Writes `weeks` weeks of inbound arrivals before today's UTC midnight, with a daily profile
@@ -117,6 +117,14 @@ async fn the_dashboard_moves_live_admins_edit_through_the_pages_and_viewers_are_
     screenshot(&browser, "dashboard").await;
     browser.execute("window.scrollTo(0, document.body.scrollHeight);", vec![]).await.unwrap();
     screenshot(&browser, "dashboard-charts").await;
+    // A tablet in landscape: tiles and charts reflow, nothing is cut off.
+    set_viewport(&browser, 1024, 768).await;
+    browser.execute("window.scrollTo(0, 0);", vec![]).await.unwrap();
+    wait_for(&browser, "document.querySelector('#chart-volume svg') && document.querySelector('#chart-volume svg').getAttribute('width') < 1000", "the volume chart redrawn to the narrower card").await;
+    let overflow = browser.execute("return document.documentElement.scrollWidth - window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(overflow, json!(0), "no horizontal scrolling at tablet width");
+    screenshot(&browser, "dashboard-tablet").await;
+    set_viewport(&browser, 1440, 900).await;
     log_out(&browser).await;
 
     // A viewer: no dashboard, no admin.
