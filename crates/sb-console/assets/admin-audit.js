@@ -56,5 +56,22 @@ export async function init() {
     load(false);
   });
   byId("audit-more").addEventListener("click", () => load(true));
+  byId("audit-verify").addEventListener("click", async (event) => {
+    const button = event.currentTarget;
+    const result = byId("audit-verify-result");
+    button.disabled = true;
+    result.textContent = "Walking the chain…";
+    try {
+      const verification = await api.get("/audit/verify");
+      result.parentElement.dataset.state = verification.intact ? "ok" : "bad";
+      result.textContent = verification.intact
+        ? `Intact: all ${verification.entries_checked} entries link to their predecessor and match their hash.`
+        : `Tampering found at entry #${verification.first_bad_entry_id}: ${verification.problem}. Entries before it (${verification.entries_checked - 1}) are intact.`;
+    } catch (error) {
+      result.textContent = `Could not verify: ${error.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
   await load(false);
 }

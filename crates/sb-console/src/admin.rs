@@ -250,7 +250,10 @@ fn body(slug: &str, caller: &Caller) -> Markup {
                 label.field { span { "To" } input name="to" type="date"; }
                 div.filter-actions { button.button.primary type="submit" { "Filter" } button.button.ghost #audit-clear type="button" { "Clear" } }
             }
-            p.notice { "Entries are hash-chained: " code { "switchboard audit verify --db URL" } " walks the whole chain and names the first entry that was changed or removed." }
+            div.notice.verify-bar {
+                p #audit-verify-result { "Entries are hash-chained: verifying walks the whole chain (as " code { "switchboard audit verify" } " does) and names the first entry that was changed or removed." }
+                button.button #audit-verify type="button" { "Verify the chain" }
+            }
             section.card {
                 table.table.audit-table { thead { tr { th { "When" } th { "Actor" } th { "Action" } th { "Entity" } th { "Details" } } } tbody #audit {} }
                 div.table-foot { button.button.ghost #audit-more type="button" hidden { "Older entries" } }

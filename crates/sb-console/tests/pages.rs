@@ -96,7 +96,7 @@ async fn pages_answer_each_role_as_the_table_says() {
         ("/console/admin/tokens", "supervisor", 403, "API tokens is not part of your role"),
         ("/console/admin/audit", "supervisor", 403, "Audit log is not part of your role"),
         ("/console/admin/templates", "supervisor", 200, "id=\"template-form\""),
-        ("/console/admin", "compliance", 200, "audit verify"),
+        ("/console/admin", "compliance", 200, "id=\"audit-verify\""),
         ("/console/admin/users", "compliance", 403, "Users &amp; roles is not part of your role"),
         ("/console/admin/tokens", "admin", 200, "id=\"token-form\""),
         ("/console/admin/sla", "admin", 200, "[[sla_policies]]"),

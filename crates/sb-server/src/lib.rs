@@ -143,6 +143,7 @@ pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
         .route("/compliance/records", get(tickets::compliance_records))
         .route("/sla/policies", get(sla::list_sla_policies))
         .route("/audit", get(admin::list_audit))
+        .route("/audit/verify", get(admin::verify_audit))
         .route("/users", get(admin::list_users).post(admin::create_user))
         .route("/users/{user_id}", patch(admin::update_user))
         .route("/tokens", get(admin::list_tokens).post(admin::create_token))

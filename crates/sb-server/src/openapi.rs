@@ -127,6 +127,7 @@ impl Modify for SecuritySchemes {
         crate::tickets::compliance_records,
         crate::sla::list_sla_policies,
         crate::admin::list_audit,
+        crate::admin::verify_audit,
         crate::admin::list_users,
         crate::admin::create_user,
         crate::admin::update_user,

@@ -361,6 +361,7 @@ async fn answers_conform_to_the_documented_schemas() {
         (Method::GET, "/api/v1/reports/automation", "/api/v1/reports/automation".into(), None, &admin, 200),
         (Method::GET, "/api/v1/reports/forecast", "/api/v1/reports/forecast?tz=Europe/Berlin".into(), None, &admin, 200),
         (Method::GET, "/api/v1/reports/forecast", "/api/v1/reports/forecast?tz=Mars/Olympus".into(), None, &admin, 400),
+        (Method::GET, "/api/v1/audit/verify", "/api/v1/audit/verify".into(), None, &admin, 200),
         (Method::GET, "/api/v1/policy/thresholds", "/api/v1/policy/thresholds".into(), None, &admin, 200),
         (Method::GET, "/api/v1/audit", "/api/v1/audit?action=ticket.&from=2020-01-01&limit=5".into(), None, &admin, 200),
         (Method::GET, "/api/v1/audit", "/api/v1/audit?from=yesterday".into(), None, &admin, 422),

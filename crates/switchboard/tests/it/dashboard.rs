@@ -9,7 +9,7 @@
 //! dashboard and every admin page. An admin changes a role, creates a token (secret shown
 //! once), edits a template and an article through the pages (the API has the changes), meets a
 //! version conflict when the article changed behind the page's back, and filters the audit log
-//! to their own changes. With `SWITCHBOARD_SCREENSHOTS=DIR` every page is saved at 1440×900.
+//! to their own changes and verifies the hash chain. With `SWITCHBOARD_SCREENSHOTS=DIR` every page is saved at 1440×900.
 
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
@@ -223,7 +223,10 @@ async fn the_dashboard_moves_live_admins_edit_through_the_pages_and_viewers_are_
         "only this admin's entries",
     )
     .await;
-    assert!(own.as_i64().unwrap() >= 3, "role change, token, template and article edits are audited: {own}");
+    assert!(own.as_i64().unwrap() >= 3, "the role change, the new token and the article edit are audited: {own}");
+    browser.find(Locator::Id("audit-verify")).await.unwrap().click().await.unwrap();
+    let verified = wait_for(&browser, "document.querySelector('.verify-bar').dataset.state && document.getElementById('audit-verify-result').textContent", "the chain verified").await;
+    assert!(verified.as_str().unwrap_or_default().starts_with("Intact: all "), "{verified}");
     screenshot(&browser, "admin-audit").await;
     browser.close().await.unwrap();
     drop(server);
