@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the console's screenshots (1440x900 PNGs in docs/screenshots/): runs the browser
-# test of the console in headless Chromium, which saves each page it visits when
+# tests of the console and the dashboard/admin pages in headless Chromium, which saves each page it visits when
 # SWITCHBOARD_SCREENSHOTS names a folder. Look at the pictures after a UI change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 scripts/services.sh
 mkdir -p docs/screenshots
 # --workspace (not -p switchboard) builds with the same features as scripts/test, so nothing is
-# rebuilt; the filter runs only the console test of the binaries named `it`.
-SWITCHBOARD_SCREENSHOTS=docs/screenshots cargo test --workspace --test it -- console:: --nocapture
+# rebuilt; the filters run only the console and dashboard tests of the binaries named `it`.
+SWITCHBOARD_SCREENSHOTS=docs/screenshots cargo test --workspace --test it -- console:: dashboard:: --nocapture
 ls -l docs/screenshots

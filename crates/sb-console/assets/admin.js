@@ -1,24 +1,18 @@
-// The admin page: users and API tokens, read from the API (admins only; the page itself is
-// refused to other roles by the server).
+// The admin pages: one module per section (admin-*.js); the page names its section in
+// `data-section`, and only that section's module runs. The server has already refused the
+// page to anyone without the section's permission; the API refuses their changes too.
 
 import "./shell.js";
-import { api } from "./api.js";
-import { h, clear, label, dateTime } from "./dom.js";
 import { connect } from "./live.js";
+import * as users from "./admin-users.js";
+import * as tokens from "./admin-tokens.js";
+import * as policy from "./admin-policy.js";
+import * as templates from "./admin-templates.js";
+import * as articles from "./admin-articles.js";
+import * as audit from "./admin-audit.js";
 
-async function fill(bodyId, path, key, row, emptyText) {
-  const body = document.getElementById(bodyId);
-  try {
-    const answer = await api.get(path);
-    const items = Array.isArray(answer) ? answer : answer[key] || [];
-    clear(body);
-    if (!items.length) body.append(h("tr", {}, h("td.panel-empty", { colspan: "4" }, emptyText)));
-    for (const item of items) body.append(row(item));
-  } catch (error) {
-    clear(body).append(h("tr", {}, h("td.panel-empty", { colspan: "4" }, `Could not load: ${error.message}`)));
-  }
-}
+const SECTIONS = { users: users.init, tokens: tokens.init, sla: policy.initSla, thresholds: policy.initThresholds, templates: templates.init, articles: articles.init, audit: audit.init };
 
-fill("users", "/users", "users", (user) => h("tr", {}, h("td", {}, user.name), h("td", {}, user.email), h("td", {}, label(user.role)), h("td", {}, user.active ? "Active" : "Disabled")), "No users yet.");
-fill("tokens", "/tokens", "tokens", (token) => h("tr", {}, h("td", {}, token.name), h("td.mono", {}, (token.scopes || []).join(", ")), h("td", {}, dateTime(token.created_at)), h("td", {}, token.revoked_at ? "Revoked" : "Active")), "No API tokens yet.");
+const section = document.querySelector(".admin-main")?.dataset.section;
+await SECTIONS[section]?.();
 connect();

@@ -22,6 +22,15 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("workspace.js", JS, include_str!("../assets/workspace.js")),
     ("login.js", JS, include_str!("../assets/login.js")),
     ("admin.js", JS, include_str!("../assets/admin.js")),
+    ("admin-common.js", JS, include_str!("../assets/admin-common.js")),
+    ("admin-users.js", JS, include_str!("../assets/admin-users.js")),
+    ("admin-tokens.js", JS, include_str!("../assets/admin-tokens.js")),
+    ("admin-policy.js", JS, include_str!("../assets/admin-policy.js")),
+    ("admin-templates.js", JS, include_str!("../assets/admin-templates.js")),
+    ("admin-articles.js", JS, include_str!("../assets/admin-articles.js")),
+    ("admin-audit.js", JS, include_str!("../assets/admin-audit.js")),
+    ("dashboard.js", JS, include_str!("../assets/dashboard.js")),
+    ("charts.js", JS, include_str!("../assets/charts.js")),
 ];
 
 const JS: &str = "text/javascript; charset=utf-8";

@@ -19,7 +19,9 @@
 //! - Nothing here can fail at run time except the request's authentication, which ends in a
 //!   redirect to the login page, so the crate has no error type of its own.
 
+mod admin;
 mod assets;
+mod dashboard;
 mod pages;
 
 use axum::response::Redirect;
@@ -38,6 +40,8 @@ pub fn router() -> Router<AppState> {
         .route("/console", get(pages::workspace))
         .route("/console/tickets/{ticket_id}", get(pages::workspace_ticket))
         .route("/console/login", get(pages::login))
-        .route("/console/admin", get(pages::admin))
+        .route("/console/dashboard", get(dashboard::page))
+        .route("/console/admin", get(admin::overview))
+        .route("/console/admin/{section}", get(admin::section))
         .route("/console/assets/{file}", get(assets::serve))
 }

@@ -1,4 +1,5 @@
-//! The console's pages: the login form, the agent workspace and the admin page.
+//! The console's frame and first pages: the layout every signed-in page shares, the login form
+//! and the agent workspace (the dashboard and the admin pages have modules of their own).
 //!
 //! Each page is a server-rendered frame (layout, navigation for the person's role, empty
 //! states) that one module of `assets/` fills from the API. Who the person is and what they may
@@ -18,9 +19,9 @@ use sb_store::{Session, User};
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Which permissions the scripts are told about (they show or hide controls by them).
-const PERMISSIONS_SHOWN: &[Permission] = &[Permission::Write, Permission::Assign, Permission::SeePii, Permission::ManageUsers, Permission::ManageTokens, Permission::ReadAudit, Permission::ManageKnowledge];
+const PERMISSIONS_SHOWN: &[Permission] = &[Permission::Write, Permission::Assign, Permission::SeePii, Permission::ManageUsers, Permission::ManageTokens, Permission::ReadAudit, Permission::ManageKnowledge, Permission::ResolveAlerts, Permission::ReadReports];
 
-fn page_response(status: StatusCode, markup: Markup) -> Response {
+pub(crate) fn page_response(status: StatusCode, markup: Markup) -> Response {
     let mut response = (status, markup).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
@@ -33,18 +34,18 @@ fn page_response(status: StatusCode, markup: Markup) -> Response {
 
 /// The session behind a page request; anything else (no cookie, an expired one, a bearer
 /// token) is not a console user.
-fn session(caller: &Result<Caller, ApiError>) -> Option<(&Caller, &Session)> {
+pub(crate) fn session(caller: &Result<Caller, ApiError>) -> Option<(&Caller, &Session)> {
     match caller {
         Ok(caller @ Caller { credential: Credential::Session { session, .. } }) => Some((caller, session)),
         _ => None,
     }
 }
 
-fn to_login() -> Response {
+pub(crate) fn to_login() -> Response {
     Redirect::to("/console/login").into_response()
 }
 
-fn role_label(user: &User) -> &'static str {
+pub(crate) fn role_label(user: &User) -> &'static str {
     match user.role {
         sb_store::Role::Admin => "Admin",
         sb_store::Role::Supervisor => "Supervisor",
@@ -54,12 +55,8 @@ fn role_label(user: &User) -> &'static str {
     }
 }
 
-fn can_administer(caller: &Caller) -> bool {
-    caller.can(Permission::ManageUsers) || caller.can(Permission::ManageTokens)
-}
-
 /// The frame of every signed-in page. `active` names the navigation entry to highlight.
-fn layout(title: &str, caller: &Caller, session: &Session, active: &str, script: &str, content: Markup) -> Markup {
+pub(crate) fn layout(title: &str, caller: &Caller, session: &Session, active: &str, script: &str, content: Markup) -> Markup {
     let user = &session.user;
     let permissions: Vec<&str> = PERMISSIONS_SHOWN.iter().filter(|permission| caller.can(**permission)).map(|permission| permission.as_str()).collect();
     html! {
@@ -77,7 +74,10 @@ fn layout(title: &str, caller: &Caller, session: &Session, active: &str, script:
                     a.brand href="/console" { span.brand-mark aria-hidden="true" { "S" } span { "Switchboard" } }
                     nav.mainnav aria-label="Main" {
                         a href="/console" aria-current=[(active == "queue").then_some("page")] { "Queue" }
-                        @if can_administer(caller) {
+                        @if crate::dashboard::may_see(caller) {
+                            a href="/console/dashboard" aria-current=[(active == "dashboard").then_some("page")] data-nav="dashboard" { "Dashboard" }
+                        }
+                        @if crate::admin::may_enter(caller) {
                             a href="/console/admin" aria-current=[(active == "admin").then_some("page")] data-nav="admin" { "Admin" }
                         }
                     }
@@ -97,7 +97,7 @@ fn layout(title: &str, caller: &Caller, session: &Session, active: &str, script:
 const STATUSES: &[(&str, &str)] = &[("new,open,pending", "Active"), ("new", "New"), ("open", "Open"), ("pending", "Pending"), ("resolved", "Resolved"), ("closed", "Closed"), ("", "Any status")];
 const QUEUES: &[(&str, &str)] = &[("", "All queues"), ("human", "Human"), ("safety", "Safety"), ("auto", "Automatic"), ("triage", "Awaiting triage")];
 const CATEGORIES: &[(&str, &str)] = &[("", "All categories"), ("informational", "Informational"), ("service_action", "Service action"), ("safety_compliance", "Safety & compliance")];
-const INTENTS: &[&str] = &[
+pub(crate) const INTENTS: &[&str] = &[
     "product_info",
     "policy_info",
     "store_info",
@@ -131,7 +131,7 @@ fn select(name: &str, label: &str, options: &[(&str, &str)]) -> Markup {
     }
 }
 
-fn intent_label(intent: &str) -> String {
+pub(crate) fn intent_label(intent: &str) -> String {
     let spaced = intent.replace('_', " ");
     let mut characters = spaced.chars();
     characters.next().map_or_else(String::new, |first| first.to_uppercase().chain(characters).collect())
@@ -238,36 +238,6 @@ pub async fn login(caller: Result<Caller, ApiError>) -> Response {
         }
     };
     page_response(StatusCode::OK, markup)
-}
-
-pub async fn admin(caller: Result<Caller, ApiError>) -> Response {
-    let Some((caller, session)) = session(&caller) else { return to_login() };
-    if !can_administer(caller) {
-        let content = html! {
-            main.narrow {
-                div.empty.empty-large #forbidden {
-                    p.empty-title { "You don't have access to this page" }
-                    p.empty-text { "Administration is for admins. Your role is " (role_label(&session.user)) "; ask an admin if you need more access." }
-                    a.button href="/console" { "Back to the queue" }
-                }
-            }
-        };
-        return page_response(StatusCode::FORBIDDEN, layout("No access", caller, session, "admin", "shell.js", content));
-    }
-    let content = html! {
-        main.narrow.admin {
-            div.pane-head { h1 { "Administration" } }
-            section.card {
-                div.card-head { h2 { "Users" } span.muted { "People who sign in to the console, and their roles" } }
-                table.table { thead { tr { th { "Name" } th { "Email" } th { "Role" } th { "Status" } } } tbody #users {} }
-            }
-            section.card {
-                div.card-head { h2 { "API tokens" } span.muted { "Integrations; secrets are shown once, when created" } }
-                table.table { thead { tr { th { "Name" } th { "Scopes" } th { "Created" } th { "Status" } } } tbody #tokens {} }
-            }
-        }
-    };
-    page_response(StatusCode::OK, layout("Administration", caller, session, "admin", "admin.js", content))
 }
 
 #[cfg(test)]

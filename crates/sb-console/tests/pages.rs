@@ -57,7 +57,14 @@ fn chrono_hours(hours: i64) -> chrono::TimeDelta {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_answer_each_role_as_the_table_says() {
     let console = Console::new().await;
-    let cookies = [("nobody", None), ("agent", Some(console.cookie(Role::Agent).await)), ("viewer", Some(console.cookie(Role::Viewer).await)), ("admin", Some(console.cookie(Role::Admin).await))];
+    let cookies = [
+        ("nobody", None),
+        ("agent", Some(console.cookie(Role::Agent).await)),
+        ("viewer", Some(console.cookie(Role::Viewer).await)),
+        ("admin", Some(console.cookie(Role::Admin).await)),
+        ("supervisor", Some(console.cookie(Role::Supervisor).await)),
+        ("compliance", Some(console.cookie(Role::Compliance).await)),
+    ];
     // (path, who, status, Location or a fragment the body must hold)
     let table: &[(&str, &str, u16, &str)] = &[
         ("/", "nobody", 303, "/console"),
@@ -74,6 +81,31 @@ async fn pages_answer_each_role_as_the_table_says() {
         ("/console/admin", "viewer", 403, "Your role is Viewer"),
         ("/console/admin", "admin", 200, "API tokens"),
         ("/console", "admin", 200, "data-nav=\"admin\""),
+        ("/console", "supervisor", 200, "data-nav=\"dashboard\""),
+        ("/console/dashboard", "nobody", 303, "/console/login"),
+        ("/console/dashboard", "agent", 403, "The dashboard is for supervisors and admins"),
+        ("/console/dashboard", "viewer", 403, "Your role is Viewer"),
+        ("/console/dashboard", "compliance", 403, "You don't have access to this page"),
+        ("/console/dashboard", "supervisor", 200, "id=\"tile-queue_depth\""),
+        ("/console/dashboard", "admin", 200, "Volume today against the forecast"),
+        ("/console/admin/users", "nobody", 303, "/console/login"),
+        ("/console/admin/users", "viewer", 403, "Your role is Viewer"),
+        ("/console/admin/articles", "agent", 403, "Administration is for admins and supervisors"),
+        ("/console/admin/audit", "agent", 403, "You don't have access to this page"),
+        ("/console/admin/users", "supervisor", 200, "Users &amp; roles"),
+        ("/console/admin/tokens", "supervisor", 403, "API tokens is not part of your role"),
+        ("/console/admin/audit", "supervisor", 403, "Audit log is not part of your role"),
+        ("/console/admin/templates", "supervisor", 200, "id=\"template-form\""),
+        ("/console/admin", "compliance", 200, "id=\"audit-verify\""),
+        ("/console/admin/users", "compliance", 403, "Users &amp; roles is not part of your role"),
+        ("/console/admin/tokens", "admin", 200, "id=\"token-form\""),
+        ("/console/admin/sla", "admin", 200, "[[sla_policies]]"),
+        ("/console/admin/thresholds", "admin", 200, "id=\"thresholds\""),
+        ("/console/admin/articles", "admin", 200, "id=\"article-conflict\""),
+        ("/console/admin/audit", "admin", 200, "name=\"actor\""),
+        ("/console/admin/no-such-section", "admin", 303, "/console/admin"),
+        ("/console/assets/charts.js", "nobody", 200, "export function niceScale"),
+        ("/console/assets/dashboard.js", "nobody", 200, "metrics_tick"),
         ("/console/assets/workspace.js", "nobody", 200, "import * as queue"),
         ("/console/assets/console.css", "nobody", 200, ".queue-item"),
         ("/console/assets/../Cargo.toml", "nobody", 404, ""),
@@ -97,8 +129,15 @@ async fn pages_answer_each_role_as_the_table_says() {
     }
     // The navigation offers admin only to those who may use it.
     let (_, _, agent_page) = console.get("/console", cookies[1].1.as_deref()).await;
-    if agent_page.contains("data-nav=\"admin\"") {
-        mismatches.push("an agent's navigation offers admin".into());
+    if agent_page.contains("data-nav=\"admin\"") || agent_page.contains("data-nav=\"dashboard\"") {
+        mismatches.push("an agent's navigation offers admin or the dashboard".into());
+    }
+    // The admin side navigation lists only the sections the role may open.
+    let (_, _, supervisor_admin) = console.get("/console/admin", cookies[4].1.as_deref()).await;
+    for (section, offered) in [("users", true), ("templates", true), ("articles", true), ("sla", true), ("tokens", false), ("audit", false)] {
+        if supervisor_admin.contains(&format!("href=\"/console/admin/{section}\"")) != offered {
+            mismatches.push(format!("a supervisor's admin navigation: {section} offered should be {offered}"));
+        }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
@@ -114,4 +153,15 @@ async fn values_from_users_are_escaped_in_pages() {
     assert_eq!(status, StatusCode::OK);
     assert!(!body.contains("<script>alert(1)</script>"), "a user's name is escaped");
     assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    // The same on the dashboard and an admin page, for a supervisor with such a name.
+    let supervisor_email = "eve@example.com";
+    console.service.create_user(supervisor_email, "\"><img src=x onerror=alert(2)>", Role::Supervisor, PASSWORD, &actor).await.unwrap();
+    let session = console.service.log_in(supervisor_email, PASSWORD, chrono_hours(1)).await.unwrap().unwrap();
+    let cookie = format!("sb_session={}", session.session_secret);
+    for path in ["/console/dashboard", "/console/admin/users", "/console/admin/articles"] {
+        let (status, _, body) = console.get(path, Some(&cookie)).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(!body.contains("<img src=x"), "{path}: a user's name is escaped");
+        assert!(body.contains("&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"), "{path}");
+    }
 }

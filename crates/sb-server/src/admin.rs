@@ -16,7 +16,9 @@ use crate::error::ErrorBody;
 use crate::openapi::{Conflict, Forbidden, MalformedJson, NotFound, PayloadTooLarge, RateLimited, Unauthorized, UnsupportedMediaType};
 use crate::{ApiError, AppState, Caller};
 
-/// Give both `entity_type` and `entity_id`, or neither.
+/// Give both `entity_type` and `entity_id` (one entity's history, oldest first), or neither
+/// (the latest entries, newest first, narrowed by `actor`, `action`, `from`, `to` and paged
+/// with `before`).
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -24,8 +26,29 @@ pub struct AuditQuery {
     /// `ticket`, `customer`, `user`, `api_token`…
     entity_type: Option<String>,
     entity_id: Option<String>,
+    /// Exactly this actor: `user:3`, `token:2`, `system`.
+    actor: Option<String>,
+    /// Actions starting with this: `ticket.` for every ticket action, or one whole action.
+    action: Option<String>,
+    /// At or after this instant (RFC 3339) or the start of this UTC date (`2026-03-01`).
+    from: Option<String>,
+    /// Before this instant, or before the end of this UTC date (the date is included).
+    to: Option<String>,
+    /// Entries older than this id: the next page after a page whose last entry has it.
+    before: Option<i64>,
     /// At most this many entries, 1 to 1,000 (default 200).
     limit: Option<i64>,
+}
+
+/// An instant, or a UTC date (its start; with `end_of_day`, the start of the next day).
+fn audit_instant(name: &str, text: &str, end_of_day: bool) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+    let text = text.trim();
+    if let Ok(instant) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(instant.with_timezone(&chrono::Utc));
+    }
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| ApiError::validation("invalid_query", format!("`{name}` must be a date (2026-03-01) or an RFC 3339 instant")))?;
+    let date = if end_of_day { date.succ_opt().unwrap_or(date) } else { date };
+    Ok(date.and_time(chrono::NaiveTime::MIN).and_utc())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -44,7 +67,7 @@ pub struct AuditEntryList {
         (status = 200, description = "Audit entries.", body = AuditEntryList),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 422, description = "Code: `invalid_query` (only one of entity_type and entity_id, an unknown parameter, or a limit that is not a number).", body = ErrorBody),
+        (status = 422, description = "Code: `invalid_query` (only one of entity_type and entity_id, an entity with filters, a date that cannot be read, an unknown parameter, or a limit that is not a number).", body = ErrorBody),
         (status = 429, response = RateLimited),
     ),
     security(("bearer" = ["admin"]), ("session" = ["admin", "compliance"])),
@@ -53,13 +76,59 @@ pub async fn list_audit(State(state): State<AppState>, caller: Caller, query: Re
     caller.require(Permission::ReadAudit)?;
     let Query(query) = query?;
     let limit = query.limit.unwrap_or(200).clamp(1, 1_000);
-    let entity = match (&query.entity_type, &query.entity_id) {
-        (Some(entity_type), Some(entity_id)) => Some((entity_type.as_str(), entity_id.as_str())),
-        (None, None) => None,
+    let filtered = query.actor.is_some() || query.action.is_some() || query.from.is_some() || query.to.is_some() || query.before.is_some();
+    let entries = match (&query.entity_type, &query.entity_id) {
+        (Some(_), Some(_)) if filtered => return Err(ApiError::validation("invalid_query", "an entity's history takes no actor, action, from, to or before")),
+        (Some(entity_type), Some(entity_id)) => state.service.store().list_audit(Some((entity_type.as_str(), entity_id.as_str())), limit).await?,
+        (None, None) if filtered => {
+            let non_empty = |text: &Option<String>| text.as_deref().map(str::trim).filter(|text| !text.is_empty()).map(str::to_string);
+            let filter = sb_store::AuditFilter {
+                actor: non_empty(&query.actor),
+                action_prefix: non_empty(&query.action),
+                from: non_empty(&query.from).map(|text| audit_instant("from", &text, false)).transpose()?,
+                to: non_empty(&query.to).map(|text| audit_instant("to", &text, true)).transpose()?,
+                before_id: query.before,
+                limit,
+            };
+            state.service.store().list_audit_filtered(&filter).await?
+        }
+        (None, None) => state.service.store().list_audit(None, limit).await?,
         _ => return Err(ApiError::validation("invalid_query", "give both entity_type and entity_id, or neither")),
     };
-    let entries = state.service.store().list_audit(entity, limit).await?;
     Ok(Json(AuditEntryList { entries: dto::list(&entries, AuditEntryDto::from) }))
+}
+
+/// The result of walking the audit chain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditVerification {
+    entries_checked: u64,
+    /// True when every entry links to its predecessor and matches its own hash.
+    intact: bool,
+    /// The first entry that was changed or removed, and why; null when intact.
+    first_bad_entry_id: Option<i64>,
+    problem: Option<String>,
+}
+
+/// Verify the audit chain
+///
+/// Walks the whole hash-chained log in id order (as `switchboard audit verify` does) and names
+/// the first entry whose link or hash does not match. Reads every entry: seconds on a log of
+/// millions.
+#[utoipa::path(
+    get, path = "/api/v1/audit/verify", tag = "admin",
+    responses(
+        (status = 200, description = "What the walk found.", body = AuditVerification),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 429, response = RateLimited),
+    ),
+    security(("bearer" = ["admin"]), ("session" = ["admin", "compliance"])),
+)]
+pub async fn verify_audit(State(state): State<AppState>, caller: Caller) -> Result<Json<AuditVerification>, ApiError> {
+    caller.require(Permission::ReadAudit)?;
+    let verification = state.service.store().verify_audit(|_| {}).await?;
+    let (first_bad_entry_id, problem) = verification.first_bad_entry.map_or((None, None), |(entry_id, problem)| (Some(entry_id), Some(problem)));
+    Ok(Json(AuditVerification { entries_checked: verification.entries_checked, intact: first_bad_entry_id.is_none(), first_bad_entry_id, problem }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -125,6 +194,52 @@ pub async fn create_user(State(state): State<AppState>, caller: Caller, body: Re
     let role = Role::parse(request.role.trim()).ok_or_else(|| ApiError::validation("invalid_role", format!("unknown role `{}`: use admin, supervisor, agent, compliance or viewer", request.role)))?;
     let user = state.service.create_user(&request.email, &request.name, role, &request.password, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(UserEnvelope { user: UserDto::from(&user) })).into_response())
+}
+
+/// Give `role`, `active` or both.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    /// `admin`, `supervisor`, `agent`, `compliance` or `viewer`.
+    #[schema(value_type = Option<Role>)]
+    role: Option<String>,
+    /// `false` deactivates the user (they cannot sign in, and their sessions end now); `true`
+    /// lets them sign in again.
+    active: Option<bool>,
+}
+
+/// Change a user's role or access
+///
+/// Audited (`user.role_changed`, `user.deactivated`, `user.reactivated`). Nobody changes
+/// their own role or access.
+#[utoipa::path(
+    patch, path = "/api/v1/users/{user_id}", tag = "admin",
+    params(("user_id" = i64, Path, description = "User id.")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, description = "The user as now stored.", body = UserEnvelope),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "Codes: `invalid_role`, `invalid` (neither field, or your own user), `invalid_field`, `invalid_path`.", body = ErrorBody),
+        (status = 429, response = RateLimited),
+    ),
+    security(("bearer" = ["admin"]), ("session" = ["admin"], "csrf" = [])),
+)]
+pub async fn update_user(State(state): State<AppState>, caller: Caller, user_id: Result<Path<i64>, PathRejection>, body: Result<Json<UpdateUserRequest>, JsonRejection>) -> Result<Json<UserEnvelope>, ApiError> {
+    caller.require(Permission::ManageUsers)?;
+    let Path(user_id) = user_id?;
+    let Json(request) = body?;
+    let role = request
+        .role
+        .as_deref()
+        .map(|role| Role::parse(role.trim()).ok_or_else(|| ApiError::validation("invalid_role", format!("unknown role `{role}`: use admin, supervisor, agent, compliance or viewer"))))
+        .transpose()?;
+    let user = state.service.update_user(user_id, role, request.active, &caller.actor()).await?;
+    Ok(Json(UserEnvelope { user: UserDto::from(&user) }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

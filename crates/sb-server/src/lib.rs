@@ -11,6 +11,7 @@ mod admin;
 mod alerts;
 mod assist;
 mod auth;
+mod dashboard;
 mod dto;
 mod error;
 mod inbound_email;
@@ -35,7 +36,7 @@ use std::time::Instant;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use sb_service::Service;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -142,7 +143,9 @@ pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
         .route("/compliance/records", get(tickets::compliance_records))
         .route("/sla/policies", get(sla::list_sla_policies))
         .route("/audit", get(admin::list_audit))
+        .route("/audit/verify", get(admin::verify_audit))
         .route("/users", get(admin::list_users).post(admin::create_user))
+        .route("/users/{user_id}", patch(admin::update_user))
         .route("/tokens", get(admin::list_tokens).post(admin::create_token))
         .route("/tokens/{token_id}", delete(admin::revoke_token))
         .route("/session", post(session::log_in).get(session::current).delete(session::log_out))
@@ -165,6 +168,8 @@ pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
         .route("/reports/agents", get(reports::agents))
         .route("/reports/cost", get(reports::cost))
         .route("/reports/automation", get(reports::automation))
+        .route("/reports/forecast", get(dashboard::forecast_today))
+        .route("/policy/thresholds", get(dashboard::thresholds))
         .fallback(api_not_found)
         .layer(axum::middleware::from_fn_with_state(state.limits.clone(), rate_limit::limit_by_ip));
     // Layers run outermost last: the request id is checked, set and echoed before the request's

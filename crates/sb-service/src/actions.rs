@@ -477,6 +477,36 @@ impl Service {
         Ok(self.store().create_user(&new_user, &audit, Utc::now()).await?)
     }
 
+    /// Changes a user's role and/or deactivates or reactivates them. Nobody changes their own
+    /// role or access (an admin cannot lock the last admin out by mistake); deactivating ends
+    /// the user's sessions at once.
+    pub async fn update_user(&self, user_id: i64, role: Option<Role>, active: Option<bool>, actor: &Actor) -> Result<User> {
+        if role.is_none() && active.is_none() {
+            return Err(Error::Invalid("give `role`, `active` or both".into()));
+        }
+        if actor.user_id == Some(user_id) {
+            return Err(Error::Invalid("you cannot change your own role or access: ask another admin".into()));
+        }
+        let before = self.store().user(user_id).await?;
+        let mut details = serde_json::Map::new();
+        if let Some(role) = role.filter(|role| *role != before.role) {
+            details.insert("role".into(), serde_json::json!({"from": before.role.as_str(), "to": role.as_str()}));
+        }
+        if let Some(active) = active.filter(|active| *active != before.active) {
+            details.insert("active".into(), serde_json::json!({"from": before.active, "to": active}));
+        }
+        if details.is_empty() {
+            return Ok(before);
+        }
+        let action = match (details.contains_key("role"), active) {
+            (true, _) => "user.role_changed",
+            (false, Some(false)) => "user.deactivated",
+            (false, _) => "user.reactivated",
+        };
+        let audit = [NewAuditEntry::new(&actor.audit_name, action, "user", user_id, serde_json::Value::Object(details))];
+        Ok(self.store().update_user(user_id, role, active, &audit, Utc::now()).await?)
+    }
+
     /// Checks an email and password; `None` for an unknown email, a wrong password or an
     /// inactive user (the caller must not say which).
     pub async fn authenticate(&self, email: &str, password: &str) -> Result<Option<User>> {

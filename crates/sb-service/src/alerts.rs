@@ -182,7 +182,7 @@ impl Service {
         for (rule, alerts) in wanted {
             let mut keep = Vec::new();
             for new_alert in &alerts {
-                let (_, raised) = self.store().raise_alert(new_alert, now).await?;
+                let (stored, raised) = self.store().raise_alert(new_alert, now).await?;
                 keep.push(new_alert.dedup_key.clone());
                 match raised {
                     Raised::New => {
@@ -192,14 +192,19 @@ impl Service {
                         } else {
                             tracing::warn!(rule, key = %new_alert.dedup_key, title = %new_alert.title, "alert raised");
                         }
+                        self.events().publish(crate::EventKind::AlertRaised { alert_id: stored.id, rule: stored.rule.clone(), severity: stored.severity.as_str().to_string() });
                         round.raised.push(new_alert.dedup_key.clone());
                     }
                     Raised::AlreadyOpen => round.still_open.push(new_alert.dedup_key.clone()),
                 }
             }
             for key in self.store().open_alert_keys(rule).await? {
-                if !keep.contains(&key) && self.store().resolve_alert(&key, "system", &[], now).await?.is_some() {
+                if keep.contains(&key) {
+                    continue;
+                }
+                if let Some(resolved) = self.store().resolve_alert(&key, "system", &[], now).await? {
                     tracing::info!(rule, key = %key, "alert resolved: its condition cleared");
+                    self.events().publish(crate::EventKind::AlertResolved { alert_id: resolved.id, rule: resolved.rule });
                     round.resolved.push(key);
                 }
             }
@@ -213,7 +218,10 @@ impl Service {
         let alert = self.store().alert(alert_id).await?;
         let audit = [NewAuditEntry::new(&actor.audit_name, "alert.resolved", "alert", alert_id, json!({"rule": alert.rule, "key": alert.dedup_key}))];
         match self.store().resolve_alert(&alert.dedup_key, &actor.audit_name, &audit, Utc::now()).await? {
-            Some(resolved) if resolved.id == alert_id => Ok(resolved),
+            Some(resolved) if resolved.id == alert_id => {
+                self.events().publish(crate::EventKind::AlertResolved { alert_id, rule: resolved.rule.clone() });
+                Ok(resolved)
+            }
             _ => Err(Error::Store(sb_store::Error::Conflict(format!("alert {alert_id} is not open")))),
         }
     }

@@ -34,7 +34,8 @@ pub const EVENT_RING_CAPACITY: usize = 4_096;
 const BROADCAST_CAPACITY: usize = 1_024;
 
 /// What happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+// Not `Eq`: the metrics carry rates as floats.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     /// A message opened a new ticket.
@@ -47,12 +48,45 @@ pub enum EventKind {
     /// The SLA watcher found a clock at risk (`at_risk`) or past its deadline
     /// (`first_response_breached`, `resolution_breached`).
     Sla { ticket_id: i64, state: String },
+    /// The alert evaluator opened an alert (its title may name a ticket's subject, so only the
+    /// rule and severity travel; readers fetch the alert through the API).
+    AlertRaised { alert_id: i64, rule: String, severity: String },
+    /// An alert was closed: its condition cleared, or a person resolved it.
+    AlertResolved { alert_id: i64, rule: String },
+    /// The live dashboard's figures, published periodically by [`crate::Service::run_metrics_ticker`]:
+    /// counts and ages only, no personal data.
+    MetricsTick { metrics: Box<LiveMetrics> },
+}
+
+/// The dashboard tiles' figures at one instant ("today" is the UTC day).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveMetrics {
+    pub n_open: i64,
+    /// Tickets waiting for a person: the human and safety queues, not waiting on the customer.
+    pub queue_depth: i64,
+    pub n_queue_human: i64,
+    pub n_queue_safety: i64,
+    pub n_unassigned: i64,
+    pub oldest_waiting_seconds: Option<i64>,
+    /// Open tickets whose next deadline is within the hour (at risk) and past it (breached).
+    pub n_sla_at_risk: i64,
+    pub n_sla_breached: i64,
+    pub arrivals_last_hour: i64,
+    pub arrivals_today: i64,
+    pub resolved_today: i64,
+    pub decisions_today: i64,
+    pub auto_replied_today: i64,
+    pub automation_rate_today: Option<f64>,
+    pub avg_sentiment_last_hour: Option<f64>,
+    pub n_negative_last_hour: i64,
 }
 
 impl EventKind {
-    pub fn ticket_id(&self) -> i64 {
+    /// The ticket the event is about; `None` for alerts and metrics.
+    pub fn ticket_id(&self) -> Option<i64> {
         match self {
-            EventKind::TicketCreated { ticket_id } | EventKind::TicketUpdated { ticket_id, .. } | EventKind::MessageAdded { ticket_id, .. } | EventKind::Sla { ticket_id, .. } => *ticket_id,
+            EventKind::TicketCreated { ticket_id } | EventKind::TicketUpdated { ticket_id, .. } | EventKind::MessageAdded { ticket_id, .. } | EventKind::Sla { ticket_id, .. } => Some(*ticket_id),
+            EventKind::AlertRaised { .. } | EventKind::AlertResolved { .. } | EventKind::MetricsTick { .. } => None,
         }
     }
 
@@ -66,7 +100,7 @@ impl EventKind {
 }
 
 /// One published event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
     pub id: u64,
     pub at: DateTime<Utc>,

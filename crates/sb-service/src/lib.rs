@@ -16,6 +16,7 @@ pub mod actions;
 mod admin;
 pub mod alerts;
 pub mod assist;
+pub mod dashboard;
 mod demo;
 mod email;
 mod error;
@@ -40,7 +41,7 @@ pub use crate::admin::new_secret;
 pub use crate::demo::{seed_demo_data, DemoSummary};
 pub use crate::email::{EmailConfig, EmailReceipt, MailSource, NotMail, ThreadedBy, RFC822};
 pub use crate::error::{Error, Result};
-pub use crate::events::{Event, EventHub, EventKind, Resume, Subscription};
+pub use crate::events::{Event, EventHub, EventKind, LiveMetrics, Resume, Subscription};
 pub use crate::knowledge::{index_article, stored_article};
 pub use crate::metrics::{EmailSendOutcome, ServiceMetrics};
 pub use crate::orders::DemoStoreConnector;
@@ -131,13 +132,15 @@ struct Inner {
     similar: std::sync::OnceLock<Arc<assist::SimilarTickets>>,
     /// Live events, published after each committed ticket change (see `events.rs`).
     events: EventHub,
+    /// Today's forecast per time zone (see `dashboard.rs`): it reads only days before today.
+    forecasts: dashboard::ForecastCache,
 }
 
 impl Service {
     /// `engine` is `None` while the models are not loaded (or failed to load): messages are then
     /// stored and acknowledged, and triaged by the worker once an engine is available.
     pub fn new(store: Store, engine: Option<Arc<TriageEngine>>, orders: Arc<dyn OrderConnector>, config: ServiceConfig) -> Service {
-        Service { inner: Arc::new(Inner { store, engine, orders, config, metrics: ServiceMetrics::default(), knowledge: std::sync::OnceLock::new(), similar: std::sync::OnceLock::new(), events: EventHub::default() }) }
+        Service { inner: Arc::new(Inner { store, engine, orders, config, metrics: ServiceMetrics::default(), knowledge: std::sync::OnceLock::new(), similar: std::sync::OnceLock::new(), events: EventHub::default(), forecasts: Default::default() }) }
     }
 
     pub fn store(&self) -> &Store {

@@ -51,6 +51,22 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+/// Which audit entries to list: every set field must match.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    /// Exactly this actor (`user:3`, `token:2`, `system`).
+    pub actor: Option<String>,
+    /// Actions starting with this (`ticket.` for every ticket action, or one whole action).
+    pub action_prefix: Option<String>,
+    /// At or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Before this instant.
+    pub to: Option<DateTime<Utc>>,
+    /// Older than this entry id: the next page after a page whose last id this is.
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
 /// Result of walking the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditVerification {
@@ -157,6 +173,28 @@ impl Store {
                 }
                 None => sqlx::query(AssertSqlSafe(&*format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT $1"))).bind(limit).fetch_all(pool).await?,
             };
+            rows.iter().map(|row| audit_from_row(row).map(|(entry, _)| entry)).collect::<Result<Vec<_>>>()?
+        });
+        Ok(rows)
+    }
+
+    /// One page of the audit log, newest first, narrowed by `filter` (the console's viewer).
+    pub async fn list_audit_filtered(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        let action_prefix_chars = filter.action_prefix.as_deref().map(|prefix| prefix.chars().count() as i32);
+        let rows = on_reader!(self, |pool| {
+            let rows = sqlx::query(AssertSqlSafe(&*format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE ($1 IS NULL OR actor = $1) AND ($2 IS NULL OR substr(action, 1, $3) = $2) \
+                 AND ($4 IS NULL OR at >= $4) AND ($5 IS NULL OR at < $5) AND ($6 IS NULL OR id < $6) ORDER BY id DESC LIMIT $7"
+            )))
+            .bind(filter.actor.as_deref())
+            .bind(filter.action_prefix.as_deref())
+            .bind(action_prefix_chars)
+            .bind(filter.from.map(to_ms))
+            .bind(filter.to.map(to_ms))
+            .bind(filter.before_id)
+            .bind(filter.limit)
+            .fetch_all(pool)
+            .await?;
             rows.iter().map(|row| audit_from_row(row).map(|(entry, _)| entry)).collect::<Result<Vec<_>>>()?
         });
         Ok(rows)

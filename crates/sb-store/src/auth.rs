@@ -189,6 +189,32 @@ impl Store {
         Ok(users)
     }
 
+    /// Changes a user's role and/or active flag in one transaction with its audit entries.
+    /// Deactivating also ends the user's sessions (a session of an inactive user is refused
+    /// anyway; deleting them keeps nothing usable behind).
+    pub async fn update_user(&self, user_id: i64, role: Option<Role>, active: Option<bool>, audit: &[NewAuditEntry], now: DateTime<Utc>) -> Result<User> {
+        let now_ms = to_ms(now);
+        on_writer!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let updated = sqlx::query("UPDATE users SET role = COALESCE($1, role), active = COALESCE($2, active), updated_at = $3 WHERE id = $4")
+                .bind(role.map(Role::as_str))
+                .bind(active)
+                .bind(now_ms)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            if updated.rows_affected() == 0 {
+                return Err(Error::not_found("user", user_id));
+            }
+            if active == Some(false) {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+            }
+            append_audit!(self.backend(), tx, audit, now_ms);
+            tx.commit().await?;
+        });
+        self.user(user_id).await
+    }
+
     pub async fn count_users(&self) -> Result<i64> {
         Ok(on_reader!(self, |pool| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(pool).await?))
     }

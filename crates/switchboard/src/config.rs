@@ -49,6 +49,8 @@ pub struct ServerConfig {
     pub workers: usize,
     /// Seconds between SLA watcher rounds.
     pub sla_watch_interval_seconds: u64,
+    /// Seconds between the live dashboard's `metrics_tick` events.
+    pub metrics_tick_seconds: u64,
     /// The address customers reach this server at, for links in replies (help articles).
     /// Empty: `http://` + `addr`.
     pub public_url: String,
@@ -56,7 +58,7 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> ServerConfig {
-        ServerConfig { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), db: crate::server::DEFAULT_DB_URL.to_string(), workers: 1, sla_watch_interval_seconds: 30, public_url: String::new() }
+        ServerConfig { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), db: crate::server::DEFAULT_DB_URL.to_string(), workers: 1, sla_watch_interval_seconds: 30, metrics_tick_seconds: 10, public_url: String::new() }
     }
 }
 

@@ -400,6 +400,12 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             worker_handles.push(tokio::spawn(async move { watcher_service.run_sla_watcher(sla_watch_interval, receiver).await }));
         }
         {
+            let tick_interval = std::time::Duration::from_secs(config.server.metrics_tick_seconds.max(1));
+            let ticker_service = service.clone();
+            let receiver = shutdown_receiver.clone();
+            worker_handles.push(tokio::spawn(async move { ticker_service.run_metrics_ticker(tick_interval, receiver).await }));
+        }
+        {
             let alert_interval = std::time::Duration::from_secs(config.alerts.evaluate_interval_seconds.max(1));
             let alert_service = service.clone();
             let receiver = shutdown_receiver.clone();

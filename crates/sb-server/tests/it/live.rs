@@ -120,3 +120,50 @@ async fn strangers_and_other_sites_cannot_open_the_socket() {
         }
     }
 }
+
+/// Reads events until one of `kind` arrives.
+async fn until_type(socket: &mut Socket, kind: &str) -> Value {
+    loop {
+        let event = next_json(socket).await;
+        if event["type"] == kind {
+            return event;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_and_metrics_ticks_arrive_live_without_personal_data() {
+    let server = TestServer::new().await;
+    let addr = listen(&server).await;
+    let supervisor = server.log_in(server.user(Role::Supervisor).await).await;
+    let mut socket = open(addr, "", &supervisor, None).await.unwrap();
+    assert_eq!(next_json(&mut socket).await["type"], "hello");
+
+    // A VIP customer's ticket waits for a person: the evaluator raises an alert, live.
+    let (ticket_id, customer_id) = server.ticket("Where is my order A10493? I am a regular.").await;
+    assert_eq!(server.post(&format!("/api/v1/tickets/{ticket_id}/escalate"), &supervisor, json!({"reason": "VIP waiting"})).await.status, 200);
+    assert_eq!(server.post(&format!("/api/v1/customers/{customer_id}/vip"), &supervisor, json!({"vip": true})).await.status, 200);
+    let round = server.service.evaluate_alerts(chrono::Utc::now()).await.unwrap();
+    assert_eq!(round.raised, vec![format!("vip_ticket:{ticket_id}")]);
+    let raised = until_type(&mut socket, "alert_raised").await;
+    assert_eq!((raised["rule"].as_str(), raised["severity"].as_str()), (Some("vip_ticket"), Some("info")), "{raised}");
+    assert!(raised.get("title").is_none() && !raised.to_string().contains("order"), "the event names no subject: {raised}");
+
+    // A supervisor resolves it: the feed hears that too.
+    let alert_id = raised["alert_id"].as_i64().unwrap();
+    assert_eq!(server.post(&format!("/api/v1/alerts/{alert_id}/resolve"), &supervisor, json!({})).await.status, 200);
+    let resolved = until_type(&mut socket, "alert_resolved").await;
+    assert_eq!(resolved["alert_id"], alert_id);
+
+    // The ticker publishes the tile figures: counts, no personal data.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let service = server.service.clone();
+    let ticker = tokio::spawn(async move { service.run_metrics_ticker(Duration::from_millis(50), stopped).await });
+    let tick = until_type(&mut socket, "metrics_tick").await;
+    stop.send(true).unwrap();
+    ticker.await.unwrap();
+    let metrics = &tick["metrics"];
+    assert_eq!(metrics["queue_depth"], 1, "the escalated ticket waits for a person: {tick}");
+    assert_eq!(metrics["arrivals_today"], 1, "{tick}");
+    assert!(!tick.to_string().contains("Ana") && !tick.to_string().contains("example.com"), "no personal data: {tick}");
+}

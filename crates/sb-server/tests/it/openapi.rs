@@ -315,6 +315,7 @@ async fn answers_conform_to_the_documented_schemas() {
     server.post(&format!("/api/v1/tickets/{ticket_id}/notes"), &admin, json!({"body": "Checked the warehouse."})).await;
 
     let nobody = Credential::None;
+    let agent = server.user(Role::Agent).await;
     let ticket = ticket_id.to_string();
     let customer = customer_id.to_string();
     let requests: Vec<Probe> = vec![
@@ -358,6 +359,14 @@ async fn answers_conform_to_the_documented_schemas() {
         (Method::GET, "/api/v1/reports/agents", "/api/v1/reports/agents".into(), None, &admin, 200),
         (Method::GET, "/api/v1/reports/cost", "/api/v1/reports/cost?period=day".into(), None, &admin, 200),
         (Method::GET, "/api/v1/reports/automation", "/api/v1/reports/automation".into(), None, &admin, 200),
+        (Method::GET, "/api/v1/reports/forecast", "/api/v1/reports/forecast?tz=Europe/Berlin".into(), None, &admin, 200),
+        (Method::GET, "/api/v1/reports/forecast", "/api/v1/reports/forecast?tz=Mars/Olympus".into(), None, &admin, 400),
+        (Method::GET, "/api/v1/audit/verify", "/api/v1/audit/verify".into(), None, &admin, 200),
+        (Method::GET, "/api/v1/policy/thresholds", "/api/v1/policy/thresholds".into(), None, &admin, 200),
+        (Method::GET, "/api/v1/audit", "/api/v1/audit?action=ticket.&from=2020-01-01&limit=5".into(), None, &admin, 200),
+        (Method::GET, "/api/v1/audit", "/api/v1/audit?from=yesterday".into(), None, &admin, 422),
+        (Method::PATCH, "/api/v1/users/{user_id}", format!("/api/v1/users/{agent}"), Some(json!({"role": "supervisor", "active": false})), &admin, 200),
+        (Method::PATCH, "/api/v1/users/{user_id}", format!("/api/v1/users/{agent}"), Some(json!({"role": "wizard"})), &admin, 422),
     ];
     let mut problems = Vec::new();
     for (method, documented_path, path, body, credential, expected) in requests {

@@ -795,6 +795,49 @@ async fn inbound_arrivals_count_each_interval_with_zeros(db: &TestDb) {
     assert!(matches!(store.inbound_arrivals(at(10), at(0), 3_600_000).await, Err(Error::Invalid(_))));
 }
 
+async fn users_change_role_and_access_and_the_audit_log_filters_and_pages(db: &TestDb) {
+    let store = &db.store;
+    let user = store.create_user(&new_user("pat@example.com", Role::Agent), &[], at(0)).await.unwrap();
+    store.create_session(user.id, "session-secret", "csrf", at(600), at(0)).await.unwrap();
+    let audit = [NewAuditEntry::new("user:1", "user.role_changed", "user", user.id, json!({}))];
+    let changed = store.update_user(user.id, Some(Role::Supervisor), None, &audit, at(1)).await.unwrap();
+    assert_eq!((changed.role, changed.active), (Role::Supervisor, true));
+    assert!(store.session("session-secret", at(2)).await.unwrap().is_some(), "a role change keeps the session");
+    let deactivated = store.update_user(user.id, None, Some(false), &[NewAuditEntry::new("user:1", "user.deactivated", "user", user.id, json!({}))], at(3)).await.unwrap();
+    assert_eq!((deactivated.role, deactivated.active), (Role::Supervisor, false));
+    assert!(store.session("session-secret", at(4)).await.unwrap().is_none(), "deactivating ends the sessions");
+    assert!(matches!(store.update_user(999_999, Some(Role::Admin), None, &[], at(5)).await, Err(Error::NotFound { .. })));
+
+    for (minute, actor, action) in [(10, "user:2", "ticket.replied"), (20, "system", "ai.decision"), (30, "user:2", "ticket.assigned"), (40, "user:2", "kb.article_updated")] {
+        store.append_audit(&[NewAuditEntry::new(actor, action, "ticket", minute, json!({}))], at(minute)).await.unwrap();
+    }
+    let actions = |entries: Vec<sb_store::AuditEntry>| entries.into_iter().map(|entry| entry.action).collect::<Vec<_>>();
+    let filter = |actor: Option<&str>, action: Option<&str>, from: Option<i64>, to: Option<i64>, before_id: Option<i64>, limit: i64| sb_store::AuditFilter {
+        actor: actor.map(str::to_string),
+        action_prefix: action.map(str::to_string),
+        from: from.map(at),
+        to: to.map(at),
+        before_id,
+        limit,
+    };
+    // (filter, expected actions newest first)
+    let cases = [
+        (filter(Some("user:2"), None, None, None, None, 10), vec!["kb.article_updated", "ticket.assigned", "ticket.replied"]),
+        (filter(Some("user:2"), Some("ticket."), None, None, None, 10), vec!["ticket.assigned", "ticket.replied"]),
+        (filter(None, Some("ai.decision"), None, None, None, 10), vec!["ai.decision"]),
+        (filter(None, None, Some(20), Some(40), None, 10), vec!["ticket.assigned", "ai.decision"]),
+        (filter(Some("user:2"), None, None, None, None, 2), vec!["kb.article_updated", "ticket.assigned"]),
+        (filter(Some("nobody"), None, None, None, None, 10), vec![]),
+    ];
+    for (audit_filter, expected) in cases {
+        assert_eq!(actions(store.list_audit_filtered(&audit_filter).await.unwrap()), expected, "{audit_filter:?}");
+    }
+    // The next page starts below the last id of the first.
+    let first_page = store.list_audit_filtered(&filter(Some("user:2"), None, None, None, None, 2)).await.unwrap();
+    let next_page = store.list_audit_filtered(&filter(Some("user:2"), None, None, None, Some(first_page[1].id), 2)).await.unwrap();
+    assert_eq!(actions(next_page), vec!["ticket.replied"]);
+}
+
 fn email_inbound(message_id: &str, email: &str, subject: &str, received_at: DateTime<Utc>) -> NewInbound {
     NewInbound {
         channel: Channel::Email,
@@ -890,6 +933,7 @@ conformance_tests!(
     alerts_deduplicate_resolve_and_enqueue_webhook_deliveries,
     email_threads_by_message_id_and_records_sent_ids,
     inbound_arrivals_count_each_interval_with_zeros,
+    users_change_role_and_access_and_the_audit_log_filters_and_pages,
 );
 
 #[allow(dead_code)]

@@ -2,6 +2,7 @@
 
 mod cli;
 mod console;
+mod dashboard;
 mod kb;
 mod email;
 mod report;

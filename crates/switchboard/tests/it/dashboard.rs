@@ -1,0 +1,233 @@
+//! The supervisor dashboard and the admin pages in real headless Chromium, against the real
+//! `switchboard serve --demo` (helpers from `console.rs`).
+//!
+//! Three weeks of hourly arrivals are written into the database first (the API stamps messages
+//! with the present, and a forecast needs past weeks), and an agent answers and resolves a few
+//! tickets through the API, so every chart has data. Then: a supervisor's dashboard shows the
+//! tiles, the alert feed and the volume chart with the forecast line; a message sent through
+//! the API moves the queue-depth tile without a reload. A viewer gets the 403 page for the
+//! dashboard and every admin page. An admin changes a role, creates a token (secret shown
+//! once), edits a template and an article through the pages (the API has the changes), meets a
+//! version conflict when the article changed behind the page's back, and filters the audit log
+//! to their own changes and verifies the hash chain. With `SWITCHBOARD_SCREENSHOTS=DIR` every page is saved at 1440×900.
+
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+
+use crate::console::{create_user, log_in, screenshot, send_message, set_viewport, text_of, wait_for, Driver, PASSWORD};
+use crate::serve::{create_token, Server, TestDatabase};
+
+/// Writes `weeks` weeks of inbound arrivals before today's UTC midnight, with a daily profile
+/// (busy 9:00–18:00 with some hour-to-hour and day-to-day spread, quiet at night, quieter at
+/// weekends), onto the demo's first ticket.
+async fn write_arrival_history(db_url: &str, weeks: i64) {
+    use sqlx::Connection;
+    let hour_ms = 3_600_000_i64;
+    let today_start_ms = chrono::Utc::now().timestamp_millis().div_euclid(24 * hour_ms) * 24 * hour_ms;
+    let n_hours = weeks * 7 * 24;
+    let sql = format!(
+        "WITH RECURSIVE hours(h) AS (SELECT 1 UNION ALL SELECT h + 1 FROM hours WHERE h < {n_hours}), \
+         copies(c) AS (SELECT 1 UNION ALL SELECT c + 1 FROM copies WHERE c < 9), \
+         slots(at_ms) AS (SELECT {today_start_ms} - h * {hour_ms} FROM hours) \
+         INSERT INTO messages (ticket_id, channel, direction, content_type, raw_payload, body, stage, received_at) \
+         SELECT (SELECT MIN(id) FROM tickets), 'chat', 'inbound', 'text/plain', X'', 'earlier message', 'none', at_ms + c * 60000 \
+         FROM slots JOIN copies ON c <= CASE \
+           WHEN (at_ms / {hour_ms}) % 24 BETWEEN 9 AND 17 THEN CASE WHEN ((at_ms / 86400000) + 3) % 7 >= 5 THEN 2 + (at_ms / 86400000) % 2 ELSE 3 + ((at_ms / {hour_ms}) * 7 % 5) + ((at_ms / 86400000) % 3) END \
+           WHEN (at_ms / {hour_ms}) % 24 BETWEEN 7 AND 20 THEN 1 + (at_ms / {hour_ms}) % 2 ELSE 0 END"
+    );
+    let mut connection = sqlx::SqliteConnection::connect(db_url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut connection).await.unwrap();
+}
+
+/// A console session through the API: (cookie header, CSRF token).
+async fn api_session(client: &reqwest::Client, base_url: &str, email: &str) -> (String, String) {
+    let response = client.post(format!("{base_url}/api/v1/session")).json(&json!({"email": email, "password": PASSWORD})).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+    let body: Value = response.json().await.unwrap();
+    (cookie, body["csrf_token"].as_str().unwrap().to_string())
+}
+
+async fn post_as(client: &reqwest::Client, base_url: &str, session: &(String, String), path: &str, body: Value) -> u16 {
+    client.post(format!("{base_url}/api/v1{path}")).header("cookie", &session.0).header("x-csrf-token", &session.1).json(&body).send().await.unwrap().status().as_u16()
+}
+
+async fn get_json(client: &reqwest::Client, base_url: &str, token: &str, path: &str) -> Value {
+    client.get(format!("{base_url}/api/v1{path}")).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+}
+
+async fn tile_value(browser: &Client, tile: &str) -> String {
+    text_of(browser, &format!("#tile-{tile} .tile-value")).await
+}
+
+async fn log_out(browser: &Client) {
+    browser.find(Locator::Id("logout")).await.unwrap().click().await.unwrap();
+    wait_for(browser, "location.pathname === '/console/login'", "the login page after logging out").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_moves_live_admins_edit_through_the_pages_and_viewers_are_kept_out() {
+    let driver = Driver::start().await;
+    let database = TestDatabase::new(false).await;
+    create_user(&database.url, "sam@example.com", "Sam Supervisor", "supervisor");
+    create_user(&database.url, "ada@example.com", "Ada Admin", "admin");
+    create_user(&database.url, "vic@example.com", "Vic Viewer", "viewer");
+    create_user(&database.url, "alex@example.com", "Alex Agent", "agent");
+    let token = create_token(&database.url, "ingest,read,write");
+    let server = Server::start_with_args(&database.url, &["--demo", "--demo-tickets", "24"]).await;
+    let base_url = server.base_url.clone();
+    let client = reqwest::Client::new();
+    write_arrival_history(&database.url, 3).await;
+
+    // An agent answers and resolves some of the demo tickets, for the SLA and agent charts.
+    let agent = api_session(&client, &base_url, "alex@example.com").await;
+    let queue = get_json(&client, &base_url, &token, "/tickets?queue=human&limit=6").await;
+    let human_tickets: Vec<i64> = queue["tickets"].as_array().unwrap().iter().map(|ticket| ticket["id"].as_i64().unwrap()).collect();
+    assert!(human_tickets.len() >= 3, "the demo fills the human queue: {queue}");
+    for (ticket_idx, ticket_id) in human_tickets.iter().take(4).enumerate() {
+        assert_eq!(post_as(&client, &base_url, &agent, &format!("/tickets/{ticket_id}/reply"), json!({"body": "Thanks for writing, we are on it."})).await, 201);
+        if ticket_idx < 2 {
+            assert_eq!(post_as(&client, &base_url, &agent, &format!("/tickets/{ticket_id}/status"), json!({"status": "resolved"})).await, 200);
+        }
+    }
+
+    // The supervisor's dashboard: tiles, alerts, the volume chart with its forecast.
+    let browser = driver.browser().await;
+    log_in(&browser, &base_url, "sam@example.com").await;
+    assert!(browser.find(Locator::Css("[data-nav=dashboard]")).await.is_ok(), "a supervisor's navigation offers the dashboard");
+    browser.goto(&format!("{base_url}/console/dashboard")).await.unwrap();
+    wait_for(&browser, "document.querySelector('#tile-queue_depth .tile-value').dataset.value !== ''", "the tiles filled").await;
+    wait_for(&browser, "document.querySelector('#chart-volume svg path.line.series-forecast') && document.querySelectorAll('#chart-volume rect.bar').length > 0", "the volume chart with its forecast line").await;
+    wait_for(&browser, "document.querySelector('#chart-categories svg rect.bar')", "the category chart").await;
+    wait_for(&browser, "document.querySelector('#chart-agents svg rect.bar')", "the agent chart").await;
+    wait_for(&browser, "document.querySelector('#chart-sla-category svg rect.bar')", "the SLA chart").await;
+    wait_for(&browser, "!document.getElementById('alerts-empty').hidden || document.querySelector('#alert-feed li')", "the alert feed").await;
+    let cost_empty = text_of(&browser, "#empty-cost").await;
+    assert!(cost_empty.contains("No AI cost recorded"), "the cost chart explains why it is empty: {cost_empty}");
+    let volume_subtitle = text_of(&browser, "#subtitle-volume").await;
+    assert!(volume_subtitle.contains("forecast from 3 weeks"), "the forecast used the history: {volume_subtitle}");
+
+    // A message arrives: the queue-depth tile moves, without a reload.
+    wait_for(&browser, "document.querySelector('#live-status[data-state=live]')", "the live connection").await;
+    browser.execute("window.__noReload = true;", vec![]).await.unwrap();
+    let before: i64 = tile_value(&browser, "queue_depth").await.parse().unwrap();
+    send_message(&client, &base_url, &token, "dashboard-live-1", "chat", "My son swallowed one of the button batteries from the toy, what do I do", "parent@example.com").await;
+    wait_for(&browser, &format!("document.querySelector('#tile-queue_depth .tile-value').textContent === '{}'", before + 1), "the queue-depth tile to count the new safety ticket").await;
+    assert_eq!(browser.execute("return window.__noReload === true;", vec![]).await.unwrap(), json!(true), "the dashboard updated without a reload");
+    screenshot(&browser, "dashboard").await;
+    browser.execute("window.scrollTo(0, document.body.scrollHeight);", vec![]).await.unwrap();
+    screenshot(&browser, "dashboard-charts").await;
+    // A tablet in landscape: tiles and charts reflow, nothing is cut off.
+    set_viewport(&browser, 1024, 768).await;
+    browser.execute("window.scrollTo(0, 0);", vec![]).await.unwrap();
+    wait_for(&browser, "document.querySelector('#chart-volume svg') && document.querySelector('#chart-volume svg').getAttribute('width') < 1000", "the volume chart redrawn to the narrower card").await;
+    let overflow = browser.execute("return document.documentElement.scrollWidth - window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(overflow, json!(0), "no horizontal scrolling at tablet width");
+    screenshot(&browser, "dashboard-tablet").await;
+    set_viewport(&browser, 1440, 900).await;
+    log_out(&browser).await;
+
+    // A viewer: no dashboard, no admin.
+    log_in(&browser, &base_url, "vic@example.com").await;
+    assert!(browser.find(Locator::Css("[data-nav=dashboard]")).await.is_err() && browser.find(Locator::Css("[data-nav=admin]")).await.is_err(), "no dashboard or admin navigation for a viewer");
+    for path in ["/console/dashboard", "/console/admin", "/console/admin/users", "/console/admin/tokens", "/console/admin/articles", "/console/admin/audit"] {
+        browser.goto(&format!("{base_url}{path}")).await.unwrap();
+        wait_for(&browser, "document.getElementById('forbidden')", &format!("the refusal of {path}")).await;
+    }
+    screenshot(&browser, "viewer-dashboard-refused").await;
+    log_out(&browser).await;
+
+    // An admin: users and roles.
+    log_in(&browser, &base_url, "ada@example.com").await;
+    browser.goto(&format!("{base_url}/console/admin/users")).await.unwrap();
+    wait_for(&browser, "document.querySelectorAll('#users tr[data-user-id]').length >= 5", "the users").await;
+    let own_row = wait_for(&browser, "document.querySelector(`#users tr[data-user-id=\"${document.body.dataset.userId}\"] select`) === null", "no role control on one's own row").await;
+    assert_eq!(own_row, json!(true));
+    browser
+        .execute("const select = [...document.querySelectorAll('#users tr')].find(row => row.textContent.includes('alex@example.com')).querySelector('select'); select.value = 'supervisor'; select.dispatchEvent(new Event('change'));", vec![])
+        .await
+        .unwrap();
+    wait_for(&browser, "fetch('/api/v1/users').then(response => response.json()).then(answer => answer.users.some(user => user.email === 'alex@example.com' && user.role === 'supervisor'))", "the role change stored").await;
+    screenshot(&browser, "admin-users").await;
+
+    // API tokens: the secret is shown once.
+    browser.goto(&format!("{base_url}/console/admin/tokens")).await.unwrap();
+    wait_for(&browser, "document.querySelectorAll('#tokens tr[data-token-id]').length >= 1", "the tokens").await;
+    browser.find(Locator::Css("#token-form input[name=name]")).await.unwrap().send_keys("shop-sync").await.unwrap();
+    browser.find(Locator::Css("#token-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    let secret = wait_for(&browser, "!document.getElementById('token-secret').hidden && document.getElementById('token-secret-value').textContent", "the new token's secret").await;
+    assert!(secret.as_str().unwrap_or_default().starts_with("sbt_"), "{secret}");
+    wait_for(&browser, "[...document.querySelectorAll('#tokens tr')].some(row => row.textContent.includes('shop-sync'))", "the new token listed").await;
+    screenshot(&browser, "admin-tokens").await;
+
+    for (section, ready) in [("sla", "document.querySelectorAll('#sla-policies tr').length >= 2 && !document.querySelector('#sla-policies .panel-empty')"), ("thresholds", "document.querySelectorAll('#thresholds tr[data-intent]').length === 15")] {
+        browser.goto(&format!("{base_url}/console/admin/{section}")).await.unwrap();
+        wait_for(&browser, ready, &format!("the {section} section")).await;
+        screenshot(&browser, &format!("admin-{section}")).await;
+    }
+    let safety_threshold = text_of(&browser, "#thresholds tr[data-intent=adverse_reaction]").await;
+    assert!(safety_threshold.contains("never automatic"), "safety intents are never answered automatically: {safety_threshold}");
+
+    // A template edited through the page.
+    browser.goto(&format!("{base_url}/console/admin/templates")).await.unwrap();
+    wait_for(&browser, "document.querySelector('#templates tr[data-template-id]')", "the templates").await;
+    let template_id = browser.execute("const row = document.querySelector('#templates tr[data-template-id]'); row.click(); return Number(row.dataset.templateId);", vec![]).await.unwrap();
+    wait_for(&browser, "!document.getElementById('template-form').hidden && document.querySelector('#template-form textarea').value", "the template in the editor").await;
+    let template_body = "Hello {{customer_name}}, thank you for your patience. (edited in the console)";
+    browser.execute(&format!("document.querySelector('#template-form textarea').value = {};", json!(template_body)), vec![]).await.unwrap();
+    browser.find(Locator::Id("template-save")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "[...document.querySelectorAll('#templates tr')].some(row => row.textContent.includes('(edited in the console)'))", "the saved template listed").await;
+    let templates = get_json(&client, &base_url, &token, "/templates").await;
+    let stored = templates["templates"].as_array().unwrap().iter().find(|template| template["id"] == template_id).cloned().unwrap_or_default();
+    assert_eq!(stored["body"], json!(template_body), "the API has the edit");
+    screenshot(&browser, "admin-templates").await;
+
+    // An article edited through the page, then a conflict with a change made behind its back.
+    browser.goto(&format!("{base_url}/console/admin/articles")).await.unwrap();
+    wait_for(&browser, "document.querySelector('#articles tr[data-article-id]')", "the articles").await;
+    let article_id = browser.execute("const row = document.querySelector('#articles tr[data-article-id]'); row.click(); return Number(row.dataset.articleId);", vec![]).await.unwrap().as_i64().unwrap();
+    wait_for(&browser, "!document.getElementById('article-form').hidden && document.querySelector('#article-form textarea').value", "the article in the editor").await;
+    let before = get_json(&client, &base_url, &token, &format!("/kb/articles/{article_id}")).await["article"].clone();
+    let version = before["version"].as_i64().unwrap();
+    browser.execute("const body = document.querySelector('#article-form textarea'); body.value = body.value + '\\n\\nUpdated through the console.';", vec![]).await.unwrap();
+    browser.find(Locator::Id("article-save")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, &format!("document.getElementById('article-version').textContent.includes('version {}')", version + 1), "the saved version").await;
+    let after = get_json(&client, &base_url, &token, &format!("/kb/articles/{article_id}")).await["article"].clone();
+    assert_eq!(after["version"], json!(version + 1));
+    assert!(after["body"].as_str().unwrap().ends_with("Updated through the console."), "{after}");
+    let behind = client
+        .patch(format!("{base_url}/api/v1/kb/articles/{article_id}"))
+        .bearer_auth(&token)
+        .json(&json!({"title": "Changed elsewhere", "expected_version": version + 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(behind.status(), 200);
+    browser.execute("const body = document.querySelector('#article-form textarea'); body.value = body.value + ' Once more.';", vec![]).await.unwrap();
+    browser.find(Locator::Id("article-save")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "!document.getElementById('article-conflict').hidden", "the conflict notice").await;
+    let kept = browser.execute("return document.querySelector('#article-form textarea').value.endsWith('Once more.');", vec![]).await.unwrap();
+    assert_eq!(kept, json!(true), "the person's text is kept on a conflict");
+    screenshot(&browser, "admin-articles-conflict").await;
+    browser.find(Locator::Id("article-reload")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "document.getElementById('article-conflict').hidden && document.querySelector('#article-form input[name=title]').value === 'Changed elsewhere'", "the newer version loaded").await;
+    screenshot(&browser, "admin-articles").await;
+
+    // The audit log, filtered to this admin's own changes.
+    browser.goto(&format!("{base_url}/console/admin/audit")).await.unwrap();
+    wait_for(&browser, "document.querySelector('#audit tr[data-audit-id]')", "the audit log").await;
+    browser.execute("const form = document.getElementById('audit-filters'); form.elements.actor.value = 'user:' + document.body.dataset.userId; form.requestSubmit();", vec![]).await.unwrap();
+    let own = wait_for(
+        &browser,
+        "(() => { const rows = [...document.querySelectorAll('#audit tr[data-audit-id]')]; const actor = 'user:' + document.body.dataset.userId; return rows.length >= 3 && rows.every(row => row.children[1].textContent === actor) ? rows.length : 0; })()",
+        "only this admin's entries",
+    )
+    .await;
+    assert!(own.as_i64().unwrap() >= 3, "the role change, the new token and the article edit are audited: {own}");
+    browser.find(Locator::Id("audit-verify")).await.unwrap().click().await.unwrap();
+    let verified = wait_for(&browser, "document.querySelector('.verify-bar').dataset.state && document.getElementById('audit-verify-result').textContent", "the chain verified").await;
+    assert!(verified.as_str().unwrap_or_default().starts_with("Intact: all "), "{verified}");
+    screenshot(&browser, "admin-audit").await;
+    browser.close().await.unwrap();
+    drop(server);
+}
