@@ -9,7 +9,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use sb_store::{Article, ArticleChange, ArticleFilter, ArticleStatus, ArticleVersion, NewArticle, NewTemplate, ReplyTemplate, TemplateKind};
+use sb_store::{Article, ArticleChange, ArticleFilter, ArticleStatus, ArticleVersion, NewArticle, NewAuditEntry, NewTemplate, ReplyTemplate, TemplateKind};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -450,7 +450,9 @@ pub async fn list_templates(State(state): State<AppState>, caller: Caller, query
 pub async fn create_template(State(state): State<AppState>, caller: Caller, body: Result<Json<TemplateRequest>, JsonRejection>) -> Result<(StatusCode, Json<TemplateEnvelope>), ApiError> {
     caller.require(Permission::ManageKnowledge)?;
     let Json(request) = body?;
-    let template = state.service.store().create_template(&new_template(request)?, chrono::Utc::now()).await?;
+    let template = new_template(request)?;
+    let audit = template_audit(&caller, "template.created", "", &template);
+    let template = state.service.store().create_template(&template, &audit, chrono::Utc::now()).await?;
     Ok((StatusCode::CREATED, Json(TemplateEnvelope { template })))
 }
 
@@ -477,7 +479,9 @@ pub async fn update_template(State(state): State<AppState>, caller: Caller, temp
     let Path(template_id) = template_id?;
     caller.require(Permission::ManageKnowledge)?;
     let Json(request) = body?;
-    let template = state.service.store().update_template(template_id, &new_template(request)?, chrono::Utc::now()).await?;
+    let template = new_template(request)?;
+    let audit = template_audit(&caller, "template.updated", &template_id.to_string(), &template);
+    let template = state.service.store().update_template(template_id, &template, &audit, chrono::Utc::now()).await?;
     Ok(Json(TemplateEnvelope { template }))
 }
 
@@ -500,6 +504,14 @@ pub async fn update_template(State(state): State<AppState>, caller: Caller, temp
 pub async fn delete_template(State(state): State<AppState>, caller: Caller, template_id: Result<Path<i64>, PathRejection>) -> Result<StatusCode, ApiError> {
     let Path(template_id) = template_id?;
     caller.require(Permission::ManageKnowledge)?;
-    state.service.store().delete_template(template_id).await?;
+    let audit = [NewAuditEntry::new(caller.actor().audit_name, "template.deleted", "template", template_id, serde_json::json!({}))];
+    state.service.store().delete_template(template_id, &audit, chrono::Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The audit entry of a template change: who, and the template's labels (its text is the
+/// template's own; an empty id is filled in by the store for a new template).
+fn template_audit(caller: &Caller, action: &str, template_id: &str, template: &NewTemplate) -> [NewAuditEntry; 1] {
+    let details = serde_json::json!({"kind": template.kind.as_str(), "name": template.name, "shortcut": template.shortcut, "intent": template.intent, "language": template.language});
+    [NewAuditEntry::new(caller.actor().audit_name, action, "template", template_id, details)]
 }

@@ -9,7 +9,7 @@
 
 use chrono::{Duration, NaiveDate, Utc};
 use sb_domain::{Carrier, Channel, Order, OrderItem, OrderStatus};
-use sb_store::{NewCustomer, NewTemplate, Queue, TemplateKind, TicketFilter, TicketStatus};
+use sb_store::{NewAuditEntry, NewCustomer, NewTemplate, Queue, TemplateKind, TicketFilter, TicketStatus};
 use serde::Serialize;
 
 use crate::{IncomingMessage, Result, Service};
@@ -185,7 +185,8 @@ async fn seed_demo_templates(service: &Service) -> Result<usize> {
     }
     let templates = parse_templates_csv(DEMO_TEMPLATES_CSV)?;
     for template in &templates {
-        service.store().create_template(template, Utc::now()).await?;
+        let audit = [NewAuditEntry::new("demo", "template.created", "template", "", serde_json::json!({"kind": template.kind.as_str(), "name": template.name, "language": template.language}))];
+        service.store().create_template(template, &audit, Utc::now()).await?;
     }
     Ok(templates.len())
 }

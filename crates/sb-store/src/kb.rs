@@ -513,8 +513,9 @@ impl Store {
         }))
     }
 
-    /// Saves a reply template. A canned response's shortcut is unique per language.
-    pub async fn create_template(&self, template: &NewTemplate, now: DateTime<Utc>) -> Result<ReplyTemplate> {
+    /// Saves a reply template with its audit entries (an empty entity id is the new
+    /// template's). A canned response's shortcut is unique per language.
+    pub async fn create_template(&self, template: &NewTemplate, audit: &[NewAuditEntry], now: DateTime<Utc>) -> Result<ReplyTemplate> {
         validate_template(template)?;
         let now_ms = to_ms(now);
         let id = on_writer!(self, |pool| {
@@ -539,15 +540,19 @@ impl Store {
             .bind(now_ms)
             .fetch_one(&mut *tx)
             .await?;
+            let audit = with_entity_of(audit, "template", id);
+            append_audit!(self.backend(), tx, &audit, now_ms);
             tx.commit().await?;
             id
         });
         self.template(id).await
     }
 
-    /// Replaces a template's content (templates keep no history: replies sent keep their text).
-    pub async fn update_template(&self, id: i64, template: &NewTemplate, now: DateTime<Utc>) -> Result<ReplyTemplate> {
+    /// Replaces a template's content (templates keep no history: replies sent keep their text;
+    /// the audit entries say who changed what).
+    pub async fn update_template(&self, id: i64, template: &NewTemplate, audit: &[NewAuditEntry], now: DateTime<Utc>) -> Result<ReplyTemplate> {
         validate_template(template)?;
+        let now_ms = to_ms(now);
         let updated = on_writer!(self, |pool| {
             let mut tx = pool.begin().await?;
             if let Some(shortcut) = &template.shortcut {
@@ -568,11 +573,15 @@ impl Store {
                 .bind(&template.intent)
                 .bind(&template.language)
                 .bind(&template.body)
-                .bind(to_ms(now))
+                .bind(now_ms)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            if updated == 0 {
+                return Err(Error::not_found("template", id));
+            }
+            append_audit!(self.backend(), tx, audit, now_ms);
             tx.commit().await?;
             updated
         });
@@ -582,11 +591,18 @@ impl Store {
         self.template(id).await
     }
 
-    pub async fn delete_template(&self, id: i64) -> Result<()> {
-        let deleted = on_writer!(self, |pool| sqlx::query("DELETE FROM reply_templates WHERE id = $1").bind(id).execute(pool).await?.rows_affected());
-        if deleted == 0 {
-            return Err(Error::not_found("template", id));
-        }
+    /// Deletes a template, with its audit entries in the same transaction.
+    pub async fn delete_template(&self, id: i64, audit: &[NewAuditEntry], now: DateTime<Utc>) -> Result<()> {
+        let now_ms = to_ms(now);
+        on_writer!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query("DELETE FROM reply_templates WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            if deleted == 0 {
+                return Err(Error::not_found("template", id));
+            }
+            append_audit!(self.backend(), tx, audit, now_ms);
+            tx.commit().await?;
+        });
         Ok(())
     }
 
@@ -707,11 +723,15 @@ fn validate_template(template: &NewTemplate) -> Result<()> {
 /// The audit entries with the article's id filled in (the caller does not know it yet when it
 /// creates the article).
 fn with_entity(audit: &[NewAuditEntry], id: i64) -> Vec<NewAuditEntry> {
+    with_entity_of(audit, "article", id)
+}
+
+fn with_entity_of(audit: &[NewAuditEntry], entity_type: &str, id: i64) -> Vec<NewAuditEntry> {
     audit
         .iter()
         .map(|entry| {
             let mut entry = entry.clone();
-            if entry.entity_type == "article" && entry.entity_id.is_empty() {
+            if entry.entity_type == entity_type && entry.entity_id.is_empty() {
                 entry.entity_id = id.to_string();
             }
             entry

@@ -177,7 +177,7 @@ impl TestServer {
             language: "en".into(),
             body: "Hello {{customer.first_name}}".into(),
         };
-        let template = store.create_template(&template, Utc::now()).await.unwrap();
+        let template = store.create_template(&template, &[], Utc::now()).await.unwrap();
         (article.id, template.id)
     }
 

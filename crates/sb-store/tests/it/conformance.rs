@@ -655,11 +655,11 @@ async fn reply_templates_resolve_by_intent_language_and_shortcut(db: &TestDb) {
         language: language.into(),
         body: body.into(),
     };
-    store.create_template(&template(TemplateKind::Suggested, None, None, "en", "general en"), at(0)).await.unwrap();
-    store.create_template(&template(TemplateKind::Suggested, None, Some("track_order"), "en", "track en"), at(0)).await.unwrap();
-    store.create_template(&template(TemplateKind::Suggested, None, Some("track_order"), "de", "track de"), at(0)).await.unwrap();
-    let thanks = store.create_template(&template(TemplateKind::Canned, Some("/thanks"), None, "en", "thanks en"), at(0)).await.unwrap();
-    store.create_template(&template(TemplateKind::Canned, Some("/thanks"), None, "fr", "thanks fr"), at(0)).await.unwrap();
+    store.create_template(&template(TemplateKind::Suggested, None, None, "en", "general en"), &[], at(0)).await.unwrap();
+    store.create_template(&template(TemplateKind::Suggested, None, Some("track_order"), "en", "track en"), &[], at(0)).await.unwrap();
+    store.create_template(&template(TemplateKind::Suggested, None, Some("track_order"), "de", "track de"), &[], at(0)).await.unwrap();
+    let thanks = store.create_template(&template(TemplateKind::Canned, Some("/thanks"), None, "en", "thanks en"), &[], at(0)).await.unwrap();
+    store.create_template(&template(TemplateKind::Canned, Some("/thanks"), None, "fr", "thanks fr"), &[], at(0)).await.unwrap();
 
     let body = |found: Option<sb_store::ReplyTemplate>| found.map(|template| template.body);
     assert_eq!(body(store.suggested_template(Some("track_order"), "de").await.unwrap()).as_deref(), Some("track de"));
@@ -669,16 +669,32 @@ async fn reply_templates_resolve_by_intent_language_and_shortcut(db: &TestDb) {
     assert_eq!(body(store.template_by_shortcut("/thanks", "de").await.unwrap()).as_deref(), Some("thanks en"));
     assert_eq!(body(store.template_by_shortcut("/nope", "en").await.unwrap()), None);
 
-    assert!(matches!(store.create_template(&template(TemplateKind::Canned, Some("/thanks"), None, "en", "again"), at(1)).await, Err(Error::Conflict(_))));
-    assert!(matches!(store.create_template(&template(TemplateKind::Canned, None, None, "en", "no shortcut"), at(1)).await, Err(Error::Invalid(_))));
-    assert!(matches!(store.create_template(&template(TemplateKind::Canned, Some("thanks"), None, "en", "no slash"), at(1)).await, Err(Error::Invalid(_))));
-    let renamed = store.update_template(thanks.id, &template(TemplateKind::Canned, Some("/ty"), None, "en", "thank you"), at(2)).await.unwrap();
+    assert!(matches!(store.create_template(&template(TemplateKind::Canned, Some("/thanks"), None, "en", "again"), &[], at(1)).await, Err(Error::Conflict(_))));
+    assert!(matches!(store.create_template(&template(TemplateKind::Canned, None, None, "en", "no shortcut"), &[], at(1)).await, Err(Error::Invalid(_))));
+    assert!(matches!(store.create_template(&template(TemplateKind::Canned, Some("thanks"), None, "en", "no slash"), &[], at(1)).await, Err(Error::Invalid(_))));
+    let renamed = store.update_template(thanks.id, &template(TemplateKind::Canned, Some("/ty"), None, "en", "thank you"), &[], at(2)).await.unwrap();
     assert_eq!((renamed.shortcut.as_deref(), renamed.body.as_str()), (Some("/ty"), "thank you"));
     assert_eq!(store.list_templates(Some(TemplateKind::Canned)).await.unwrap().len(), 2);
-    store.delete_template(thanks.id).await.unwrap();
+    store.delete_template(thanks.id, &[], at(3)).await.unwrap();
     assert!(matches!(store.template(thanks.id).await, Err(Error::NotFound { .. })));
-    assert!(matches!(store.delete_template(thanks.id).await, Err(Error::NotFound { .. })));
+    assert!(matches!(store.delete_template(thanks.id, &[], at(3)).await, Err(Error::NotFound { .. })));
     assert_eq!(store.list_templates(None).await.unwrap().len(), 4);
+    // Changes carry their audit entries in the same transaction; a refused change writes none.
+    let audited = |action: &str| vec![sb_store::NewAuditEntry::new("user:1", action, "template", "", serde_json::json!({"name": "audited"}))];
+    let created = store.create_template(&template(TemplateKind::Suggested, None, Some("cancel_order"), "en", "cancel en"), &audited("template.created"), at(4)).await.unwrap();
+    let with_id = |action: &str| vec![sb_store::NewAuditEntry::new("user:1", action, "template", created.id, serde_json::json!({}))];
+    store.update_template(created.id, &template(TemplateKind::Suggested, None, Some("cancel_order"), "en", "cancel en 2"), &with_id("template.updated"), at(5)).await.unwrap();
+    assert!(store.update_template(created.id + 1000, &template(TemplateKind::Suggested, None, None, "en", "nobody"), &with_id("template.updated"), at(5)).await.is_err());
+    store.delete_template(created.id, &with_id("template.deleted"), at(6)).await.unwrap();
+    let trail: Vec<(String, String)> = store.list_audit(Some(("template", &created.id.to_string())), 10).await.unwrap().into_iter().map(|entry| (entry.action, entry.entity_id)).collect();
+    let id = created.id.to_string();
+    let mut actions: Vec<&str> = trail.iter().map(|(action, entity_id)| {
+        assert_eq!(entity_id, &id);
+        action.as_str()
+    }).collect();
+    actions.sort_unstable();
+    assert_eq!(actions, ["template.created", "template.deleted", "template.updated"]);
+    assert!(store.verify_audit(|_| {}).await.unwrap().first_bad_entry.is_none());
 }
 
 async fn resolved_tickets_keep_their_summary(db: &TestDb) {
