@@ -471,7 +471,7 @@ async fn knowledge_base_answers_with_citations(postgres: bool) {
     }
 
     let messages_url = format!("{base}/api/v1/messages");
-    let question = json!({"channel": "chat", "text": "How long do I have to return shoes?", "customer": {"email": "kb-1@example.com"}});
+    let question = json!({"channel": "chat", "text": "What is your returns policy for shoes?", "customer": {"email": "kb-1@example.com"}});
     let (status, answered) = post(&client, &messages_url, Some(&token), "application/json", question.to_string()).await;
     assert_eq!(status, 201, "{answered}");
     let ticket_id = answered["ticket_id"].as_i64().unwrap();
