@@ -40,6 +40,9 @@ pub enum ImapTls {
     /// TLS from the first byte (IMAPS, port 993), verified against the system's roots and
     /// `ca_file`.
     Tls,
+    /// Plain connection upgraded with `STARTTLS` before the login (port 143), verified like
+    /// `tls`; a server that refuses the upgrade is an error, never a fallback to plain text.
+    Starttls,
 }
 
 /// One mailbox to read.
@@ -197,12 +200,28 @@ impl ImapReader {
     async fn connect(&self) -> Result<ImapSession> {
         let config = &self.config;
         let tcp = self.timed_io(tokio::net::TcpStream::connect((config.host.as_str(), config.port))).await?;
-        let stream: Box<dyn ImapStream> = match config.tls {
-            ImapTls::None => Box::new(tcp),
-            ImapTls::Tls => Box::new(self.timed_io(tls_connector(config)?.connect(server_name(&config.host)?, tcp)).await?),
+        let no_greeting = || Error::Imap("the server closed the connection before its greeting".into());
+        let client = match config.tls {
+            ImapTls::None => {
+                let mut client = Client::new(Box::new(tcp) as Box<dyn ImapStream>);
+                self.timed_io(client.read_response()).await?.ok_or_else(no_greeting)?;
+                client
+            }
+            ImapTls::Tls => {
+                let tls = self.timed_io(tls_connector(config)?.connect(server_name(&config.host)?, tcp)).await?;
+                let mut client = Client::new(Box::new(tls) as Box<dyn ImapStream>);
+                self.timed_io(client.read_response()).await?.ok_or_else(no_greeting)?;
+                client
+            }
+            ImapTls::Starttls => {
+                let mut plain = Client::new(tcp);
+                self.timed_io(plain.read_response()).await?.ok_or_else(no_greeting)?;
+                self.timed(plain.run_command_and_check_ok("STARTTLS", None)).await.map_err(|error| Error::Imap(format!("the server refused STARTTLS ({error}); use tls = \"tls\" on its IMAPS port, or \"none\" only for a server on this host")))?;
+                // The server says nothing more until the handshake: no buffered bytes are lost.
+                let tls = self.timed_io(tls_connector(config)?.connect(server_name(&config.host)?, plain.into_inner())).await?;
+                Client::new(Box::new(tls) as Box<dyn ImapStream>)
+            }
         };
-        let mut client = Client::new(stream);
-        self.timed_io(client.read_response()).await?.ok_or_else(|| Error::Imap("the server closed the connection before its greeting".into()))?;
         let mut session = self.timed(async { client.login(&config.username, &config.password).await.map_err(|(error, _)| error) }).await?;
         self.timed(session.select(&config.folder)).await?;
         Ok(session)

@@ -327,7 +327,8 @@ pub struct ImapMailbox {
     pub host: String,
     #[serde(default = "default_imaps_port")]
     pub port: u16,
-    /// `tls` (port 993) or `none` (a server on this host only).
+    /// `tls` (port 993), `starttls` (port 143, upgraded before the login) or `none` (a server
+    /// on this host only).
     #[serde(default = "default_imap_tls")]
     pub tls: sb_mailnet::ImapTls,
     pub username: String,

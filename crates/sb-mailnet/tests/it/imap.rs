@@ -121,6 +121,18 @@ async fn tls_is_verified_against_the_servers_certificate() {
     let round = ImapReader::new(server.service.clone(), tls).fetch_once().await.unwrap();
     assert_eq!((round.fetched, round.stored), (1, 1));
     assert!(server.service.store().find_message_by_external_id(Channel::Email, &message_id).await.unwrap().is_some());
+
+    // STARTTLS on the plain port: upgraded and verified the same way before the password is sent.
+    let message_id = unique_name("starttls") + "@mail.example";
+    let folder = folder_with(&[mail(Some(&message_id), "cy@example.com", "Over STARTTLS", "", "Hello again")]).await;
+    let mut starttls = config(&folder);
+    (starttls.host, starttls.tls) = ("localhost".into(), ImapTls::Starttls);
+    let untrusted = ImapReader::new(server.service.clone(), starttls.clone()).fetch_once().await;
+    assert!(untrusted.as_ref().is_err_and(|error| error.to_string().contains("certificate")), "STARTTLS verifies the certificate too: {untrusted:?}");
+    starttls.ca_file = Some(test_ca());
+    let round = ImapReader::new(server.service.clone(), starttls).fetch_once().await.unwrap();
+    assert_eq!((round.fetched, round.stored), (1, 1));
+    assert!(server.service.store().find_message_by_external_id(Channel::Email, &message_id).await.unwrap().is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
