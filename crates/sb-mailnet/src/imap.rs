@@ -57,6 +57,9 @@ pub struct ImapConfig {
     pub password: String,
     /// The folder read, `INBOX` by default.
     pub folder: String,
+    /// Where stored mail is moved (after it is flagged `\Seen`), created when missing; `None`
+    /// leaves it in `folder`, flagged.
+    pub processed_folder: Option<String>,
     /// A PEM file of extra trusted certificates (a private CA, a self-signed test server).
     pub ca_file: Option<PathBuf>,
     /// Connecting and each command give up after this long.
@@ -81,6 +84,7 @@ impl ImapConfig {
             username: username.into(),
             password: password.into(),
             folder: "INBOX".into(),
+            processed_folder: None,
             ca_file: None,
             timeout: Duration::from_secs(30),
             poll_interval: Duration::from_secs(30),
@@ -223,6 +227,13 @@ impl ImapReader {
             }
         };
         let mut session = self.timed(async { client.login(&config.username, &config.password).await.map_err(|(error, _)| error) }).await?;
+        if let Some(processed) = &config.processed_folder {
+            // CREATE fails when the folder exists: only a folder that is still missing after it
+            // is an error (the first move says so).
+            if let Err(error) = self.timed(session.create(processed)).await {
+                tracing::debug!(mailbox = %config.name, folder = %processed, error = %error, "processed folder not created (it may exist already)");
+            }
+        }
         self.timed(session.select(&config.folder)).await?;
         Ok(session)
     }
@@ -248,6 +259,10 @@ impl ImapReader {
                 // Stored durably: only now may the server forget that we have not read them.
                 let stored_set = stored_uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
                 self.timed(async { session.uid_store(&stored_set, "+FLAGS.SILENT (\\Seen)").await?.try_collect::<Vec<_>>().await }).await?;
+                if let Some(processed) = &self.config.processed_folder {
+                    // Seen first: if the move fails, the mail is still never fetched twice.
+                    self.timed(session.uid_mv(&stored_set, processed)).await.map_err(|error| Error::Imap(format!("moving stored mail to `{processed}` failed ({error}); check the folder exists and the server supports MOVE (RFC 6851)")))?;
+                }
             }
         }
         Ok(round)

@@ -336,6 +336,10 @@ pub struct ImapMailbox {
     pub password_env: String,
     #[serde(default = "default_imap_folder")]
     pub folder: String,
+    /// Folder stored mail is moved to (created when missing); empty: it stays in `folder`,
+    /// flagged `\Seen`.
+    #[serde(default)]
+    pub processed_folder: String,
     /// A PEM file of extra trusted certificates (a private CA); empty for none.
     #[serde(default)]
     pub ca_file: String,
@@ -366,6 +370,7 @@ impl ImapMailbox {
         let password = std::env::var(&self.password_env).unwrap_or_default();
         let mut config = sb_mailnet::ImapConfig::new(self.name.clone(), self.host.clone(), self.port, self.tls, self.username.clone(), password);
         config.folder = self.folder.clone();
+        config.processed_folder = Some(self.processed_folder.clone()).filter(|folder| !folder.is_empty());
         config.ca_file = Some(std::path::PathBuf::from(&self.ca_file)).filter(|path| !path.as_os_str().is_empty());
         config.poll_interval = Duration::from_secs(self.poll_interval_seconds.max(1));
         config

@@ -107,6 +107,32 @@ async fn unseen_mail_becomes_tickets_once_and_is_flagged_seen_after_the_store() 
     assert_eq!(n_tickets, 3, "Ana's thread, Bo's mail, the non-mail");
 }
 
+/// With a processed folder, stored mail leaves the read folder (flagged seen, then moved), and
+/// the folder is created on the first connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_mail_is_moved_to_the_processed_folder() {
+    require_imap_server();
+    let server = service().await;
+    let first = unique_name("moved-1") + "@mail.example";
+    let second = unique_name("moved-2") + "@mail.example";
+    let folder = folder_with(&[mail(Some(&first), "di@example.com", "One", "", "First"), mail(Some(&second), "ed@example.com", "Two", "", "Second")]).await;
+    let processed = format!("{folder}-done");
+    let mut moving = config(&folder);
+    moving.processed_folder = Some(processed.clone());
+    let round = ImapReader::new(server.service.clone(), moving.clone()).fetch_once().await.unwrap();
+    assert_eq!((round.fetched, round.stored), (2, 2));
+    let mut session = test_session().await;
+    assert_eq!(session.select(&folder).await.unwrap().exists, 0, "nothing stays in the read folder");
+    let moved = session.select(&processed).await.unwrap();
+    assert_eq!(moved.exists, 2, "both mails are in the processed folder");
+    let seen: Vec<u32> = session.uid_search("SEEN").await.unwrap().into_iter().collect();
+    assert_eq!(seen.len(), 2, "and flagged seen there");
+    session.logout().await.unwrap();
+    // A second reader on the same mailbox finds nothing left to do (the folder exists now).
+    let again = ImapReader::new(server.service.clone(), moving).fetch_once().await.unwrap();
+    assert_eq!((again.fetched, again.stored), (0, 0));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_is_verified_against_the_servers_certificate() {
     require_imap_server();
