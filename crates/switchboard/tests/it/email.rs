@@ -159,6 +159,86 @@ async fn serve_reads_an_imap_mailbox_and_reports_it_in_metrics() {
     database.drop_database().await;
 }
 
+/// `serve` killed with SIGKILL while it reads a mailbox of 300 mails, then started again: every
+/// mail becomes exactly one ticket (a mail stored but not yet flagged is fetched again and
+/// recognised by its Message-ID), and the mailbox ends with nothing unseen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_an_imap_fetch_loses_no_mail_and_stores_none_twice() {
+    const MAILS: usize = 300;
+    let imap_address = std::net::SocketAddr::from(([127, 0, 0, 1], 3143));
+    if std::net::TcpStream::connect_timeout(&imap_address, std::time::Duration::from_secs(2)).is_err() {
+        panic!("the test IMAP server does not answer at {imap_address}: start it with scripts/services.sh (Dovecot from the Debian package dovecot-imapd)");
+    }
+    let connect = || async {
+        let stream = tokio::net::TcpStream::connect(imap_address).await.unwrap();
+        let mut client = async_imap::Client::new(stream);
+        client.read_response().await.unwrap().unwrap();
+        client.login("switchboard", "switchboard-test").await.map_err(|(error, _)| error).unwrap()
+    };
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let folder = format!("Kill{}n{nanos}", std::process::id());
+    let mut session = connect().await;
+    session.create(&folder).await.unwrap();
+    for idx in 0..MAILS {
+        // Distinct senders and subjects: one ticket per mail, so a second copy would show.
+        let raw = mail(&format!("kill-{idx}.{nanos}@mail.example"), &format!("customer{idx}@example.com"), &format!("Question {idx}"), "", &format!("Hello, do you ship to island {idx}?"));
+        session.append(&folder, None, None, raw.as_bytes()).await.unwrap();
+    }
+    session.logout().await.unwrap();
+
+    let database = TestDatabase::new(false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("switchboard.toml");
+    std::fs::write(&config, format!("[[email.imap]]\nname = \"support\"\nhost = \"127.0.0.1\"\nport = 3143\ntls = \"none\"\nusername = \"switchboard\"\npassword_env = \"SB_TEST_IMAP_PASSWORD\"\nfolder = \"{folder}\"\npoll_interval_seconds = 1\n")).unwrap();
+    std::env::set_var("SB_TEST_IMAP_PASSWORD", "switchboard-test");
+    let token = create_token(&database.url, "read");
+    let client = reqwest::Client::new();
+    let email_tickets = |base: String| {
+        let (client, token) = (client.clone(), token.clone());
+        async move { get(&client, &format!("{base}/api/v1/tickets?channel=email&limit=1"), &token).await.1["total"].as_i64().unwrap_or(0) }
+    };
+    let mut server = Server::start_with_args(&database.url, &["--config", config.to_str().unwrap()]).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let at_kill = loop {
+        let stored = email_tickets(server.base_url.clone()).await;
+        if stored >= 10 {
+            break stored;
+        }
+        assert!(std::time::Instant::now() < deadline, "the reader stored nothing within 60 s");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    server.kill_9();
+    assert!(at_kill < MAILS as i64, "killed mid-mailbox ({at_kill} of {MAILS} stored): the test needs the kill to land during the fetch");
+
+    let server = Server::start_with_args(&database.url, &["--config", config.to_str().unwrap()]).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let stored = email_tickets(server.base_url.clone()).await;
+        assert!(stored <= MAILS as i64, "{stored} tickets for {MAILS} mails: a mail was stored twice");
+        if stored == MAILS as i64 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "only {stored} of {MAILS} mails stored within 120 s of the restart (killed at {at_kill})");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // Flagged only after storing: give the last round its STORE, then nothing is left unseen.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let mut session = connect().await;
+        session.select(&folder).await.unwrap();
+        let unseen = session.uid_search("UNSEEN").await.unwrap().len();
+        session.logout().await.unwrap();
+        if unseen == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{unseen} mails still unseen after every mail was stored");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(email_tickets(server.base_url.clone()).await, MAILS as i64, "a re-fetched mail never became a second ticket");
+    drop(server);
+    database.drop_database().await;
+}
+
 fn import(kind: &str, path: &std::path::Path, db_url: &str) -> Value {
     let output = Command::new(binary())
         .args(["import", kind, path.to_str().unwrap(), "--db", db_url, "--no-embeddings", "--json"])
