@@ -10,8 +10,9 @@ import * as policy from "./admin-policy.js";
 import * as templates from "./admin-templates.js";
 import * as articles from "./admin-articles.js";
 import * as audit from "./admin-audit.js";
+import * as mailboxes from "./admin-mailboxes.js";
 
-const SECTIONS = { users: users.init, tokens: tokens.init, sla: policy.initSla, thresholds: policy.initThresholds, templates: templates.init, articles: articles.init, audit: audit.init };
+const SECTIONS = { users: users.init, tokens: tokens.init, sla: policy.initSla, thresholds: policy.initThresholds, templates: templates.init, articles: articles.init, mailboxes: mailboxes.init, audit: audit.init };
 
 const section = document.querySelector(".admin-main")?.dataset.section;
 await SECTIONS[section]?.();

@@ -33,6 +33,7 @@ const SECTIONS: &[Section] = &[
     Section { slug: "thresholds", label: "Auto-reply thresholds", summary: "How sure the classifier must be before a message is answered automatically", permission: Permission::ReadReports },
     Section { slug: "templates", label: "Templates", summary: "Suggested replies per intent, and canned responses by shortcut", permission: Permission::ManageKnowledge },
     Section { slug: "articles", label: "Knowledge base", summary: "Articles automatic answers and agents cite, with their versions", permission: Permission::ManageKnowledge },
+    Section { slug: "mailboxes", label: "Email mailboxes", summary: "The IMAP mailboxes this server reads: connection, mails fetched, the last error", permission: Permission::ReadReports },
     Section { slug: "audit", label: "Audit log", summary: "Every status change, decision, access to personal data and admin change, hash-chained", permission: Permission::ReadAudit },
 ];
 
@@ -162,6 +163,12 @@ fn body(slug: &str, caller: &Caller) -> Markup {
             p.notice { "Policies come from " code { "[[sla_policies]]" } " in the configuration file (the defaults otherwise) and apply from the next start. The most specific matching policy applies: severity, then intent, then category, then priority range." }
             section.card {
                 table.table { thead { tr { th { "Policy" } th { "Applies to" } th { "First response" } th { "Resolution" } th { "Calendar" } } } tbody #sla-policies {} }
+            }
+        },
+        "mailboxes" => html! {
+            p.notice { "Mailboxes come from " code { "[[email.imap]]" } " in the configuration file; each server process reads its own. Counts start when the process starts." }
+            section.card {
+                table.table { thead { tr { th { "Mailbox" } th { "Connection" } th { "Mails fetched" } th { "Last mail" } th { "Errors" } th { "Last error" } } } tbody #mailboxes {} }
             }
         },
         "thresholds" => html! {

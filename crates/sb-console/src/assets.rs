@@ -26,6 +26,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("admin-users.js", JS, include_str!("../assets/admin-users.js")),
     ("admin-tokens.js", JS, include_str!("../assets/admin-tokens.js")),
     ("admin-policy.js", JS, include_str!("../assets/admin-policy.js")),
+    ("admin-mailboxes.js", JS, include_str!("../assets/admin-mailboxes.js")),
     ("admin-templates.js", JS, include_str!("../assets/admin-templates.js")),
     ("admin-articles.js", JS, include_str!("../assets/admin-articles.js")),
     ("admin-audit.js", JS, include_str!("../assets/admin-audit.js")),

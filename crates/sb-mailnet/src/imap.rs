@@ -149,7 +149,7 @@ impl ImapReader {
             metrics.record_imap_connected(&self.config.name, false);
             if let Err(error) = outcome {
                 failures = failures.saturating_add(1);
-                metrics.record_imap_error(&self.config.name);
+                metrics.record_imap_error(&self.config.name, &error.to_string());
                 let delay = self.config.base_backoff.saturating_mul(2_u32.saturating_pow(failures.min(20) - 1)).min(self.config.max_backoff);
                 tracing::warn!(mailbox = %self.config.name, failures, retry_in_ms = delay.as_millis() as u64, error = %error, "imap session failed");
                 tokio::select! {

@@ -6,6 +6,9 @@
 //! bytes) is already stored; 415 for another media type; 413 over the configured mail size;
 //! 422 `empty_mail` / `not_a_mail` for bodies that are not a mail. Nothing is stored for any
 //! 4xx.
+//!
+//! `GET /api/v1/email/mailboxes`: where each IMAP mailbox's reader stands (the admin page's
+//! view of what `/metrics` counts).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -114,4 +117,66 @@ pub async fn receive_email(State(state): State<AppState>, caller: Caller, header
         auto_answer_refusal: refusal,
     };
     Ok((status, Json(response)).into_response())
+}
+
+/// One IMAP mailbox's reader.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MailboxStatusDto {
+    /// The mailbox's name in the configuration (`[[email.imap]] name`).
+    mailbox: String,
+    /// A session is open; false while the reader reconnects (with backoff).
+    connected: bool,
+    /// Since when `connected` has its value.
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Mails fetched since the process started.
+    mails_fetched: u64,
+    /// Failed sessions since the process started.
+    errors: u64,
+    /// The last failure (connection, login, a command, a timeout), without mail content.
+    last_error: Option<String>,
+    last_error_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When a mail was last fetched.
+    last_fetch_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The IMAP mailboxes this process reads.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MailboxList {
+    /// Every mailbox whose reader has reported, by name (empty when none is configured).
+    mailboxes: Vec<MailboxStatusDto>,
+}
+
+/// IMAP mailboxes and their readers' state
+///
+/// Per process: each replica reads its own configured mailboxes. Counts start at zero when
+/// the process starts (`/metrics` has the same as counters).
+#[utoipa::path(
+    get, path = "/api/v1/email/mailboxes", tag = "admin",
+    responses(
+        (status = 200, description = "Each mailbox's reader.", body = MailboxList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 429, response = RateLimited),
+    ),
+    security(("bearer" = ["read"]), ("session" = ["admin", "supervisor"])),
+)]
+pub async fn list_mailboxes(State(state): State<AppState>, caller: Caller) -> Result<Json<MailboxList>, ApiError> {
+    caller.require(crate::auth::Permission::ReadReports)?;
+    let mailboxes = state
+        .service
+        .metrics()
+        .mailbox_statuses()
+        .into_iter()
+        .map(|status| MailboxStatusDto {
+            mailbox: status.mailbox,
+            connected: status.connected,
+            since: status.since,
+            mails_fetched: status.mails_fetched,
+            errors: status.errors,
+            last_error: status.last_error,
+            last_error_at: status.last_error_at,
+            last_fetch_at: status.last_fetch_at,
+        })
+        .collect();
+    Ok(Json(MailboxList { mailboxes }))
 }

@@ -170,6 +170,7 @@ pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
         .route("/reports/automation", get(reports::automation))
         .route("/reports/forecast", get(dashboard::forecast_today))
         .route("/policy/thresholds", get(dashboard::thresholds))
+        .route("/email/mailboxes", get(inbound_email::list_mailboxes))
         .fallback(api_not_found)
         .layer(axum::middleware::from_fn_with_state(state.limits.clone(), rate_limit::limit_by_ip));
     // Layers run outermost last: the request id is checked, set and echoed before the request's

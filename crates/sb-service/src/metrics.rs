@@ -137,6 +137,25 @@ pub struct ServiceMetrics {
     imap_connected: Family<MailboxLabels, Gauge>,
     imap_fetched: Family<MailboxLabels, Counter>,
     imap_errors: Family<MailboxLabels, Counter>,
+    /// Each mailbox's state for the admin page (the metrics above say the same in numbers).
+    mailboxes: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, MailboxStatus>>>,
+}
+
+/// Where one IMAP mailbox's reader stands, for the admin page and `GET /api/v1/email/mailboxes`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MailboxStatus {
+    pub mailbox: String,
+    /// A session is open (false while it reconnects).
+    pub connected: bool,
+    /// Since when `connected` has its value.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    pub mails_fetched: u64,
+    pub errors: u64,
+    /// The last failure, as the reader logged it (no mail content, no password).
+    pub last_error: Option<String>,
+    pub last_error_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When a mail was last fetched.
+    pub last_fetch_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for ServiceMetrics {
@@ -156,6 +175,7 @@ impl Default for ServiceMetrics {
             imap_connected: Family::default(),
             imap_fetched: Family::default(),
             imap_errors: Family::default(),
+            mailboxes: Default::default(),
         }
     }
 }
@@ -196,16 +216,42 @@ impl ServiceMetrics {
     /// An IMAP mailbox's session opened (`true`) or closed (`false`).
     pub fn record_imap_connected(&self, mailbox: &str, connected: bool) {
         self.imap_connected.get_or_create(&MailboxLabels { mailbox: mailbox.to_string() }).set(i64::from(connected));
+        self.update_mailbox(mailbox, |status| {
+            if status.connected != connected || status.since.is_none() {
+                status.since = Some(chrono::Utc::now());
+            }
+            status.connected = connected;
+        });
+    }
+
+    fn update_mailbox(&self, mailbox: &str, change: impl FnOnce(&mut MailboxStatus)) {
+        let mut mailboxes = self.mailboxes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let status = mailboxes.entry(mailbox.to_string()).or_insert_with(|| MailboxStatus { mailbox: mailbox.to_string(), ..MailboxStatus::default() });
+        change(status);
+    }
+
+    /// Every mailbox a reader has reported on, by name.
+    pub fn mailbox_statuses(&self) -> Vec<MailboxStatus> {
+        self.mailboxes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).values().cloned().collect()
     }
 
     /// A mail was fetched from an IMAP mailbox.
     pub fn record_imap_fetched(&self, mailbox: &str) {
         self.imap_fetched.get_or_create(&MailboxLabels { mailbox: mailbox.to_string() }).inc();
+        self.update_mailbox(mailbox, |status| {
+            status.mails_fetched += 1;
+            status.last_fetch_at = Some(chrono::Utc::now());
+        });
     }
 
-    /// An IMAP session failed (connection, login, a command, a timeout).
-    pub fn record_imap_error(&self, mailbox: &str) {
+    /// An IMAP session failed (connection, login, a command, a timeout), and why.
+    pub fn record_imap_error(&self, mailbox: &str, error: &str) {
         self.imap_errors.get_or_create(&MailboxLabels { mailbox: mailbox.to_string() }).inc();
+        self.update_mailbox(mailbox, |status| {
+            status.errors += 1;
+            status.last_error = Some(error.chars().take(500).collect());
+            status.last_error_at = Some(chrono::Utc::now());
+        });
     }
 
     /// One attempt to send an email reply ended with `outcome` (the SMTP sender reports it).
@@ -355,7 +401,7 @@ mod tests {
         metrics.record_imap_connected("support", true);
         metrics.record_imap_fetched("support");
         metrics.record_imap_fetched("support");
-        metrics.record_imap_error("returns");
+        metrics.record_imap_error("returns", "connection refused");
         metrics.record_imap_connected("returns", false);
         check(
             &metrics,
@@ -372,6 +418,10 @@ mod tests {
                 switchboard_imap_errors_total{mailbox="returns"} 1
                 switchboard_imap_mails_fetched_total{mailbox="support"} 2"#]],
         );
+        let statuses = metrics.mailbox_statuses();
+        assert_eq!(statuses.iter().map(|status| (status.mailbox.as_str(), status.connected, status.mails_fetched, status.errors)).collect::<Vec<_>>(), [("returns", false, 0, 1), ("support", true, 2, 0)]);
+        assert_eq!(statuses[0].last_error.as_deref(), Some("connection refused"));
+        assert!(statuses[1].last_fetch_at.is_some() && statuses[1].since.is_some() && statuses[1].last_error.is_none());
     }
 
     #[test]

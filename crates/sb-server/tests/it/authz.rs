@@ -81,6 +81,7 @@ GET    /api/v1/reports/cost                                     -               
 GET    /api/v1/reports/automation                               -                   401 403 200 403 200  200 200 403 403 403
 GET    /api/v1/reports/forecast?tz=Europe/Berlin                -                   401 403 200 403 200  200 200 403 403 403
 GET    /api/v1/policy/thresholds                                -                   401 403 200 403 200  200 200 403 403 403
+GET    /api/v1/email/mailboxes                                  -                   401 403 200 403 200  200 200 403 403 403
 "#;
 
 struct Row {
@@ -121,7 +122,7 @@ async fn every_endpoint_answers_every_caller_as_the_matrix_says() {
     assert_eq!(callers.len(), CALLERS.len());
 
     let rows = parse_matrix();
-    assert_eq!(rows.len(), 61, "every row parsed");
+    assert_eq!(rows.len(), 62, "every row parsed");
     let mut mismatches = Vec::new();
     for row in &rows {
         assert_eq!(row.expected.len(), CALLERS.len(), "{}", row.path);

@@ -155,6 +155,11 @@ async fn serve_reads_an_imap_mailbox_and_reports_it_in_metrics() {
     for line in ["switchboard_imap_connected{mailbox=\"support\"} 1", "switchboard_imap_mails_fetched_total{mailbox=\"support\"} 1", "switchboard_email_received_total{source=\"imap\",outcome=\"stored\"} 1"] {
         assert!(metrics.lines().any(|metric| metric == line), "`{line}` missing from /metrics");
     }
+    let (status, mailboxes) = get(&client, &format!("{}/api/v1/email/mailboxes", server.base_url), &token).await;
+    assert_eq!(status, 200, "{mailboxes}");
+    let support = &mailboxes["mailboxes"][0];
+    assert_eq!((support["mailbox"].as_str(), support["connected"].as_bool(), support["mails_fetched"].as_u64(), support["errors"].as_u64()), (Some("support"), Some(true), Some(1), Some(0)), "{mailboxes}");
+    assert!(support["last_fetch_at"].is_string() && support["last_error"].is_null(), "{mailboxes}");
     drop(server);
     database.drop_database().await;
 }
