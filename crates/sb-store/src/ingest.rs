@@ -15,6 +15,13 @@
 //! each answered only after the commit that contains its write, and the writer runs the whole
 //! batch on the connection's own handle (`sqlite_batch.rs`). The statements are written once,
 //! in [`sql`], and run by sqlx on PostgreSQL and by that batch on SQLite.
+//!
+//! When the caller has triaged the message before storing it, `ingest_and_record_triage` does
+//! both writes in one transaction (one writer visit, one commit): the ingest first, then the
+//! caller's [`FinishTriage`] turns the stored rows into the triage run to record, which runs in
+//! a savepoint of its own. A triage record that fails (or that the caller declines to build)
+//! leaves the raw message stored with its claim, exactly as a separate ingest would: the
+//! acknowledgement still means "stored", and the retry worker or the caller takes it from there.
 
 use sqlx::AssertSqlSafe;
 use chrono::{DateTime, Utc};
@@ -76,6 +83,42 @@ pub struct Ingested {
     pub new_ticket: bool,
 }
 
+/// Builds the triage run to record from the rows the ingest just stored (the message, its
+/// ticket and customer as the transaction sees them). Runs on the writer, inside the
+/// transaction, so it must be quick and must not block; `None` records nothing beyond the
+/// ingest (the caller then records triage separately, or leaves the message to the worker).
+pub type FinishTriage = Box<dyn FnOnce(&IngestedRows) -> Option<TriageOutcome> + Send>;
+
+/// What [`Store::ingest_and_record_triage`] did.
+#[derive(Debug)]
+pub struct IngestedWithTriage {
+    /// The ingest, as [`Store::ingest_with_rows`] returns it.
+    pub rows: IngestedRows,
+    /// The triage record written in the same commit: `None` when the message was already
+    /// stored (a repeated delivery) or the caller's [`FinishTriage`] built nothing; an error
+    /// when writing it failed (the raw message is stored all the same).
+    pub recorded: Option<Result<RecordedTriage>>,
+}
+
+/// An ingest step and, when it stored a new message, the triage record written after it.
+#[derive(Debug)]
+pub(crate) struct StepWithTriage {
+    pub(crate) step: IngestStep,
+    pub(crate) recorded: Option<Result<RecordedTriage>>,
+}
+
+/// The caller's triage run for a newly stored message, serialised for the writer; `None` when
+/// nothing is to be recorded with the ingest. A panic in the caller's code records nothing (and
+/// leaves the transaction usable) rather than unwinding through the writer.
+pub(crate) fn finished_triage(step: &IngestStep, finish: FinishTriage) -> Option<Result<PreparedTriage>> {
+    let IngestStep::Done { ingested, rows: Some(rows) } = step else { return None };
+    if !ingested.created {
+        return None;
+    }
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || finish(rows))).ok().flatten()?;
+    Some(PreparedTriage::new(outcome, chrono::Utc::now()))
+}
+
 /// A message a worker has claimed for (re-)triage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedMessage {
@@ -94,7 +137,8 @@ pub struct TriageOutcome {
     /// The `TriageResult` as JSON.
     pub result: serde_json::Value,
     pub latency_us: i64,
-    /// The decision record: route, reason code, priority and the whole record as JSON.
+    /// The decision record: route, reason code, priority and the whole record as JSON. Leave
+    /// the triage result out of it: reading the decision back puts `result` under `triage`.
     pub route: String,
     pub reason_code: String,
     pub priority: i64,
@@ -246,14 +290,14 @@ pub(crate) struct PreparedTriage {
 }
 
 impl PreparedTriage {
-    fn new(outcome: &TriageOutcome, now: DateTime<Utc>) -> Result<PreparedTriage> {
+    fn new(outcome: TriageOutcome, now: DateTime<Utc>) -> Result<PreparedTriage> {
         Ok(PreparedTriage {
             now_ms: to_ms(now),
             result_text: json_text("triage result", &outcome.result)?,
             decision_text: json_text("decision record", &outcome.decision)?,
             sla_text: outcome.ticket.sla.as_ref().map(|sla| json_text("ticket sla", sla)).transpose()?,
             compliance_text: outcome.compliance.as_ref().map(|(_, _, _, record)| json_text("compliance record", record)).transpose()?,
-            outcome: outcome.clone(),
+            outcome,
         })
     }
 }
@@ -569,6 +613,43 @@ impl Store {
         }
     }
 
+    /// Stores an inbound message and, in the same transaction, the triage run `finish` builds
+    /// from the stored rows (see the module docs): one commit instead of two. The ingest is
+    /// durable when this returns, whatever happened to the triage record.
+    pub async fn ingest_and_record_triage(&self, inbound: &NewInbound, finish: FinishTriage) -> Result<IngestedWithTriage> {
+        let prepared = PreparedInbound::new(inbound, true)?;
+        let StepWithTriage { step, recorded } = match &self.pools {
+            Pools::Sqlite { group_commit, .. } => group_commit.ingest_and_record_triage(prepared, finish).await?,
+            Pools::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let step = ingest_statements_postgres(&mut tx, &prepared).await?;
+                let recorded = match finished_triage(&step, finish) {
+                    None => None,
+                    Some(Err(error)) => Some(Err(error)),
+                    Some(Ok(prepared_triage)) => {
+                        // A savepoint: a failed triage record must not take the ingest with it.
+                        let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+                        let recorded = record_triage_statements_postgres(&mut savepoint, &prepared_triage).await;
+                        match recorded {
+                            Ok(_) => savepoint.commit().await?,
+                            Err(_) => savepoint.rollback().await?,
+                        }
+                        Some(recorded)
+                    }
+                };
+                match step {
+                    IngestStep::Done { .. } => tx.commit().await?,
+                    IngestStep::LostRace => tx.rollback().await?,
+                }
+                StepWithTriage { step, recorded }
+            }
+        };
+        match step {
+            IngestStep::Done { rows: Some(rows), .. } => Ok(IngestedWithTriage { rows, recorded }),
+            IngestStep::Done { rows: None, .. } | IngestStep::LostRace => Ok(IngestedWithTriage { rows: self.ingest_with_rows(inbound).await?, recorded: None }),
+        }
+    }
+
     /// Takes up to `limit` inbound messages that still need triage and whose claim (if any)
     /// has expired, claiming each for `worker` until `lease_until`. Two processes never receive
     /// the same message while its claim holds.
@@ -647,7 +728,7 @@ impl Store {
     /// automatic reply with its outbox entry, and the audit entries — all or nothing. Returns
     /// the ids written and the ticket as it stands after the write.
     pub async fn record_triage(&self, outcome: &TriageOutcome, now: DateTime<Utc>) -> Result<RecordedTriage> {
-        let prepared = PreparedTriage::new(outcome, now)?;
+        let prepared = PreparedTriage::new(outcome.clone(), now)?;
         match &self.pools {
             Pools::Sqlite { group_commit, .. } => group_commit.record_triage(prepared).await,
             Pools::Postgres(pool) => {
