@@ -238,7 +238,7 @@ impl Service {
         let engine = self.engine().cloned().ok_or(Error::ModelsNotLoaded)?;
         let message = InboundMessage { channel, subject: None, body: text.to_string(), body_is_html: false };
         let today = Utc::now().date_naive();
-        tokio::task::spawn_blocking(move || engine.triage(&message, today)).await.map_err(|error| Error::Internal(error.to_string()))?.map_err(Error::from)
+        triage_on_pool(engine, message, today).await
     }
 
     /// Triage, workflow, decision, SLA; written in one transaction. `customer` and `ticket` are
@@ -255,7 +255,7 @@ impl Service {
         let started = Instant::now();
         let today = Utc::now().date_naive();
         let inbound = InboundMessage { channel, subject, body, body_is_html };
-        let triage = tokio::task::spawn_blocking(move || engine.triage(&inbound, today)).await.map_err(|error| Error::Internal(error.to_string()))??;
+        let triage = triage_on_pool(engine, inbound, today).await?;
         let latency_us = started.elapsed().as_micros() as i64;
         let (workflow, related_articles) = self.run_workflow(&triage, today).await?;
         Ok(Analysed { triage, latency_us, workflow, related_articles })
@@ -523,6 +523,23 @@ impl Service {
             }
         }
         Ok(handled)
+    }
+}
+
+/// Triage on rayon's pool (one thread per core) instead of tokio's blocking pool. The engine's
+/// regexes keep a lazy DFA cache per thread that uses them; spread over the dozens of blocking
+/// threads a busy server has, those caches were rebuilt over and over (a profile of the ingest
+/// benchmark spent as much time building DFA states as searching with them), and the extra threads
+/// only took turns on the same cores. A panic in triage fails this message, not the process.
+async fn triage_on_pool(engine: std::sync::Arc<sb_triage::TriageEngine>, message: InboundMessage, today: chrono::NaiveDate) -> Result<TriageResult> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    rayon::spawn(move || {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.triage(&message, today)));
+        let _ = sender.send(outcome);
+    });
+    match receiver.await {
+        Ok(Ok(result)) => Ok(result?),
+        Ok(Err(_)) | Err(_) => Err(Error::Internal("triage panicked".to_string())),
     }
 }
 

@@ -13,8 +13,8 @@
 //! - The raw payload of an inbound message is kept byte for byte.
 //! - On SQLite all writes go through one connection (a single writer never meets
 //!   `SQLITE_BUSY`); reads use a separate pool and see committed data (WAL). The pipeline's
-//!   two durable writes (ingest, record triage) are group-committed by a writer task
-//!   (`writer.rs`): one sync for all the requests waiting, each answered after that commit.
+//!   durable writes (ingest, record triage, or both at once) are group-committed by a writer
+//!   task (`writer.rs`): one sync for all the requests waiting, each answered after that commit.
 
 mod alerts;
 mod audit;
