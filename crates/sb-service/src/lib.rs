@@ -2,7 +2,7 @@
 //!
 //! `Service::receive` is what every channel calls: it triages the message and runs the workflow
 //! of its category, then writes the raw message durably (the acknowledgement point) and, in the
-//! same transaction, applies the decision policy, starts the SLA clocks and records it all —
+//! same store call (one transaction on SQLite), applies the decision policy, starts the SLA clocks and records it all —
 //! within the request when it can; otherwise the raw message is stored alone and the background
 //! worker (`Service::run_worker`) triages it, retrying with backoff.
 //!

@@ -106,7 +106,7 @@ impl Service {
     ///
     /// Triage and the workflow depend on the message alone, so they run first, and the raw
     /// message, the triage result, the decision and the ticket's new state are written in one
-    /// commit (one visit of the SQLite writer instead of two). The decision itself needs the
+    /// call of the store (one commit, one visit of the SQLite writer instead of two). The decision itself needs the
     /// stored ticket and customer, so it is made inside that write, from the rows the ingest
     /// returns. When triage fails, or the decision needs a read of its own (an automatic email
     /// answer checks the sender's hourly budget), the raw message is stored alone first, as
