@@ -564,6 +564,18 @@ pub(crate) async fn record_triage_statements_postgres(conn: &mut sqlx::PgConnect
     Ok(RecordedTriage { triage_id, decision_id, reply_message_id, ticket })
 }
 
+/// One ingest in a transaction of its own on PostgreSQL: committed when it stored (or found) the
+/// message, rolled back when a concurrent delivery won the race.
+async fn ingest_postgres(pool: &sqlx::PgPool, prepared: &PreparedInbound) -> Result<IngestStep> {
+    let mut tx = pool.begin().await?;
+    let step = ingest_statements_postgres(&mut tx, prepared).await?;
+    match step {
+        IngestStep::Done { .. } => tx.commit().await?,
+        IngestStep::LostRace => tx.rollback().await?,
+    }
+    Ok(step)
+}
+
 /// One triage run in a transaction of its own on PostgreSQL.
 async fn record_triage_postgres(pool: &sqlx::PgPool, prepared: &PreparedTriage) -> Result<RecordedTriage> {
     let mut tx = pool.begin().await?;
@@ -601,15 +613,7 @@ impl Store {
         let prepared = PreparedInbound::new(inbound, with_rows)?;
         let step = match &self.pools {
             Pools::Sqlite { group_commit, .. } => group_commit.ingest(prepared).await?,
-            Pools::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let step = ingest_statements_postgres(&mut tx, &prepared).await?;
-                match step {
-                    IngestStep::Done { .. } => tx.commit().await?,
-                    IngestStep::LostRace => tx.rollback().await?,
-                }
-                step
-            }
+            Pools::Postgres(pool) => ingest_postgres(pool, &prepared).await?,
         };
         match step {
             IngestStep::Done { ingested, rows } => Ok((ingested, rows)),
@@ -636,12 +640,7 @@ impl Store {
             // behind it (ingest fell by a quarter in the benchmark). Several connections commit
             // in parallel there, so the second commit costs little.
             Pools::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let step = ingest_statements_postgres(&mut tx, &prepared).await?;
-                match step {
-                    IngestStep::Done { .. } => tx.commit().await?,
-                    IngestStep::LostRace => tx.rollback().await?,
-                }
+                let step = ingest_postgres(pool, &prepared).await?;
                 let recorded = match finished_triage(&step, finish) {
                     None => None,
                     Some(Err(error)) => Some(Err(error)),
