@@ -342,7 +342,7 @@ pub struct DecisionRow {
 
 /// Decisions with their triage result, for [`decision_from_row`]; a `WHERE` on `d.` columns
 /// follows. The pipeline does not write the triage result into the decision record a second
-/// time (it was half of each record's bytes); a record that has no `triage` gets it from here.
+/// time (each message stored it twice); a record that has no `triage` gets it from here.
 pub(crate) const DECISION_SELECT: &str = "SELECT d.id, d.ticket_id, d.message_id, d.triage_id, d.route, d.reason_code, d.priority, d.record, d.created_at, \
      t.result AS triage_result FROM decisions d LEFT JOIN triage_results t ON t.id = d.triage_id";
 
