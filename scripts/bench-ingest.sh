@@ -53,14 +53,16 @@ addr="127.0.0.1:$port"
 server_pid=""
 pg_db=""
 
-new_db_url() {
+# Sets db_url (and pg_db) to a fresh database. Not to be called in $(…): pg_db must be set in
+# this shell, or the stored-message check reads the wrong database and drop_db drops nothing.
+new_db() {
   if [ "$backend" = postgres ]; then
     pg_db="sb_bench_$$_$RANDOM"
     psql -h 127.0.0.1 -U postgres -q -c "CREATE DATABASE $pg_db" >/dev/null
-    echo "postgres://postgres@127.0.0.1:5432/$pg_db"
+    db_url="postgres://postgres@127.0.0.1:5432/$pg_db"
   else
     rm -f "$work"/bench.db*
-    echo "sqlite://$work/bench.db"
+    db_url="sqlite://$work/bench.db"
   fi
 }
 
@@ -130,7 +132,7 @@ EOF
 echo "== machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== backend: $backend, embeddings: $([ -n "$no_embeddings" ] && echo no || echo yes), connections: $connections, wrk threads: $threads, duration: ${duration}s"
 
-db_url=$(new_db_url)
+new_db
 start_server
 echo "== start to /ready: ${ready_seconds}s"
 token=$("$bin" token create --db "$db_url" --name bench --scopes ingest 2>/dev/null | tail -1)
@@ -160,7 +162,7 @@ stop_server
 drop_db
 
 for run in $(seq 1 "$startup_runs"); do
-  db_url=$(new_db_url)
+  new_db
   start_server
   echo "== startup run $run: start to /ready ${ready_seconds}s"
   stop_server

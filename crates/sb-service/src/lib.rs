@@ -1,14 +1,15 @@
 //! Switchboard's engine: the durable message pipeline of PRODUCT.md on top of the store.
 //!
-//! `Service::receive` is what every channel calls: it writes the raw message durably (the
-//! acknowledgement point), then triages it, runs the workflow of its category, applies the
-//! decision policy, starts the SLA clocks and records it all — within the request when it can,
-//! otherwise through the background worker (`Service::run_worker`), which retries with backoff.
+//! `Service::receive` is what every channel calls: it triages the message and runs the workflow
+//! of its category, then writes the raw message durably (the acknowledgement point) and, in the
+//! same store call (one transaction on SQLite), applies the decision policy, starts the SLA clocks and records it all —
+//! within the request when it can; otherwise the raw message is stored alone and the background
+//! worker (`Service::run_worker`) triages it, retrying with backoff.
 //!
 //! Architecture invariants:
 //! - Knows no HTTP: the server crate turns requests into [`IncomingMessage`]s and results into
 //!   JSON.
-//! - CPU work (triage) runs on the blocking pool, never on an async task.
+//! - CPU work runs off the async tasks: triage on rayon's pool, the rest on the blocking pool.
 //! - A message acknowledged by `receive` is in the store; every later step can fail and be
 //!   retried without losing it.
 

@@ -7,7 +7,10 @@ use sb_domain::{Category, Channel, EntityValue, InboundMessage, Severity, Triage
 use sb_policy::decision::{decide, ArticleMatch, CustomerFlags, Decision, DecisionInput, Route, WorkflowOutcome};
 use sb_policy::sla::SlaState;
 use sb_policy::{prepare_action, OrderLookup};
-use sb_store::{Direction, Ingested, MessageRow, NewAuditEntry, NewCustomer, NewInbound, NewOutbound, Queue, Ticket, TicketStatus, TicketTriageUpdate, TriageOutcome};
+use sb_store::{
+    Direction, FinishTriage, Ingested, IngestedRows, IngestedWithTriage, MessageRow, NewAuditEntry, NewCustomer, NewInbound, NewOutbound, Queue, RecordedTriage, Ticket, TicketStatus,
+    TicketTriageUpdate, TriageOutcome,
+};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -60,6 +63,25 @@ pub struct MessageReceipt {
     pub pending_reason: Option<String>,
 }
 
+/// A message's triage and its workflow's result: what the decision needs beyond the stored
+/// rows.
+struct Analysed {
+    triage: TriageResult,
+    latency_us: i64,
+    workflow: WorkflowOutcome,
+    related_articles: Vec<ArticleMatch>,
+}
+
+/// What the part of `receive` inside the write hands back to the request.
+enum Finished {
+    /// The triage run was built and handed to the store to record with the message.
+    Built { analysed: Analysed, decision: Decision, route_label: &'static str },
+    /// Nothing recorded with the message: the decision needs a read of its own first.
+    Deferred(Analysed),
+    /// Building the triage run failed (e.g. no SLA policy matches): the worker retries.
+    Failed(Error),
+}
+
 /// What processing one message produced.
 struct Processed {
     triage: TriageResult,
@@ -81,9 +103,18 @@ impl Service {
     /// Stores the message durably, then triages and routes it. Returns after the durable write
     /// even when triage fails (status `received`: the worker retries). Duplicates (same channel
     /// and external id) return the first delivery's ticket and latest decision.
+    ///
+    /// Triage and the workflow depend on the message alone, so they run first, and the raw
+    /// message, the triage result, the decision and the ticket's new state are written in one
+    /// call of the store (one commit, one visit of the SQLite writer instead of two). The decision itself needs the
+    /// stored ticket and customer, so it is made inside that write, from the rows the ingest
+    /// returns. When triage fails, or the decision needs a read of its own (an automatic email
+    /// answer checks the sender's hourly budget), the raw message is stored alone first, as
+    /// before, and the rest follows.
     pub async fn receive(&self, incoming: IncomingMessage) -> Result<MessageReceipt> {
         let now = Utc::now();
         let lease_until = now + chrono_duration(self.config().worker.claim_lease);
+        let analysed = self.analyse(incoming.channel, incoming.subject.clone(), incoming.text.clone(), incoming.body_is_html).await;
         let inbound = NewInbound {
             channel: incoming.channel,
             external_id: incoming.external_id.clone(),
@@ -99,17 +130,40 @@ impl Service {
             received_at: now,
             claim: Some((self.config().instance_id.clone(), lease_until)),
         };
-        // The rows come back from the ingest's own transaction: no second read of them.
-        let stored = self.store().ingest_with_rows(&inbound).await?;
-        let ingested = stored.ingested;
+        let analysed = match analysed {
+            Ok(analysed) => analysed,
+            Err(error) => {
+                // The rows come back from the ingest's own transaction: no second read of them.
+                let stored = self.store().ingest_with_rows(&inbound).await?;
+                if !stored.ingested.created {
+                    return self.describe_existing(stored.ingested, stored.ticket).await;
+                }
+                self.publish_ingested(&stored.ingested);
+                return self.triage_failed_in_request(stored.ingested, error).await;
+            }
+        };
+
+        let (finished_sender, mut finished_receiver) = tokio::sync::oneshot::channel();
+        let service = self.clone();
+        let finish: FinishTriage = Box::new(move |rows: &IngestedRows| service.finish_in_write(analysed, rows, finished_sender));
+        let IngestedWithTriage { rows: stored, recorded } = self.store().ingest_and_record_triage(&inbound, finish).await?;
+        let ingested = stored.ingested.clone();
         if !ingested.created {
             return self.describe_existing(ingested, stored.ticket).await;
         }
-        if ingested.new_ticket {
-            self.events().publish(crate::EventKind::TicketCreated { ticket_id: ingested.ticket_id });
-        }
-        self.publish_message_added(ingested.ticket_id, ingested.message_id, Direction::Inbound);
-        match self.process(&stored.message, stored.customer.as_ref(), &stored.ticket).await {
+        self.publish_ingested(&ingested);
+        // Sent synchronously inside the write, so it is there now (or the step panicked).
+        let finished = finished_receiver.try_recv().unwrap_or_else(|_| Finished::Failed(Error::Internal("the triage decision did not finish".to_string())));
+        let processed = match (recorded, finished) {
+            (Some(Ok(recorded)), Finished::Built { analysed, decision, route_label }) => Ok(self.triage_recorded(&stored.message, analysed, decision, route_label, recorded)),
+            (Some(Err(error)), _) => Err(error.into()),
+            (None, Finished::Deferred(analysed)) => self.decide_and_record(analysed, &stored.message, stored.customer.as_ref(), &stored.ticket).await,
+            (None, Finished::Failed(error)) => Err(error),
+            (Some(Ok(_)), Finished::Deferred(_) | Finished::Failed(_)) | (None, Finished::Built { .. }) => {
+                Err(Error::Internal("the triage record and the decision disagree".to_string()))
+            }
+        };
+        match processed {
             Ok(processed) => {
                 let reply = processed.decision.reply.clone();
                 Ok(MessageReceipt {
@@ -122,13 +176,48 @@ impl Service {
                     pending_reason: None,
                 })
             }
+            Err(error) => self.triage_failed_in_request(ingested, error).await,
+        }
+    }
+
+    /// Live events for a newly stored inbound message.
+    fn publish_ingested(&self, ingested: &Ingested) {
+        if ingested.new_ticket {
+            self.events().publish(crate::EventKind::TicketCreated { ticket_id: ingested.ticket_id });
+        }
+        self.publish_message_added(ingested.ticket_id, ingested.message_id, Direction::Inbound);
+    }
+
+    /// The message is stored but triage did not finish within the request: the worker retries.
+    async fn triage_failed_in_request(&self, ingested: Ingested, error: Error) -> Result<MessageReceipt> {
+        let retry_at = Utc::now() + chrono_duration(retry_delay(&self.config().worker, 0));
+        tracing::warn!(message_id = ingested.message_id, ticket_id = ingested.ticket_id, error = %error, "triage failed in the request; the worker will retry");
+        self.metrics().record_triage_failure(crate::metrics::TriageSource::Request, true);
+        self.store().record_triage_failure(ingested.message_id, &error.to_string(), Some(retry_at)).await?;
+        let ticket = self.store().ticket(ingested.ticket_id).await?;
+        Ok(MessageReceipt { ingested, status: ReceiptStatus::Received, ticket, triage: None, decision: None, reply: None, pending_reason: Some(error.to_string()) })
+    }
+
+    /// The part of `receive` that runs inside the ingest's write (on the SQLite writer's
+    /// thread): decides from the stored rows and returns the triage run to record with the
+    /// message. What the request needs afterwards goes back through `finished`. Synchronous
+    /// and quick; anything that needs a read of its own is deferred to after the write.
+    fn finish_in_write(&self, analysed: Analysed, rows: &IngestedRows, finished: tokio::sync::oneshot::Sender<Finished>) -> Option<TriageOutcome> {
+        let now = Utc::now();
+        let decision = self.decide_route(&analysed, rows.customer.as_ref(), &rows.ticket, now);
+        if decision.route == Route::AutoReply && rows.message.channel == Channel::Email {
+            // The email channel's loop protection reads the sender's recent answers.
+            let _ = finished.send(Finished::Deferred(analysed));
+            return None;
+        }
+        match self.decided_outcome(&analysed, &decision, &rows.message, rows.customer.as_ref(), &rows.ticket, now) {
+            Ok((outcome, route_label)) => {
+                let _ = finished.send(Finished::Built { analysed, decision, route_label });
+                Some(outcome)
+            }
             Err(error) => {
-                let retry_at = Utc::now() + chrono_duration(retry_delay(&self.config().worker, 0));
-                tracing::warn!(message_id = ingested.message_id, ticket_id = ingested.ticket_id, error = %error, "triage failed in the request; the worker will retry");
-                self.metrics().record_triage_failure(crate::metrics::TriageSource::Request, true);
-                self.store().record_triage_failure(ingested.message_id, &error.to_string(), Some(retry_at)).await?;
-                let ticket = self.store().ticket(ingested.ticket_id).await?;
-                Ok(MessageReceipt { ingested, status: ReceiptStatus::Received, ticket, triage: None, decision: None, reply: None, pending_reason: Some(error.to_string()) })
+                let _ = finished.send(Finished::Failed(error));
+                None
             }
         }
     }
@@ -149,30 +238,34 @@ impl Service {
         let engine = self.engine().cloned().ok_or(Error::ModelsNotLoaded)?;
         let message = InboundMessage { channel, subject: None, body: text.to_string(), body_is_html: false };
         let today = Utc::now().date_naive();
-        tokio::task::spawn_blocking(move || engine.triage(&message, today)).await.map_err(|error| Error::Internal(error.to_string()))?.map_err(Error::from)
+        triage_on_pool(engine, message, today).await
     }
 
     /// Triage, workflow, decision, SLA; written in one transaction. `customer` and `ticket` are
     /// the message's as they stand before this triage.
     async fn process(&self, message: &MessageRow, customer: Option<&sb_store::Customer>, ticket: &Ticket) -> Result<Processed> {
+        let analysed = self.analyse(message.channel, message.subject.clone(), message.body.clone(), message.body_is_html).await?;
+        self.decide_and_record(analysed, message, customer, ticket).await
+    }
+
+    /// Triage on the blocking pool, then the workflow of its category: everything the decision
+    /// needs that depends on the message alone.
+    async fn analyse(&self, channel: Channel, subject: Option<String>, body: String, body_is_html: bool) -> Result<Analysed> {
         let engine = self.engine().cloned().ok_or(Error::ModelsNotLoaded)?;
         let started = Instant::now();
-        let now = Utc::now();
-        let today = now.date_naive();
-        let inbound = InboundMessage { channel: message.channel, subject: message.subject.clone(), body: message.body.clone(), body_is_html: message.body_is_html };
-        let triage = tokio::task::spawn_blocking(move || engine.triage(&inbound, today)).await.map_err(|error| Error::Internal(error.to_string()))??;
+        let today = Utc::now().date_naive();
+        let inbound = InboundMessage { channel, subject, body, body_is_html };
+        let triage = triage_on_pool(engine, inbound, today).await?;
         let latency_us = started.elapsed().as_micros() as i64;
-
         let (workflow, related_articles) = self.run_workflow(&triage, today).await?;
-        let waiting = (now - ticket.created_at).max(TimeDelta::zero());
-        let decision_input = DecisionInput {
-            triage: &triage,
-            customer: CustomerFlags { vip: customer.is_some_and(|customer| customer.vip), owns_referenced_order: owns_referenced_order(&workflow, customer) },
-            workflow: &workflow,
-            waiting,
-            sla_state: SlaState::OnTrack,
-        };
-        let mut decision = decide(&decision_input, &self.config().policy);
+        Ok(Analysed { triage, latency_us, workflow, related_articles })
+    }
+
+    /// The decision for an analysed message, the email channel's loop protection applied, and
+    /// its record written (a separate write after the ingest's).
+    async fn decide_and_record(&self, analysed: Analysed, message: &MessageRow, customer: Option<&sb_store::Customer>, ticket: &Ticket) -> Result<Processed> {
+        let now = Utc::now();
+        let mut decision = self.decide_route(&analysed, customer, ticket, now);
         // The channel's loop protection comes after the policy: an email auto-reply, bounce or
         // list mail, or a sender past the hourly budget, gets the answer as a suggestion.
         if decision.route == Route::AutoReply {
@@ -181,6 +274,36 @@ impl Service {
                 crate::email::hold_for_human(&mut decision, &refusal);
             }
         }
+        let (outcome, route_label) = self.decided_outcome(&analysed, &decision, message, customer, ticket, now)?;
+        let recorded = self.store().record_triage(&outcome, Utc::now()).await?;
+        Ok(self.triage_recorded(message, analysed, decision, route_label, recorded))
+    }
+
+    /// The decision policy's answer for the message, before any channel's loop protection.
+    fn decide_route(&self, analysed: &Analysed, customer: Option<&sb_store::Customer>, ticket: &Ticket, now: DateTime<Utc>) -> Decision {
+        let waiting = (now - ticket.created_at).max(TimeDelta::zero());
+        let decision_input = DecisionInput {
+            triage: &analysed.triage,
+            customer: CustomerFlags { vip: customer.is_some_and(|customer| customer.vip), owns_referenced_order: owns_referenced_order(&analysed.workflow, customer) },
+            workflow: &analysed.workflow,
+            waiting,
+            sla_state: SlaState::OnTrack,
+        };
+        decide(&decision_input, &self.config().policy)
+    }
+
+    /// Everything one triage run writes (triage result, decision record, ticket state, SLA,
+    /// compliance record, automatic reply, audit entry), and the route's label.
+    fn decided_outcome(
+        &self,
+        analysed: &Analysed,
+        decision: &Decision,
+        message: &MessageRow,
+        customer: Option<&sb_store::Customer>,
+        ticket: &Ticket,
+        now: DateTime<Utc>,
+    ) -> Result<(TriageOutcome, &'static str)> {
+        let Analysed { triage, latency_us, workflow, related_articles } = analysed;
         // Safety wins at the ticket level too: a follow-up message that is not about safety
         // never takes a ticket out of the safety queue.
         let keeps_safety = ticket.queue == Queue::Safety && decision.route != Route::SafetyQueue;
@@ -190,7 +313,7 @@ impl Service {
             (Route::HumanQueue, false) => (Queue::Human, "human_queue"),
             (Route::SafetyQueue, false) => (Queue::Safety, "safety_queue"),
         };
-        let ticket_sla = crate::sla::start_or_keep(ticket, &triage, decision.priority.score, &self.config().sla_policies, now)?;
+        let ticket_sla = crate::sla::start_or_keep(ticket, triage, decision.priority.score, &self.config().sla_policies, now)?;
         let (first_response_due_at, resolution_due_at) = crate::sla::deadlines(&ticket_sla, now);
         let severity = if keeps_safety { ticket.severity.map(|severity| severity.as_str().to_string()) } else { decision.severity.map(|severity| severity.as_str().to_string()) };
         // A triaged message opens (or reopens) its ticket: waiting for a person, or answered
@@ -227,9 +350,10 @@ impl Service {
             )
         });
         let reason_code = serde_json::to_value(decision.reason_code)?.as_str().unwrap_or("unknown").to_string();
+        // The triage result is stored once, beside the decision; reading the decision back adds
+        // it to the record under "triage".
         let record = serde_json::json!({
             "decision": decision,
-            "triage": triage,
             "workflow": workflow,
             "related_articles": related_articles,
             "sla": ticket_sla,
@@ -254,8 +378,8 @@ impl Service {
             ticket_id: message.ticket_id,
             model_name: triage.model.name.clone(),
             model_version: triage.model.version.clone(),
-            result: serde_json::to_value(&triage)?,
-            latency_us,
+            result: serde_json::to_value(triage)?,
+            latency_us: *latency_us,
             route: route_label.to_string(),
             reason_code,
             priority: i64::from(decision.priority.score),
@@ -279,7 +403,12 @@ impl Service {
             reply,
             audit,
         };
-        let recorded = self.store().record_triage(&outcome, Utc::now()).await?;
+        Ok((outcome, route_label))
+    }
+
+    /// After the triage record is committed: live events, the log line and the metrics.
+    fn triage_recorded(&self, message: &MessageRow, analysed: Analysed, decision: Decision, route_label: &'static str, recorded: RecordedTriage) -> Processed {
+        let Analysed { triage, latency_us, .. } = analysed;
         if let Some(reply_message_id) = recorded.reply_message_id {
             self.publish_message_added(message.ticket_id, reply_message_id, Direction::Outbound);
         }
@@ -294,7 +423,7 @@ impl Service {
             "message triaged"
         );
         self.metrics().record_triaged(triage.category, triage.confidence, route_label, message.channel, latency_us);
-        Ok(Processed { triage, decision, ticket: recorded.ticket })
+        Processed { triage, decision, ticket: recorded.ticket }
     }
 
     /// The workflow of the message's category (PRODUCT.md, "Workflows"), and the further
@@ -394,6 +523,23 @@ impl Service {
             }
         }
         Ok(handled)
+    }
+}
+
+/// Triage on rayon's pool (one thread per core) instead of tokio's blocking pool. The engine's
+/// regexes keep a lazy DFA cache per thread that uses them; spread over the dozens of blocking
+/// threads a busy server has, those caches were rebuilt over and over (a profile of the ingest
+/// benchmark spent as much time building DFA states as searching with them), and the extra threads
+/// only took turns on the same cores. A panic in triage fails this message, not the process.
+async fn triage_on_pool(engine: std::sync::Arc<sb_triage::TriageEngine>, message: InboundMessage, today: chrono::NaiveDate) -> Result<TriageResult> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    rayon::spawn(move || {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.triage(&message, today)));
+        let _ = sender.send(outcome);
+    });
+    match receiver.await {
+        Ok(Ok(result)) => Ok(result?),
+        Ok(Err(_)) | Err(_) => Err(Error::Internal("triage panicked".to_string())),
     }
 }
 

@@ -13,8 +13,8 @@
 //! - The raw payload of an inbound message is kept byte for byte.
 //! - On SQLite all writes go through one connection (a single writer never meets
 //!   `SQLITE_BUSY`); reads use a separate pool and see committed data (WAL). The pipeline's
-//!   two durable writes (ingest, record triage) are group-committed by a writer task
-//!   (`writer.rs`): one sync for all the requests waiting, each answered after that commit.
+//!   durable writes (ingest, record triage, or both at once) are group-committed by a writer
+//!   task (`writer.rs`): one sync for all the requests waiting, each answered after that commit.
 
 mod alerts;
 mod audit;
@@ -43,7 +43,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub use crate::audit::{AuditEntry, AuditFilter, AuditVerification, NewAuditEntry};
 pub use crate::auth::{parse_scopes, secret_hash, ApiToken, NewUser, Role, Scope, Session, User};
 pub use crate::error::{Error, Result};
-pub use crate::ingest::{ClaimedMessage, Ingested, IngestedRows, NewCustomer, NewInbound, RecordedTriage, TicketTriageUpdate, TriageOutcome};
+pub use crate::ingest::{ClaimedMessage, FinishTriage, Ingested, IngestedRows, IngestedWithTriage, NewCustomer, NewInbound, RecordedTriage, TicketTriageUpdate, TriageOutcome};
 pub use crate::alerts::{webhook_payload, Alert, AlertInputs, AlertSeverity, AlertStatus, DeliveryOutcome, DueDelivery, NewAlert, Raised, Webhook, WebhookDelivery};
 pub use crate::kb::{valid_slug, Article, ArticleChange, ArticleFilter, ArticleStatus, ArticleVersion, ImportOutcome, NewArticle, NewTemplate, ReplyTemplate, TemplateKind};
 pub use crate::mail::MAX_THREAD_LOOKUP_IDS;

@@ -324,7 +324,9 @@ pub(crate) fn triage_from_row(row: &impl DbRow) -> Result<TriageRow> {
     })
 }
 
-/// A decision record as stored; `record` is the full JSON the service wrote.
+/// A decision record as stored; `record` is the full JSON the service wrote, with the triage
+/// result it was made from under `triage` (kept once, in `triage_results`, and put back here
+/// when read: see [`DECISION_SELECT`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionRow {
     pub id: i64,
@@ -338,7 +340,11 @@ pub struct DecisionRow {
     pub created_at: DateTime<Utc>,
 }
 
-pub(crate) const DECISION_COLUMNS: &str = "id, ticket_id, message_id, triage_id, route, reason_code, priority, record, created_at";
+/// Decisions with their triage result, for [`decision_from_row`]; a `WHERE` on `d.` columns
+/// follows. The pipeline does not write the triage result into the decision record a second
+/// time (each message stored it twice); a record that has no `triage` gets it from here.
+pub(crate) const DECISION_SELECT: &str = "SELECT d.id, d.ticket_id, d.message_id, d.triage_id, d.route, d.reason_code, d.priority, d.record, d.created_at, \
+     t.result AS triage_result FROM decisions d LEFT JOIN triage_results t ON t.id = d.triage_id";
 
 pub(crate) fn decision_from_row(row: &impl DbRow) -> Result<DecisionRow> {
     Ok(DecisionRow {
@@ -349,9 +355,19 @@ pub(crate) fn decision_from_row(row: &impl DbRow) -> Result<DecisionRow> {
         route: row.string("route")?,
         reason_code: row.string("reason_code")?,
         priority: row.i64("priority")?,
-        record: parse_json("decision record", &row.string("record")?)?,
+        record: with_triage(parse_json("decision record", &row.string("record")?)?, row.opt_string("triage_result")?)?,
         created_at: from_ms(row.i64("created_at")?),
     })
+}
+
+/// A decision record with its triage result under `triage`, unless the record carries one.
+fn with_triage(mut record: serde_json::Value, triage_result: Option<String>) -> Result<serde_json::Value> {
+    if let (serde_json::Value::Object(fields), Some(triage_text)) = (&mut record, triage_result) {
+        if !fields.contains_key("triage") {
+            fields.insert("triage".to_string(), parse_json("triage result", &triage_text)?);
+        }
+    }
+    Ok(record)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

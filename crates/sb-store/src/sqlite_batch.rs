@@ -18,7 +18,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::audit::{entry_hash, NewAuditEntry, GENESIS_HASH};
-use crate::ingest::{follow_merge, sql, IngestStep, Ingested, IngestedRows, MergeStep, PreparedInbound, PreparedTriage, RecordedTriage, MAX_MERGE_HOPS};
+use crate::ingest::{finished_triage, follow_merge, sql, FinishTriage, IngestStep, Ingested, IngestedRows, MergeStep, PreparedInbound, PreparedTriage, RecordedTriage, StepWithTriage, MAX_MERGE_HOPS};
 use crate::records::{customer_from_row, json_text, message_from_row, ticket_from_row, DbRow, Direction, Ticket, CUSTOMER_COLUMNS, MESSAGE_COLUMNS, TICKET_COLUMNS};
 use crate::tickets::NewOutbound;
 use crate::{to_ms, Result};
@@ -187,6 +187,27 @@ fn read_rows(conn: &Connection, prepared: &PreparedInbound, ingested: &Ingested)
     let ticket = ticket(conn, ingested.ticket_id)?;
     let customer = ingested.customer_id.map(|id| row_by_id(conn, "customers", CUSTOMER_COLUMNS, id, |row| customer_from_row(row))).transpose()?;
     Ok(Some(IngestedRows { ingested: ingested.clone(), message, ticket, customer }))
+}
+
+/// An ingest and, for a new message, the triage record the caller builds from its rows, in a
+/// savepoint of its own inside the job's: a failed record is undone alone and the raw message
+/// stays (see `Store::ingest_and_record_triage`).
+pub(crate) fn ingest_and_record_triage(conn: &Connection, prepared: &PreparedInbound, finish: FinishTriage) -> Result<StepWithTriage> {
+    let step = ingest(conn, prepared)?;
+    let recorded = match finished_triage(&step, finish) {
+        None => None,
+        Some(Err(error)) => Some(Err(error)),
+        Some(Ok(prepared_triage)) => {
+            conn.execute_batch("SAVEPOINT triage")?;
+            let recorded = record_triage(conn, &prepared_triage);
+            if recorded.is_err() {
+                conn.execute_batch("ROLLBACK TO triage")?;
+            }
+            conn.execute_batch("RELEASE triage")?;
+            Some(recorded)
+        }
+    };
+    Ok(StepWithTriage { step, recorded })
 }
 
 /// One triage run's writes (see `ingest::record_triage_statements_postgres`), inside the

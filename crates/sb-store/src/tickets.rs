@@ -10,7 +10,7 @@ use crate::audit::{append_audit, NewAuditEntry};
 use crate::records::{
     compliance_from_row, customer_from_row, decision_from_row, message_from_row, sla_event_from_row, sla_policy_from_row, ticket_from_row, triage_from_row,
     ComplianceRecord, Customer, DecisionRow, Direction, MessageRow, Queue, SlaEvent, SlaPolicyRow, Ticket, TicketStatus, TriageRow, COMPLIANCE_COLUMNS,
-    CUSTOMER_COLUMNS, DECISION_COLUMNS, MESSAGE_COLUMNS, TICKET_COLUMNS, TRIAGE_COLUMNS,
+    CUSTOMER_COLUMNS, DECISION_SELECT, MESSAGE_COLUMNS, TICKET_COLUMNS, TRIAGE_COLUMNS,
 };
 use crate::{on_reader, on_writer, to_ms, Error, Result, Store};
 
@@ -351,7 +351,7 @@ impl Store {
     /// Every decision taken on a ticket, oldest first (re-triage adds, never replaces).
     pub async fn ticket_decisions(&self, ticket_id: i64) -> Result<Vec<DecisionRow>> {
         let rows = on_reader!(self, |pool| {
-            let rows = sqlx::query(AssertSqlSafe(&*format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE ticket_id = $1 ORDER BY id"))).bind(ticket_id).fetch_all(pool).await?;
+            let rows = sqlx::query(AssertSqlSafe(&*format!("{DECISION_SELECT} WHERE d.ticket_id = $1 ORDER BY d.id"))).bind(ticket_id).fetch_all(pool).await?;
             rows.iter().map(decision_from_row).collect::<Result<Vec<_>>>()?
         });
         Ok(rows)
@@ -361,7 +361,7 @@ impl Store {
     /// answered with): one row decoded, however long the ticket's history.
     pub async fn latest_message_decision(&self, ticket_id: i64, message_id: i64) -> Result<Option<DecisionRow>> {
         let row = on_reader!(self, |pool| {
-            let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE ticket_id = $1 AND message_id = $2 ORDER BY id DESC LIMIT 1");
+            let sql = format!("{DECISION_SELECT} WHERE d.ticket_id = $1 AND d.message_id = $2 ORDER BY d.id DESC LIMIT 1");
             let row = sqlx::query(AssertSqlSafe(&*sql)).bind(ticket_id).bind(message_id).fetch_optional(pool).await?;
             row.map(|row| decision_from_row(&row)).transpose()?
         });

@@ -25,7 +25,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Sqlite, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::ingest::{IngestStep, PreparedInbound, PreparedTriage, RecordedTriage};
+use crate::ingest::{FinishTriage, IngestStep, PreparedInbound, PreparedTriage, RecordedTriage, StepWithTriage};
 use crate::{sqlite_batch, Error, Result};
 
 /// Most requests committed together. Bounds the time one batch holds the writer.
@@ -34,16 +34,18 @@ const MAX_BATCH: usize = 64;
 const QUEUE_CAPACITY: usize = 256;
 
 /// One durable write and where its answer goes.
-#[derive(Debug)]
 enum WriteJob {
     Ingest { prepared: PreparedInbound, answer: oneshot::Sender<Result<IngestStep>> },
     RecordTriage { prepared: PreparedTriage, answer: oneshot::Sender<Result<RecordedTriage>> },
+    /// An ingest and the triage record built from its rows, in one savepoint each.
+    IngestAndRecord { prepared: PreparedInbound, finish: FinishTriage, answer: oneshot::Sender<Result<StepWithTriage>> },
 }
 
 /// A job's result, held until the batch's commit decides whether it stands.
 enum Pending {
     Ingest(oneshot::Sender<Result<IngestStep>>, Result<IngestStep>),
     RecordTriage(oneshot::Sender<Result<RecordedTriage>>, Result<RecordedTriage>),
+    IngestAndRecord(oneshot::Sender<Result<StepWithTriage>>, Result<StepWithTriage>),
 }
 
 impl Pending {
@@ -51,6 +53,7 @@ impl Pending {
         match job {
             WriteJob::Ingest { answer, .. } => Pending::Ingest(answer, Err(batch_failed(error))),
             WriteJob::RecordTriage { answer, .. } => Pending::RecordTriage(answer, Err(batch_failed(error))),
+            WriteJob::IngestAndRecord { answer, .. } => Pending::IngestAndRecord(answer, Err(batch_failed(error))),
         }
     }
 
@@ -63,6 +66,9 @@ impl Pending {
             }
             Pending::RecordTriage(answer, result) => {
                 let _ = answer.send(result.and_then(|ids| commit_error.map_or(Ok(ids), |error| Err(batch_failed(error)))));
+            }
+            Pending::IngestAndRecord(answer, result) => {
+                let _ = answer.send(result.and_then(|both| commit_error.map_or(Ok(both), |error| Err(batch_failed(error)))));
             }
         }
     }
@@ -99,6 +105,12 @@ impl GroupCommit {
     pub(crate) async fn record_triage(&self, prepared: PreparedTriage) -> Result<RecordedTriage> {
         let (answer, receiver) = oneshot::channel();
         self.submit(WriteJob::RecordTriage { prepared, answer }).await;
+        receiver.await.unwrap_or_else(|_| Err(writer_gone()))
+    }
+
+    pub(crate) async fn ingest_and_record_triage(&self, prepared: PreparedInbound, finish: FinishTriage) -> Result<StepWithTriage> {
+        let (answer, receiver) = oneshot::channel();
+        self.submit(WriteJob::IngestAndRecord { prepared, finish, answer }).await;
         receiver.await.unwrap_or_else(|_| Err(writer_gone()))
     }
 
@@ -205,6 +217,12 @@ fn run_batch(conn: &rusqlite::Connection, jobs: &mut std::vec::IntoIter<WriteJob
                 let result = sqlite_batch::record_triage(conn, &prepared);
                 let keep = result.is_ok();
                 pending.push(Pending::RecordTriage(answer, result));
+                keep
+            }
+            WriteJob::IngestAndRecord { prepared, finish, answer } => {
+                let result = sqlite_batch::ingest_and_record_triage(conn, &prepared, finish);
+                let keep = matches!(result, Ok(StepWithTriage { step: IngestStep::Done { .. }, .. }));
+                pending.push(Pending::IngestAndRecord(answer, result));
                 keep
             }
         };

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use sb_domain::{Carrier, Channel, Order, OrderItem, OrderStatus};
 use sb_store::{
     AlertSeverity, AlertStatus, DeliveryOutcome, NewAlert, Raised,
-    ArticleChange, ArticleFilter, ArticleStatus, Direction, ImportOutcome, NewArticle, NewTemplate, TemplateKind, Error, MessageStage, NewAuditEntry, NewCustomer, NewInbound, NewOutbound, NewUser, Page, Queue, Role, Scope, Store, TicketFilter,
+    ArticleChange, ArticleFilter, ArticleStatus, Direction, FinishTriage, ImportOutcome, IngestedRows, NewArticle, NewTemplate, TemplateKind, Error, MessageStage, NewAuditEntry, NewCustomer, NewInbound, NewOutbound, NewUser, Page, Queue, Role, Scope, Store, TicketFilter,
     TicketStatus, TicketTriageUpdate, TicketUpdate, TriageBacklog, TriageOutcome,
 };
 use serde_json::json;
@@ -298,6 +298,66 @@ async fn a_failing_triage_write_leaves_nothing_half_way(db: &TestDb) {
     assert!(store.ticket_triage_results(ingested.ticket_id).await.unwrap().is_empty());
     assert!(store.ticket_decisions(ingested.ticket_id).await.unwrap().is_empty());
     assert_eq!(store.message(ingested.message_id).await.unwrap().stage, MessageStage::Raw);
+}
+
+/// One commit for the raw message and its triage run: what `finish` builds from the stored rows
+/// is recorded with the message; a repeated delivery never calls it.
+async fn ingest_and_triage_record_in_one_write(db: &TestDb) {
+    let store = &db.store;
+    let mut message = inbound(Some("one-1"), "the cream gave me a rash", Some("one@example.com"));
+    message.claim = Some(("proc-1".into(), at(5)));
+    let finish: FinishTriage = Box::new(|rows: &IngestedRows| {
+        assert_eq!((rows.message.body.as_str(), rows.ticket.status), ("the cream gave me a rash", TicketStatus::New));
+        assert_eq!(rows.customer.as_ref().and_then(|customer| customer.email.as_deref()), Some("one@example.com"));
+        Some(outcome(rows.ingested.message_id, rows.ingested.ticket_id, "safety_queue", true))
+    });
+    let both = store.ingest_and_record_triage(&message, finish).await.unwrap();
+    assert!(both.rows.ingested.created && both.rows.ingested.new_ticket);
+    let recorded = both.recorded.expect("recorded with the ingest").unwrap();
+    let ticket = store.ticket(both.rows.ingested.ticket_id).await.unwrap();
+    assert_eq!(recorded.ticket, ticket);
+    assert_eq!((ticket.status, ticket.queue, ticket.priority), (TicketStatus::Open, Queue::Safety, 90));
+    let stored = store.message(both.rows.ingested.message_id).await.unwrap();
+    assert_eq!((stored.stage, stored.raw_payload.clone()), (MessageStage::Triaged, message.raw_payload.clone()));
+    assert_eq!(store.list_compliance_records(Some(ticket.id), Page::default()).await.unwrap().len(), 1);
+    assert!(store.verify_audit(|_| {}).await.unwrap().first_bad_entry.is_none());
+    // The decision record comes back with the triage result it was made from.
+    let decisions = store.ticket_decisions(ticket.id).await.unwrap();
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(decisions[0].record, json!({"route": "safety_queue", "reason": "because the test says so", "triage": {"intent": "adverse_reaction", "confidence": 0.93}}));
+
+    let never: FinishTriage = Box::new(|_: &IngestedRows| panic!("a repeated delivery is not triaged again"));
+    let again = store.ingest_and_record_triage(&message, never).await.unwrap();
+    assert!(!again.rows.ingested.created && again.recorded.is_none());
+    assert_eq!((again.rows.ingested.ticket_id, again.rows.ingested.message_id), (ticket.id, stored.id));
+    assert_eq!(store.ticket_decisions(ticket.id).await.unwrap().len(), 1);
+}
+
+/// When the triage run is not built (the caller declines, or its code panics) or its write
+/// fails, the raw message is stored alone, still claimed, for the caller or the worker.
+async fn ingest_and_triage_keep_the_raw_message_when_triage_is_not_recorded(db: &TestDb) {
+    let store = &db.store;
+    let declined: FinishTriage = Box::new(|_: &IngestedRows| None);
+    let panicked: FinishTriage = Box::new(|_: &IngestedRows| panic!("a bug in the decision"));
+    // Violates the decisions.route CHECK after the triage row is written.
+    let broken: FinishTriage = Box::new(|rows: &IngestedRows| Some(outcome(rows.ingested.message_id, rows.ingested.ticket_id, "no_such_route", false)));
+    for (idx, finish) in [declined, panicked, broken].into_iter().enumerate() {
+        let mut message = inbound(Some(&format!("raw-{idx}")), "where is my parcel", Some("raw@example.com"));
+        message.claim = Some(("proc-1".into(), at(5)));
+        let both = store.ingest_and_record_triage(&message, finish).await.unwrap();
+        assert!(both.rows.ingested.created, "case {idx}");
+        assert_eq!(both.recorded.as_ref().map(Result::is_err), if idx == 2 { Some(true) } else { None }, "case {idx}");
+        let stored = store.message(both.rows.ingested.message_id).await.unwrap();
+        assert_eq!(stored.stage, MessageStage::Raw, "case {idx}");
+        assert!(store.ticket_triage_results(both.rows.ingested.ticket_id).await.unwrap().is_empty(), "case {idx}");
+        assert!(store.ticket_decisions(both.rows.ingested.ticket_id).await.unwrap().is_empty(), "case {idx}");
+        assert_eq!(store.ticket(both.rows.ingested.ticket_id).await.unwrap().status, TicketStatus::New, "case {idx}");
+        // Claimed by the ingesting process: no worker takes it before the lease ends.
+        assert!(store.claim_pending("w", at(1), at(2), 10).await.unwrap().is_empty(), "case {idx}");
+        let claimed = store.claim_pending("w", at(6), at(7), 10).await.unwrap();
+        assert_eq!(claimed.iter().map(|claimed| claimed.message.id).collect::<Vec<_>>(), vec![stored.id], "case {idx}");
+        store.record_triage(&outcome(stored.id, stored.ticket_id, "human_queue", false), at(7)).await.unwrap();
+    }
 }
 
 async fn compliance_records_are_append_only(db: &TestDb) {
@@ -930,6 +990,8 @@ conformance_tests!(
     failed_triage_is_retried_then_marked_failed,
     a_triaged_customer_message_ends_the_wait_on_the_customer,
     a_failing_triage_write_leaves_nothing_half_way,
+    ingest_and_triage_record_in_one_write,
+    ingest_and_triage_keep_the_raw_message_when_triage_is_not_recorded,
     compliance_records_are_append_only,
     the_audit_chain_verifies_and_reports_tampering,
     concurrent_audit_appends_keep_one_chain,
