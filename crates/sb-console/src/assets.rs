@@ -22,6 +22,9 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("workspace.js", JS, include_str!("../assets/workspace.js")),
     ("login.js", JS, include_str!("../assets/login.js")),
     ("admin.js", JS, include_str!("../assets/admin.js")),
+    ("typing.js", JS, include_str!("../assets/typing.js")),
+    ("chat.css", "text/css; charset=utf-8", include_str!("../assets/chat.css")),
+    ("chat.js", JS, include_str!("../assets/chat.js")),
 ];
 
 const JS: &str = "text/javascript; charset=utf-8";

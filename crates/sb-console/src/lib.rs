@@ -1,4 +1,6 @@
-//! The web console: the pages agents, supervisors and admins use, served by the binary.
+//! The web console: the pages agents, supervisors and admins use, and the customer chat
+//! widget (`widget.rs`: the loader shops embed and the chat page it frames), served by the
+//! binary.
 //!
 //! Pages are rendered on the server with maud (every value escaped by default); each page
 //! then loads small ES modules (`assets/*.js`, embedded with `include_str!`) that read and
@@ -21,6 +23,7 @@
 
 mod assets;
 mod pages;
+mod widget;
 
 use axum::response::Redirect;
 use axum::routing::get;
@@ -40,4 +43,6 @@ pub fn router() -> Router<AppState> {
         .route("/console/login", get(pages::login))
         .route("/console/admin", get(pages::admin))
         .route("/console/assets/{file}", get(assets::serve))
+        .route("/widget.js", get(widget::loader))
+        .route("/chat", get(widget::chat_page))
 }

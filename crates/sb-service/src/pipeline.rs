@@ -204,7 +204,7 @@ impl Service {
                 subject: message.subject.as_ref().map(|subject| format!("Re: {subject}")),
                 body: text.clone(),
                 recipient: reply_recipient(message.channel, customer),
-                metadata: Some(serde_json::json!({"automatic": true, "reason_code": decision.reason_code})),
+                metadata: Some(automatic_reply_metadata(&decision, &workflow)),
             }),
             _ => None,
         };
@@ -281,6 +281,7 @@ impl Service {
         };
         let recorded = self.store().record_triage(&outcome, Utc::now()).await?;
         if let Some(reply_message_id) = recorded.reply_message_id {
+            self.deliver_chat_reply(message.channel, reply_message_id).await;
             self.publish_message_added(message.ticket_id, reply_message_id, Direction::Outbound);
         }
         self.publish_ticket_updated(&recorded.ticket);
@@ -395,6 +396,19 @@ impl Service {
         }
         Ok(handled)
     }
+}
+
+/// What an automatic reply's message carries beside its text: that it was automatic, why, and
+/// the article it answers from (title and link), so a channel can show the citation (the chat
+/// widget draws it as a card).
+fn automatic_reply_metadata(decision: &Decision, workflow: &WorkflowOutcome) -> serde_json::Value {
+    let mut metadata = serde_json::json!({"automatic": true, "reason_code": decision.reason_code});
+    if let WorkflowOutcome::Informational { article: Some(article) } = workflow {
+        if let Some(url) = &article.url {
+            metadata["article"] = serde_json::json!({"id": article.article_id, "version": article.version, "title": article.title, "url": url});
+        }
+    }
+    metadata
 }
 
 fn reply_recipient(channel: Channel, customer: Option<&sb_store::Customer>) -> Option<String> {

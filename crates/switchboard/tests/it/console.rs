@@ -23,7 +23,7 @@ use crate::cli::repo_root;
 use crate::serve::{binary, create_token, Server, TestDatabase};
 
 const INSTALL_HINT: &str = "the console's browser tests need Debian's Chromium and its WebDriver: run `apt-get install -y chromium chromium-driver` (scripts/services.sh does it)";
-const PASSWORD: &str = "a long console password";
+pub(crate) const PASSWORD: &str = "a long console password";
 
 fn find_program(names: &[&str]) -> PathBuf {
     for name in names {
@@ -38,13 +38,13 @@ fn find_program(names: &[&str]) -> PathBuf {
 }
 
 /// chromedriver on a free port; killed when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
 }
 
 impl Driver {
-    async fn start() -> Driver {
+    pub(crate) async fn start() -> Driver {
         let chromedriver = find_program(&["chromedriver"]);
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(chromedriver).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|error| panic!("chromedriver does not start ({error}): {INSTALL_HINT}"));
@@ -57,7 +57,7 @@ impl Driver {
         driver
     }
 
-    async fn browser(&self) -> Client {
+    pub(crate) async fn browser(&self) -> Client {
         let chromium = find_program(&["chromium", "chromium-browser"]);
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
@@ -79,13 +79,13 @@ impl Drop for Driver {
 }
 
 /// Sizes the window so that the page itself is `width`×`height` (WebDriver sets the outer size).
-async fn set_viewport(browser: &Client, width: u32, height: u32) {
+pub(crate) async fn set_viewport(browser: &Client, width: u32, height: u32) {
     let frame = browser.execute("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];", vec![]).await.unwrap();
     let frame_size = |index: usize| frame[index].as_u64().unwrap_or(0) as u32;
     browser.set_window_size(width + frame_size(0), height + frame_size(1)).await.unwrap();
 }
 
-fn create_user(db_url: &str, email: &str, name: &str, role: &str) {
+pub(crate) fn create_user(db_url: &str, email: &str, name: &str, role: &str) {
     let output = Command::new(binary())
         .args(["user", "create", "--db", db_url, "--email", email, "--name", name, "--role", role])
         .env("SWITCHBOARD_PASSWORD", PASSWORD)
@@ -97,7 +97,7 @@ fn create_user(db_url: &str, email: &str, name: &str, role: &str) {
 }
 
 /// Saves the page as `name.png` when screenshots are asked for.
-async fn screenshot(browser: &Client, name: &str) {
+pub(crate) async fn screenshot(browser: &Client, name: &str) {
     let Ok(dir) = std::env::var("SWITCHBOARD_SCREENSHOTS") else { return };
     let dir = repo_root().join(dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -108,7 +108,7 @@ async fn screenshot(browser: &Client, name: &str) {
 }
 
 /// Polls `script` (a JavaScript expression) until it is truthy; fails with `what` after 20 s.
-async fn wait_for(browser: &Client, script: &str, what: &str) -> Value {
+pub(crate) async fn wait_for(browser: &Client, script: &str, what: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let value = browser.execute(&format!("return ({script});"), vec![]).await.unwrap();
@@ -126,11 +126,11 @@ async fn wait_for(browser: &Client, script: &str, what: &str) -> Value {
     }
 }
 
-async fn text_of(browser: &Client, selector: &str) -> String {
+pub(crate) async fn text_of(browser: &Client, selector: &str) -> String {
     browser.find(Locator::Css(selector)).await.unwrap_or_else(|error| panic!("{selector}: {error}")).text().await.unwrap()
 }
 
-async fn log_in(browser: &Client, base_url: &str, email: &str) {
+pub(crate) async fn log_in(browser: &Client, base_url: &str, email: &str) {
     browser.goto(&format!("{base_url}/console")).await.unwrap();
     wait_for(browser, "location.pathname === '/console/login' && document.getElementById('login-form')", "the redirect to the login page").await;
     browser.find(Locator::Id("email")).await.unwrap().send_keys(email).await.unwrap();

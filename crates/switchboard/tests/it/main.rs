@@ -7,3 +7,4 @@ mod email;
 mod report;
 mod serve;
 mod wfm;
+mod widget;
