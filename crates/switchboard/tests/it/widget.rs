@@ -77,8 +77,16 @@ async fn open_widget(browser: &Client, shop_url: &str) {
     // The shop's `button { background: #ff00aa !important }` does not reach the launcher.
     let launcher_colour = browser.execute("return getComputedStyle(document.getElementById('switchboard-chat').shadowRoot.querySelector('.launcher')).backgroundColor;", vec![]).await.unwrap();
     assert_eq!(launcher_colour, json!("rgb(15, 118, 110)"), "the launcher keeps the widget's accent");
-    browser.enter_frame(0).await.unwrap();
+    enter_chat(browser).await;
     wait_for(browser, "document.readyState === 'complete' && (!document.getElementById('chat-start').hidden || !document.getElementById('chat-conversation').hidden)", "the chat page").await;
+}
+
+/// Enters the chat's iframe, which lives in the widget's shadow root (not in `window.frames`'
+/// numbering WebDriver sees).
+async fn enter_chat(browser: &Client) {
+    let host = browser.find(Locator::Id("switchboard-chat")).await.unwrap();
+    let frame = host.shadow_root().await.unwrap().find(Locator::Css("iframe")).await.unwrap();
+    frame.enter_frame().await.unwrap();
 }
 
 /// The texts of the chat's messages, as (class, text) pairs.
@@ -117,7 +125,7 @@ async fn a_customer_chats_from_a_shop_page_and_an_agent_answers_live_in_chromium
     customer.find(Locator::Id("chat-first-message")).await.unwrap().send_keys(question).await.unwrap();
     customer.enter_parent_frame().await.unwrap();
     screenshot(&customer, "widget-start").await;
-    customer.enter_frame(0).await.unwrap();
+    enter_chat(&customer).await;
     customer.find(Locator::Id("chat-start-submit")).await.unwrap().click().await.unwrap();
     wait_for(&customer, &format!("[...document.querySelectorAll('.chat-message.mine:not(.pending) .chat-bubble')].some(node => node.textContent === {})", json!(question)), "the customer's message, stored").await;
     let stored = customer.execute("const session = JSON.parse(localStorage.getItem('switchboard.chat.v1')); return fetch(`/api/v1/chat/conversations/${session.conversationId}`, {headers: {Authorization: `Bearer ${session.token}`}}).then(response => response.json());", vec![]).await.unwrap();
