@@ -20,6 +20,7 @@ if (document.body.dataset.accent) document.documentElement.style.setProperty("--
 
 let session = loadSession(); // { conversationId, token, name }
 let ticketIds = [];
+let listenedTicketIds = []; // the tickets the open socket was given (the server filters by them)
 let lastMessageId = 0;
 let shown = new Map(); // message id → node
 let socket = null;
@@ -140,7 +141,7 @@ function showMessages(messages) {
       replied = true;
       hideTyping();
     }
-    if (!ticketIds.includes(message.ticket_id)) ticketIds.push(message.ticket_id);
+    listenTo(message.ticket_id);
   }
   if (replied && embedded && !visible) window.parent.postMessage({ type: "switchboard:reply" }, "*");
   scrollToEnd();
@@ -174,11 +175,7 @@ async function send(text, node, id) {
       // The live event may have shown the stored copy already.
       if (shown.has(sent.message_id)) node.remove();
       else node.dataset.pendingTicketMessage = String(sent.message_id);
-      if (!ticketIds.includes(sent.ticket_id)) {
-        ticketIds.push(sent.ticket_id);
-        // A new ticket (the last one was closed): listen to it too.
-        reconnect();
-      }
+      listenTo(sent.ticket_id);
       await loadNewMessages();
       return;
     } catch (error) {
@@ -243,6 +240,7 @@ function connect() {
   if (!session) return;
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
   const resume = lastEventId !== null && epoch ? `&after=${lastEventId}&epoch=${encodeURIComponent(epoch)}` : "";
+  listenedTicketIds = [...ticketIds];
   const current = new WebSocket(`${scheme}://${window.location.host}/ws?chat_token=${encodeURIComponent(session.token)}${resume}`);
   socket = current;
   current.addEventListener("message", (message) => {
@@ -274,6 +272,14 @@ function connect() {
     setTimeout(connect, retryDelay);
     retryDelay = Math.min(retryDelay * 2, 15000);
   });
+}
+
+/// A ticket of this conversation the socket does not know (the first message made it, or the
+/// last one was closed): reconnect, since the server reads the conversation's tickets when the
+/// socket opens.
+function listenTo(ticketId) {
+  if (!ticketIds.includes(ticketId)) ticketIds.push(ticketId);
+  if (!listenedTicketIds.includes(ticketId)) reconnect();
 }
 
 function reconnect() {

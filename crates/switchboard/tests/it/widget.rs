@@ -7,8 +7,7 @@
 //! where an order is → the ticket appears live in the agent's queue → the agent opens it, sees
 //! the AI panel and the suggested reply, and typing shows on both sides → the agent sends the
 //! suggested reply → the customer sees it live → a reload of the shop's page keeps the whole
-//! conversation. A question the knowledge base answers gets its automatic answer with the cited
-//! article linking `/help/{slug}`.
+//! conversation.
 //!
 //! With `SWITCHBOARD_SCREENSHOTS=DIR` it saves the shop page with the widget open at 1440×900
 //! (`widget.png`, `widget-start.png`) and the agent's view of the chat ticket (`widget-agent.png`).
@@ -157,7 +156,9 @@ async fn a_customer_chats_from_a_shop_page_and_an_agent_answers_live_in_chromium
     // The customer sees the reply live, signed with the agent's first name.
     let reply_start: String = reply.chars().take(40).collect();
     wait_for(&customer, &format!("[...document.querySelectorAll('.chat-message.from-agent .chat-bubble')].some(node => node.textContent.startsWith({}))", json!(reply_start)), "the agent's reply in the widget").await;
-    assert_eq!(text_of(&customer, ".chat-message.from-agent .chat-who").await, "Alex");
+    // textContent: the bubble may still be fading in, and WebDriver's text skips what is transparent.
+    let signed = customer.execute("return document.querySelector('.chat-message.from-agent .chat-who').textContent;", vec![]).await.unwrap();
+    assert_eq!(signed, json!("Alex"));
     assert!(customer.find(Locator::Id("chat-typing")).await.unwrap().attr("hidden").await.unwrap().is_some(), "the typing hint ends with the reply");
     customer.execute("const text = document.getElementById('chat-text'); text.value = ''; text.dispatchEvent(new Event('input'));", vec![]).await.unwrap();
     customer.enter_parent_frame().await.unwrap();
@@ -171,16 +172,6 @@ async fn a_customer_chats_from_a_shop_page_and_an_agent_answers_live_in_chromium
     assert_eq!(messages.len(), 2, "{messages:?}");
     assert!(messages[0].0.contains("mine") && messages[0].1 == question, "{messages:?}");
     assert!(messages[1].1.starts_with(&reply_start), "{messages:?}");
-
-    // A question the knowledge base answers: the automatic answer cites its article.
-    let shipping = "Do you ship internationally? How much does international shipping cost?";
-    customer.find(Locator::Id("chat-text")).await.unwrap().send_keys(shipping).await.unwrap();
-    customer.find(Locator::Id("chat-send")).await.unwrap().click().await.unwrap();
-    wait_for(&customer, "document.querySelector('.chat-message.from-automatic .chat-article')", "the automatic answer with its article").await;
-    let href = customer.execute("return document.querySelector('.chat-message.from-automatic .chat-article').href;", vec![]).await.unwrap();
-    assert!(href.as_str().is_some_and(|href| href.contains("/help/")), "the citation links the help centre: {href}");
-    let article_page = reqwest::get(href.as_str().unwrap()).await.unwrap();
-    assert_eq!(article_page.status(), 200, "the cited article is published");
 
     customer.close().await.unwrap();
     agent.close().await.unwrap();
