@@ -12,7 +12,8 @@ export function placeholders(text) {
 }
 
 /// Builds the composer. `onSend(mode, text)` returns a promise; mode is "reply" or "note".
-export function composer({ canWrite, onSend }) {
+/// `onTyping()`, when given, is called as the agent types a reply.
+export function composer({ canWrite, onSend, onTyping }) {
   let mode = "reply";
   const backdrop = h("div.editor-backdrop", { "aria-hidden": "true" });
   const textarea = h("textarea#composer-text", { rows: "5", placeholder: "Write a reply to the customer…", "aria-label": "Reply", disabled: !canWrite });
@@ -79,6 +80,7 @@ export function composer({ canWrite, onSend }) {
   }
 
   textarea.addEventListener("input", paint);
+  textarea.addEventListener("input", () => mode === "reply" && onTyping && onTyping());
   textarea.addEventListener("scroll", () => (backdrop.scrollTop = textarea.scrollTop));
   textarea.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {

@@ -53,6 +53,11 @@ export function connect() {
       emit(event);
       return;
     }
+    // Typing hints are live-only: they carry the last id instead of a new one.
+    if (event.type === "typing") {
+      emit(event);
+      return;
+    }
     if (typeof event.id === "number") {
       if (lastId !== null && event.id <= lastId) return;
       lastId = event.id;

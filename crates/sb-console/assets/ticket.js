@@ -6,6 +6,7 @@
 import { api, ApiError } from "./api.js";
 import { h, clear, label, percent, relative, dateTime, priorityBadge, slaBadge, toast, can, me } from "./dom.js";
 import { composer } from "./composer.js";
+import * as typing from "./typing.js";
 
 const view = document.getElementById("ticket-view");
 const placeholder = document.getElementById("ticket-placeholder");
@@ -193,14 +194,15 @@ function render(keepComposer) {
   const { detail, assist } = current;
   const writable = can("write") && detail.ticket.status !== "merged" && (!detail.ticket.assignee_id || detail.ticket.assignee_id === me() || can("assign"));
   if (!keepComposer || !current.composer) {
-    current.composer = composer({ canWrite: writable, onSend: send });
+    const ticketNow = () => current.detail.ticket;
+    current.composer = composer({ canWrite: writable, onSend: send, onTyping: () => typing.agentTyping(ticketNow()) });
   }
   const scroll = view.querySelector(".conversation");
   const atBottom = !scroll || scroll.scrollTop + scroll.clientHeight >= scroll.scrollHeight - 40;
   clear(view);
   const talk = conversation(detail);
   // Read-only callers get no editor at all: the header says why.
-  view.append(h("div.ticket-main", {}, header(detail), talk, writable ? current.composer.root : null), h("aside.side#side", { "aria-label": "Analysis and assist" }, aiPanel(detail), assistPanels(assist, writable ? current.composer : null)));
+  view.append(h("div.ticket-main", {}, header(detail), talk, typing.indicator(detail.ticket.id), writable ? current.composer.root : null), h("aside.side#side", { "aria-label": "Analysis and assist" }, aiPanel(detail), assistPanels(assist, writable ? current.composer : null)));
   if (atBottom || !keepComposer) talk.scrollTop = talk.scrollHeight;
   if (!keepComposer && assist && assist.suggested_reply && assist.suggested_reply.text && detail.ticket.status !== "resolved") {
     current.composer.suggest(assist.suggested_reply.text);
@@ -248,6 +250,16 @@ export async function refresh() {
 }
 
 export const openId = () => (current ? current.id : null);
+
+/// A live typing event: shown when it is the open ticket's customer.
+export function typingEvent(event) {
+  if (event.party === "customer" && event.ticket_id === openId()) typing.customerTyping(event.ticket_id);
+}
+
+/// A message arrived in the open ticket: a customer's ends their typing hint.
+export function messageEvent(event) {
+  if (event.direction === "inbound" && event.ticket_id === openId()) typing.hide();
+}
 
 /// Shortcut entry points.
 export const shortcuts = {

@@ -12,6 +12,12 @@ const workspace = document.querySelector(".workspace");
 queue.init((ticketId) => ticket.open(ticketId));
 
 onEvent((event) => {
+  // Typing changes no data: no reload, only the hint.
+  if (event.type === "typing") {
+    ticket.typingEvent(event);
+    return;
+  }
+  if (event.type === "message_added") ticket.messageEvent(event);
   if (event.type === "reset") {
     queue.refreshSoon();
     ticket.refresh();

@@ -32,6 +32,9 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("admin-audit.js", JS, include_str!("../assets/admin-audit.js")),
     ("dashboard.js", JS, include_str!("../assets/dashboard.js")),
     ("charts.js", JS, include_str!("../assets/charts.js")),
+    ("typing.js", JS, include_str!("../assets/typing.js")),
+    ("chat.css", "text/css; charset=utf-8", include_str!("../assets/chat.css")),
+    ("chat.js", JS, include_str!("../assets/chat.js")),
 ];
 
 const JS: &str = "text/javascript; charset=utf-8";

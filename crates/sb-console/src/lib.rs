@@ -1,4 +1,6 @@
-//! The web console: the pages agents, supervisors and admins use, served by the binary.
+//! The web console: the pages agents, supervisors and admins use, and the customer chat
+//! widget (`widget.rs`: the loader shops embed and the chat page it frames), served by the
+//! binary.
 //!
 //! Pages are rendered on the server with maud (every value escaped by default); each page
 //! then loads small ES modules (`assets/*.js`, embedded with `include_str!`) that read and
@@ -23,6 +25,7 @@ mod admin;
 mod assets;
 mod dashboard;
 mod pages;
+mod widget;
 
 use axum::response::Redirect;
 use axum::routing::get;
@@ -44,4 +47,6 @@ pub fn router() -> Router<AppState> {
         .route("/console/admin", get(admin::overview))
         .route("/console/admin/{section}", get(admin::section))
         .route("/console/assets/{file}", get(assets::serve))
+        .route("/widget.js", get(widget::loader))
+        .route("/chat", get(widget::chat_page))
 }

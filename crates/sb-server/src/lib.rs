@@ -12,6 +12,7 @@ mod alerts;
 mod assist;
 mod auth;
 mod dashboard;
+mod chat;
 mod dto;
 mod error;
 mod inbound_email;
@@ -41,6 +42,7 @@ use axum::{Json, Router};
 use sb_service::Service;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
+pub use crate::chat::{ChatConfig, ChatState, Presence, CHAT_MAX_BODY_BYTES};
 pub use crate::auth::{Caller, Credential, Permission, CSRF_HEADER, SESSION_COOKIE};
 pub use crate::error::ApiError;
 pub use crate::rate_limit::{RateLimit, RateLimitConfig};
@@ -63,11 +65,13 @@ pub struct SecurityConfig {
     /// Serve `/metrics` without credentials (for a scraper on a private network that cannot
     /// send a token); otherwise it needs a token with the `read` or `admin` scope.
     pub metrics_public: bool,
+    /// The customer chat widget: sites allowed to embed it, its limits.
+    pub chat: ChatConfig,
 }
 
 impl Default for SecurityConfig {
     fn default() -> SecurityConfig {
-        SecurityConfig { rate_limits: RateLimitConfig::default(), session_ttl: chrono::TimeDelta::hours(12), secure_cookies: false, metrics_public: false }
+        SecurityConfig { rate_limits: RateLimitConfig::default(), session_ttl: chrono::TimeDelta::hours(12), secure_cookies: false, metrics_public: false, chat: ChatConfig::default() }
     }
 }
 
@@ -88,6 +92,8 @@ pub struct AppState {
     pub(crate) token_use: Arc<throttle::Throttle<i64>>,
     /// (caller, entity type, entity id) → when viewing its personal data was last audited.
     pub(crate) pii_views: Arc<throttle::Throttle<(String, &'static str, i64)>>,
+    /// The chat widget's settings, presence of agents and limiters.
+    pub chat: Arc<ChatState>,
 }
 
 impl AppState {
@@ -98,7 +104,9 @@ impl AppState {
     pub fn with_security(service: Service, security: SecurityConfig) -> AppState {
         let limits = Arc::new(rate_limit::Limits::new(&security.rate_limits));
         let metrics = Arc::new(metrics::HttpMetrics::new(&service));
+        let chat = Arc::new(ChatState::new(security.chat.clone()));
         AppState {
+            chat,
             service,
             started_at: Arc::new(Instant::now()),
             security: Arc::new(security),
@@ -137,6 +145,7 @@ pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
         .route("/tickets/{ticket_id}/escalate", post(ticket_actions::escalate))
         .route("/tickets/{ticket_id}/merge", post(ticket_actions::merge))
         .route("/tickets/{ticket_id}/assist", get(assist::ticket_assist))
+        .route("/tickets/{ticket_id}/typing", post(chat::agent_typing))
         .route("/tickets/{ticket_id}/kb-draft", post(assist::create_kb_draft))
         .route("/customers/{customer_id}", get(ticket_actions::get_customer))
         .route("/customers/{customer_id}/vip", post(ticket_actions::set_vip))
@@ -171,6 +180,7 @@ pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
         .route("/reports/forecast", get(dashboard::forecast_today))
         .route("/policy/thresholds", get(dashboard::thresholds))
         .route("/email/mailboxes", get(inbound_email::list_mailboxes))
+        .nest("/chat", chat_routes(&state))
         .fallback(api_not_found)
         .layer(axum::middleware::from_fn_with_state(state.limits.clone(), rate_limit::limit_by_ip));
     // Layers run outermost last: the request id is checked, set and echoed before the request's
@@ -191,6 +201,18 @@ pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(axum::middleware::map_request(request_log::drop_invalid_request_id))
         .with_state(state)
+}
+
+/// The public customer chat API (`chat.rs`): its own body cap and origin rules.
+fn chat_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/status", get(chat::status))
+        .route("/conversations", post(chat::start))
+        .route("/conversations/{conversation_id}", get(chat::get_conversation))
+        .route("/conversations/{conversation_id}/messages", get(chat::history).post(chat::send))
+        .route("/conversations/{conversation_id}/typing", post(chat::customer_typing))
+        .layer(DefaultBodyLimit::max(CHAT_MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), chat::origin_guard))
 }
 
 async fn api_not_found() -> ApiError {

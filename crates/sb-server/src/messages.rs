@@ -61,7 +61,7 @@ pub struct CreateMessageRequest {
 }
 
 /// Parses a JSON body: 415 unless JSON, 400 for syntax, 422 for a wrong shape.
-fn parse_json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
     let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
     if !content_type.starts_with("application/json") {
         return Err(ApiError::UnsupportedMediaType);
@@ -74,7 +74,7 @@ fn parse_channel(label: &str) -> Result<Channel, ApiError> {
     Channel::parse(label).ok_or_else(|| ApiError::validation("unknown_channel", format!("unknown channel `{label}`: use chat, email, voice, api or sms")))
 }
 
-fn validate_text(text: &str) -> Result<(), ApiError> {
+pub(crate) fn validate_text(text: &str) -> Result<(), ApiError> {
     if text.trim().is_empty() {
         return Err(ApiError::validation("empty_text", "the message text is empty"));
     }

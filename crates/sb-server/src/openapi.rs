@@ -90,6 +90,11 @@ impl Modify for SecuritySchemes {
         components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(session)));
         let csrf = ApiKeyValue::with_description("X-CSRF-Token", "The session's CSRF token (`csrf_token` of `POST /api/v1/session` or `GET /api/v1/session`): required with the session cookie on every POST and DELETE; bearer tokens need none.");
         components.add_security_scheme("csrf", SecurityScheme::ApiKey(ApiKey::Header(csrf)));
+        let chat_token = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some("A chat conversation's secret, answered once by `POST /api/v1/chat/conversations`: opens that one conversation only (to `/ws` it is sent as the `chat_token` query parameter, since browsers cannot set headers on a WebSocket)."))
+            .build();
+        components.add_security_scheme("chat_token", SecurityScheme::Http(chat_token));
     }
 }
 
@@ -117,6 +122,13 @@ impl Modify for SecuritySchemes {
         crate::assist::create_kb_draft,
         crate::assist::help_page,
         crate::ws::events_socket,
+        crate::chat::agent_typing,
+        crate::chat::status,
+        crate::chat::start,
+        crate::chat::get_conversation,
+        crate::chat::history,
+        crate::chat::send,
+        crate::chat::customer_typing,
         crate::ticket_actions::assign,
         crate::ticket_actions::set_status,
         crate::ticket_actions::reply,
@@ -182,6 +194,7 @@ impl Modify for SecuritySchemes {
         (name = "alerts", description = "Alerts raised by the rules, and the webhooks that receive them (signed, retried, logged)."),
         (name = "reports", description = "Dashboard reports over a date range in a time zone, as JSON or CSV: pending queue, real-time metrics, customer 360, SLA compliance, category and agent performance, LLM cost, automation rate."),
         (name = "session", description = "Console login (cookie and CSRF token)."),
+        (name = "chat", description = "The customer chat widget's public API: start a conversation (no API token), then send, read and signal typing with the conversation's own secret."),
         (name = "events", description = "Live ticket events over a WebSocket, with resume after a disconnect."),
         (name = "service", description = "Probes and this document; no authentication."),
     ),

@@ -14,13 +14,19 @@
 //!
 //! A cross-site page cannot open this socket with the user's cookie: the `Origin` header, when
 //! sent (browsers always send it), must name this server's own host.
+//!
+//! Customers of the chat widget connect with their conversation's secret (`?chat_token=…`)
+//! instead: such a connection gets only the events of that conversation's tickets — new
+//! messages (never notes) and the agent typing — and nothing of any other ticket (`chat.rs`
+//! holds the filter). A console session that can answer customers counts as an agent online
+//! while it is connected.
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
-use sb_service::{Resume, Subscription};
+use sb_service::{Event, EventKind, Resume, Subscription};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -37,6 +43,8 @@ pub struct ResumeQuery {
     after: Option<u64>,
     /// The `epoch` of the `hello` that event id came from.
     epoch: Option<String>,
+    /// A chat conversation's secret: the customer's connection (instead of a session).
+    chat_token: Option<String>,
 }
 
 /// Live events
@@ -54,17 +62,30 @@ pub struct ResumeQuery {
         (status = 422, description = "Not a WebSocket upgrade request. Code: `not_a_websocket`.", body = ErrorBody),
         (status = 429, response = RateLimited),
     ),
-    security(("session" = ["admin", "supervisor", "agent", "compliance", "viewer"]), ("bearer" = ["read"])),
+    security(("session" = ["admin", "supervisor", "agent", "compliance", "viewer"]), ("bearer" = ["read"]), ("chat_token" = [])),
 )]
 pub async fn events_socket(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Result<Caller, ApiError>,
     headers: HeaderMap,
     Query(query): Query<ResumeQuery>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    if let Some(chat_token) = query.chat_token.as_deref() {
+        let conversation = state.service.chat_conversation(chat_token).await?.ok_or(ApiError::Unauthorized)?;
+        if !same_origin(&headers) {
+            return Err(ApiError::Forbidden("the WebSocket must be opened from this server's own pages".into()));
+        }
+        let upgrade = upgrade.map_err(|rejection| ApiError::validation("not_a_websocket", format!("this endpoint speaks WebSocket only: {rejection}")))?;
+        let ticket_ids = state.service.chat_ticket_ids(&conversation).await?;
+        let after = query.after.zip(query.epoch);
+        let subscription = state.service.events().subscribe(after.as_ref().map(|(id, epoch)| (*id, epoch.as_str())));
+        let epoch = state.service.events().epoch().to_string();
+        return Ok(upgrade.on_upgrade(move |socket| stream_events(socket, subscription, epoch, Listener::Customer { ticket_ids })));
+    }
     // Who may listen is decided before whether the request is a proper upgrade, so a caller
     // without the permission learns nothing else.
+    let caller = caller?;
     caller.require(Permission::Read)?;
     if !same_origin(&headers) {
         return Err(ApiError::Forbidden("the WebSocket must be opened from this server's own pages".into()));
@@ -74,7 +95,50 @@ pub async fn events_socket(
     // Subscribed before the upgrade completes, so nothing published meanwhile is missed.
     let subscription = state.service.events().subscribe(after.as_ref().map(|(id, epoch)| (*id, epoch.as_str())));
     let epoch = state.service.events().epoch().to_string();
-    Ok(upgrade.on_upgrade(move |socket| stream_events(socket, subscription, epoch)))
+    // A person who can answer customers (not an integration's token) counts as online.
+    let presence = (caller.user_id().is_some() && caller.can(Permission::Write)).then(|| state.chat.presence.agent_connected());
+    Ok(upgrade.on_upgrade(move |socket| stream_events(socket, subscription, epoch, Listener::Staff { _presence: presence })))
+}
+
+/// Who is at the other end of a socket.
+enum Listener {
+    /// A console user or an integration: every event.
+    Staff { _presence: Option<crate::chat::PresenceGuard> },
+    /// A chat customer: only the events of these tickets, as [`customer_event`] shapes them.
+    Customer { ticket_ids: Vec<i64> },
+}
+
+impl Listener {
+    /// What this listener is sent of `event`, if anything.
+    fn shape(&self, event: &Event) -> Option<serde_json::Value> {
+        match self {
+            Listener::Staff { .. } => serde_json::to_value(event).ok(),
+            Listener::Customer { ticket_ids } => customer_event(ticket_ids, event),
+        }
+    }
+}
+
+/// A customer hears of new messages and of the agent typing in its own tickets, and of nothing
+/// else: no ticket states (queues, assignees), no notes, no other conversation.
+fn customer_event(ticket_ids: &[i64], event: &Event) -> Option<serde_json::Value> {
+    // Alerts and metrics belong to no ticket: never a customer's.
+    if !event.kind.ticket_id().is_some_and(|ticket_id| ticket_ids.contains(&ticket_id)) {
+        return None;
+    }
+    match &event.kind {
+        EventKind::MessageAdded { ticket_id, message_id, direction } if direction == "inbound" || direction == "outbound" => {
+            Some(serde_json::json!({"id": event.id, "type": "message_added", "ticket_id": ticket_id, "message_id": message_id}))
+        }
+        EventKind::Typing { ticket_id, party } if party == "agent" => Some(serde_json::json!({"id": event.id, "type": "typing", "ticket_id": ticket_id, "party": party})),
+        EventKind::MessageAdded { .. }
+        | EventKind::Typing { .. }
+        | EventKind::TicketCreated { .. }
+        | EventKind::TicketUpdated { .. }
+        | EventKind::Sla { .. }
+        | EventKind::AlertRaised { .. }
+        | EventKind::AlertResolved { .. }
+        | EventKind::MetricsTick { .. } => None,
+    }
 }
 
 /// No `Origin` (a non-browser client) or one whose host is the `Host` the request came to.
@@ -91,7 +155,7 @@ async fn send_json(socket: &mut WebSocket, value: &impl serde::Serialize) -> boo
     socket.send(Message::Text(text.into())).await.is_ok()
 }
 
-async fn stream_events(mut socket: WebSocket, subscription: Subscription, epoch: String) {
+async fn stream_events(mut socket: WebSocket, subscription: Subscription, epoch: String, listener: Listener) {
     let Subscription { resume, mut receiver, last_id } = subscription;
     if !send_json(&mut socket, &serde_json::json!({"type": "hello", "epoch": epoch, "last_id": last_id})).await {
         return;
@@ -104,8 +168,10 @@ async fn stream_events(mut socket: WebSocket, subscription: Subscription, epoch:
         }
         Resume::Replay(events) => {
             for event in events {
-                if !send_json(&mut socket, &*event).await {
-                    return;
+                if let Some(shaped) = listener.shape(&event) {
+                    if !send_json(&mut socket, &shaped).await {
+                        return;
+                    }
                 }
             }
         }
@@ -114,8 +180,10 @@ async fn stream_events(mut socket: WebSocket, subscription: Subscription, epoch:
         tokio::select! {
             received = receiver.recv() => match received {
                 Ok(event) => {
-                    if !send_json(&mut socket, &*event).await {
-                        return;
+                    if let Some(shaped) = listener.shape(&event) {
+                        if !send_json(&mut socket, &shaped).await {
+                            return;
+                        }
                     }
                 }
                 // Too slow for the live stream: the events it missed are gone from this
@@ -139,6 +207,29 @@ async fn stream_events(mut socket: WebSocket, subscription: Subscription, epoch:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_customer_hears_only_messages_and_agent_typing_of_its_own_tickets() {
+        let event = |kind: EventKind| Event { id: 9, at: chrono::Utc::now(), kind };
+        let heard = |kind: EventKind| customer_event(&[3, 5], &event(kind)).map(|value| value["type"].as_str().unwrap_or_default().to_string());
+        let message = |ticket_id, direction: &str| EventKind::MessageAdded { ticket_id, message_id: 1, direction: direction.into() };
+        let typing = |ticket_id, party: &str| EventKind::Typing { ticket_id, party: party.into() };
+        for (kind, expected) in [
+            (message(5, "outbound"), Some("message_added")),
+            (message(3, "inbound"), Some("message_added")),
+            (message(5, "note"), None),
+            (message(4, "outbound"), None),
+            (typing(5, "agent"), Some("typing")),
+            (typing(5, "customer"), None),
+            (typing(4, "agent"), None),
+            (EventKind::TicketUpdated { ticket_id: 5, status: "open".into(), queue: "human".into(), assignee_id: Some(2) }, None),
+            (EventKind::TicketCreated { ticket_id: 5 }, None),
+            (EventKind::Sla { ticket_id: 5, state: "at_risk".into() }, None),
+        ] {
+            let description = format!("{kind:?}");
+            assert_eq!(heard(kind).as_deref(), expected, "{description}");
+        }
+    }
 
     #[test]
     fn only_pages_of_this_host_may_open_the_socket() {

@@ -56,6 +56,9 @@ pub enum EventKind {
     /// The live dashboard's figures, published periodically by [`crate::Service::run_metrics_ticker`]:
     /// counts and ages only, no personal data.
     MetricsTick { metrics: Box<LiveMetrics> },
+    /// Someone is writing in a ticket's conversation: `party` is `customer` (the chat widget)
+    /// or `agent` (the console's composer). Not kept in any store: a hint that fades.
+    Typing { ticket_id: i64, party: String },
 }
 
 /// The dashboard tiles' figures at one instant ("today" is the UTC day).
@@ -85,7 +88,7 @@ impl EventKind {
     /// The ticket the event is about; `None` for alerts and metrics.
     pub fn ticket_id(&self) -> Option<i64> {
         match self {
-            EventKind::TicketCreated { ticket_id } | EventKind::TicketUpdated { ticket_id, .. } | EventKind::MessageAdded { ticket_id, .. } | EventKind::Sla { ticket_id, .. } => Some(*ticket_id),
+            EventKind::TicketCreated { ticket_id } | EventKind::TicketUpdated { ticket_id, .. } | EventKind::MessageAdded { ticket_id, .. } | EventKind::Sla { ticket_id, .. } | EventKind::Typing { ticket_id, .. } => Some(*ticket_id),
             EventKind::AlertRaised { .. } | EventKind::AlertResolved { .. } | EventKind::MetricsTick { .. } => None,
         }
     }
@@ -174,6 +177,15 @@ impl EventHub {
         event.id
     }
 
+    /// Sends `kind` to live subscribers only: not kept in the ring and no new id (it carries
+    /// the last id published, so a client's resume point stays where it was). For hints that
+    /// are worthless a moment later (typing), so they never push real events out of the ring.
+    pub fn publish_transient(&self, kind: EventKind) {
+        let ring = self.ring.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let event = Arc::new(Event { id: ring.next_id - 1, at: Utc::now(), kind });
+        let _ = self.sender.send(event);
+    }
+
     /// Subscribes; `after` is the last id the client saw in epoch `epoch` (`None`: a fresh
     /// client, which loads its view from the API and needs no replay).
     pub fn subscribe(&self, after: Option<(u64, &str)>) -> Subscription {
@@ -250,5 +262,17 @@ mod tests {
         assert_eq!(json["type"], "message_added");
         assert_eq!(json["direction"], "inbound");
         assert_eq!(json["ticket_id"], 1);
+    }
+
+    #[tokio::test]
+    async fn typing_reaches_live_subscribers_but_is_never_replayed() {
+        let hub = EventHub::default();
+        hub.publish(created(1));
+        let mut subscription = hub.subscribe(None);
+        hub.publish_transient(EventKind::Typing { ticket_id: 1, party: "customer".into() });
+        let live = subscription.receiver.recv().await.unwrap();
+        assert_eq!((live.id, serde_json::to_value(&*live).unwrap()["type"].clone()), (1, serde_json::json!("typing")));
+        assert_eq!(ids(&hub.subscribe(Some((0, hub.epoch()))).resume), Some(vec![1]), "the ring holds only the real event");
+        assert_eq!(hub.publish(created(2)), 2, "typing took no id");
     }
 }

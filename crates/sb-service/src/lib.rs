@@ -18,6 +18,7 @@ mod admin;
 pub mod alerts;
 pub mod assist;
 pub mod dashboard;
+mod chat;
 mod demo;
 mod email;
 mod error;
@@ -39,6 +40,7 @@ use sb_store::Store;
 use sb_triage::TriageEngine;
 
 pub use crate::admin::new_secret;
+pub use crate::chat::{TypingParty, MAX_CLIENT_MESSAGE_ID_CHARS};
 pub use crate::demo::{seed_demo_data, DemoSummary};
 pub use crate::email::{EmailConfig, EmailReceipt, MailSource, NotMail, ThreadedBy, RFC822};
 pub use crate::error::{Error, Result};

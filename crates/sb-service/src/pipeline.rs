@@ -155,7 +155,7 @@ impl Service {
         // Sent synchronously inside the write, so it is there now (or the step panicked).
         let finished = finished_receiver.try_recv().unwrap_or_else(|_| Finished::Failed(Error::Internal("the triage decision did not finish".to_string())));
         let processed = match (recorded, finished) {
-            (Some(Ok(recorded)), Finished::Built { analysed, decision, route_label }) => Ok(self.triage_recorded(&stored.message, analysed, decision, route_label, recorded)),
+            (Some(Ok(recorded)), Finished::Built { analysed, decision, route_label }) => Ok(self.triage_recorded(&stored.message, analysed, decision, route_label, recorded).await),
             (Some(Err(error)), _) => Err(error.into()),
             (None, Finished::Deferred(analysed)) => self.decide_and_record(analysed, &stored.message, stored.customer.as_ref(), &stored.ticket).await,
             (None, Finished::Failed(error)) => Err(error),
@@ -276,7 +276,7 @@ impl Service {
         }
         let (outcome, route_label) = self.decided_outcome(&analysed, &decision, message, customer, ticket, now)?;
         let recorded = self.store().record_triage(&outcome, Utc::now()).await?;
-        Ok(self.triage_recorded(message, analysed, decision, route_label, recorded))
+        Ok(self.triage_recorded(message, analysed, decision, route_label, recorded).await)
     }
 
     /// The decision policy's answer for the message, before any channel's loop protection.
@@ -327,7 +327,7 @@ impl Service {
                 subject: message.subject.as_ref().map(|subject| format!("Re: {subject}")),
                 body: text.clone(),
                 recipient: reply_recipient(message.channel, customer),
-                metadata: Some(serde_json::json!({"automatic": true, "reason_code": decision.reason_code})),
+                metadata: Some(automatic_reply_metadata(&decision, &workflow)),
             }),
             _ => None,
         };
@@ -407,9 +407,10 @@ impl Service {
     }
 
     /// After the triage record is committed: live events, the log line and the metrics.
-    fn triage_recorded(&self, message: &MessageRow, analysed: Analysed, decision: Decision, route_label: &'static str, recorded: RecordedTriage) -> Processed {
+    async fn triage_recorded(&self, message: &MessageRow, analysed: Analysed, decision: Decision, route_label: &'static str, recorded: RecordedTriage) -> Processed {
         let Analysed { triage, latency_us, .. } = analysed;
         if let Some(reply_message_id) = recorded.reply_message_id {
+            self.deliver_chat_reply(message.channel, reply_message_id).await;
             self.publish_message_added(message.ticket_id, reply_message_id, Direction::Outbound);
         }
         self.publish_ticket_updated(&recorded.ticket);
@@ -541,6 +542,19 @@ async fn triage_on_pool(engine: std::sync::Arc<sb_triage::TriageEngine>, message
         Ok(Ok(result)) => Ok(result?),
         Ok(Err(_)) | Err(_) => Err(Error::Internal("triage panicked".to_string())),
     }
+}
+
+/// What an automatic reply's message carries beside its text: that it was automatic, why, and
+/// the article it answers from (title and link), so a channel can show the citation (the chat
+/// widget draws it as a card).
+fn automatic_reply_metadata(decision: &Decision, workflow: &WorkflowOutcome) -> serde_json::Value {
+    let mut metadata = serde_json::json!({"automatic": true, "reason_code": decision.reason_code});
+    if let WorkflowOutcome::Informational { article: Some(article) } = workflow {
+        if let Some(url) = &article.url {
+            metadata["article"] = serde_json::json!({"id": article.article_id, "version": article.version, "title": article.title, "url": url});
+        }
+    }
+    metadata
 }
 
 fn reply_recipient(channel: Channel, customer: Option<&sb_store::Customer>) -> Option<String> {

@@ -19,6 +19,7 @@
 mod alerts;
 mod audit;
 mod auth;
+mod chat;
 mod error;
 mod ingest;
 mod kb;
@@ -41,6 +42,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use crate::audit::{AuditEntry, AuditFilter, AuditVerification, NewAuditEntry};
+pub use crate::chat::{ChatConversation, ChatMessage};
 pub use crate::auth::{parse_scopes, secret_hash, ApiToken, NewUser, Role, Scope, Session, User};
 pub use crate::error::{Error, Result};
 pub use crate::ingest::{ClaimedMessage, FinishTriage, Ingested, IngestedRows, IngestedWithTriage, NewCustomer, NewInbound, RecordedTriage, TicketTriageUpdate, TriageOutcome};

@@ -133,7 +133,7 @@ string_enum!(
     }
 );
 
-fn parse_enum<T>(what: &'static str, label: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T> {
+pub(crate) fn parse_enum<T>(what: &'static str, label: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T> {
     parse(label).ok_or_else(|| Error::Invalid(format!("unknown {what} `{label}` in the database")))
 }
 

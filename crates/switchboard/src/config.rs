@@ -36,6 +36,7 @@ pub struct Config {
     /// Alert rules' thresholds and how often they run (sb_service::alerts).
     pub alerts: sb_service::alerts::AlertConfig,
     pub email: EmailConfig,
+    pub chat: ChatConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,6 +233,52 @@ pub struct LogConfig {
 impl Default for LogConfig {
     fn default() -> LogConfig {
         LogConfig { format: LogFormat::Json, level: "info".into() }
+    }
+}
+
+/// The customer chat widget (`/widget.js`, `/chat`, `/api/v1/chat/…`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChatConfig {
+    /// Sites (`https://shop.example`, scheme and host only) whose pages may embed the widget
+    /// and call the chat API from their own scripts. Empty: any site may embed the widget, and
+    /// only the widget's own page calls the API.
+    pub allowed_origins: Vec<String>,
+    /// Conversations started per client IP per minute.
+    pub starts_per_ip_per_minute: RateLimitSetting,
+    /// Messages and typing signals per conversation per second.
+    pub messages_per_conversation: RateLimitSetting,
+}
+
+impl Default for ChatConfig {
+    fn default() -> ChatConfig {
+        let defaults = sb_server::ChatConfig::default();
+        ChatConfig { allowed_origins: defaults.allowed_origins, starts_per_ip_per_minute: defaults.starts_per_ip_per_minute.into(), messages_per_conversation: defaults.messages_per_conversation.into() }
+    }
+}
+
+impl ChatConfig {
+    pub fn to_server(&self) -> sb_server::ChatConfig {
+        sb_server::ChatConfig {
+            allowed_origins: self.allowed_origins.iter().map(|origin| origin.trim_end_matches('/').to_string()).collect(),
+            starts_per_ip_per_minute: self.starts_per_ip_per_minute.into(),
+            messages_per_conversation: self.messages_per_conversation.into(),
+        }
+    }
+
+    fn problems(&self, problems: &mut Vec<String>) {
+        for origin in &self.allowed_origins {
+            let origin = origin.trim_end_matches('/');
+            let well_formed = origin.split_once("://").is_some_and(|(scheme, host)| matches!(scheme, "http" | "https") && !host.is_empty() && !host.contains('/') && !host.contains(char::is_whitespace));
+            if !well_formed {
+                problems.push(format!("chat.allowed_origins: `{origin}` is not an origin like https://shop.example"));
+            }
+        }
+        for (name, limit) in [("starts_per_ip_per_minute", self.starts_per_ip_per_minute), ("messages_per_conversation", self.messages_per_conversation)] {
+            if limit.rate > 0 && limit.burst == 0 {
+                problems.push(format!("chat.{name}: burst must be at least 1 when rate is set (rate 0 turns the limit off)"));
+            }
+        }
     }
 }
 
@@ -556,6 +603,7 @@ pub fn validate(config: &Config) -> Result<()> {
         problems.push(format!("email.max_message_bytes: {} is less than 1024", config.email.max_message_bytes));
     }
     config.email.smtp.problems(&mut problems);
+    config.chat.problems(&mut problems);
     for mailbox in &config.email.imap {
         mailbox.problems(&mut problems);
     }

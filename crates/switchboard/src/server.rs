@@ -431,6 +431,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         }
         let mut security = config.security.to_server();
         security.metrics_public = config.metrics.public;
+        security.chat = config.chat.to_server();
         let router = sb_server::app_with(sb_server::AppState::with_security(service, security), sb_console::router());
         let mut shutdown_wait = shutdown_receiver.clone();
         tracing::info!(seconds = started.elapsed().as_secs_f64(), "ready");

@@ -1,6 +1,10 @@
 //! The authorisation matrix: every endpoint, asked by every scope (bearer token), every role
 //! (session cookie, with its CSRF token) and by nobody, against the status it must answer.
 //!
+//! The chat widget's API takes no API token or session: anyone may start a conversation, and
+//! everything about a conversation needs that conversation's own secret, which no staff
+//! credential is (401 for every column).
+//!
 //! Allowed answers are the endpoint's success status (422 `not_a_websocket` for `/ws`: these
 //! requests are not WebSocket upgrades, which is checked after authorisation); 503 for classify, which passes
 //! authorisation and then finds no models loaded, and for knowledge-base search, which finds no
@@ -82,6 +86,13 @@ GET    /api/v1/reports/automation                               -               
 GET    /api/v1/reports/forecast?tz=Europe/Berlin                -                   401 403 200 403 200  200 200 403 403 403
 GET    /api/v1/policy/thresholds                                -                   401 403 200 403 200  200 200 403 403 403
 GET    /api/v1/email/mailboxes                                  -                   401 403 200 403 200  200 200 403 403 403
+POST   /api/v1/tickets/{ticket}/typing                          -                   401 403 403 204 204  204 204 204 403 403
+GET    /api/v1/chat/status                                      -                   200 200 200 200 200  200 200 200 200 200
+POST   /api/v1/chat/conversations   {"name":"Ana","email":"ana-{n}@example.com"}    201 201 201 201 201  201 201 201 201 201
+GET    /api/v1/chat/conversations/1                             -                   401 401 401 401 401  401 401 401 401 401
+GET    /api/v1/chat/conversations/1/messages                    -                   401 401 401 401 401  401 401 401 401 401
+POST   /api/v1/chat/conversations/1/messages  {"text":"hi","client_message_id":"c-{n}"}  401 401 401 401 401  401 401 401 401 401
+POST   /api/v1/chat/conversations/1/typing                      -                   401 401 401 401 401  401 401 401 401 401
 "#;
 
 struct Row {
@@ -122,7 +133,7 @@ async fn every_endpoint_answers_every_caller_as_the_matrix_says() {
     assert_eq!(callers.len(), CALLERS.len());
 
     let rows = parse_matrix();
-    assert_eq!(rows.len(), 62, "every row parsed");
+    assert_eq!(rows.len(), 69, "every row parsed");
     let mut mismatches = Vec::new();
     for row in &rows {
         assert_eq!(row.expected.len(), CALLERS.len(), "{}", row.path);

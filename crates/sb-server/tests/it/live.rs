@@ -16,9 +16,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::support::{Credential, TestServer};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-async fn listen(server: &TestServer) -> SocketAddr {
+pub(crate) async fn listen(server: &TestServer) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = server.app.clone().into_make_service_with_connect_info::<SocketAddr>();
@@ -27,7 +27,7 @@ async fn listen(server: &TestServer) -> SocketAddr {
 }
 
 /// Opens `/ws{query}` with the cookie of `credential` and, when given, an `Origin` header.
-async fn open(addr: SocketAddr, query: &str, credential: &Credential, origin: Option<&str>) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+pub(crate) async fn open(addr: SocketAddr, query: &str, credential: &Credential, origin: Option<&str>) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
     let mut request = format!("ws://{addr}/ws{query}").into_client_request().unwrap();
     if let Credential::Cookie { session, .. } = credential {
         request.headers_mut().insert("cookie", format!("sb_session={session}").parse().unwrap());
@@ -38,7 +38,7 @@ async fn open(addr: SocketAddr, query: &str, credential: &Credential, origin: Op
     tokio_tungstenite::connect_async(request).await.map(|(socket, _)| socket)
 }
 
-async fn next_json(socket: &mut Socket) -> Value {
+pub(crate) async fn next_json(socket: &mut Socket) -> Value {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("an event within 10 s").expect("socket open").unwrap();
         if let Message::Text(text) = frame {

@@ -9,10 +9,13 @@
 //! - `openapi`: the OpenAPI document against the router and the real answers;
 //! - `reports`: the report endpoints (parameter errors, JSON, CSV, personal data);
 //! - `sla`: the SLA policies endpoint;
-//! - `live`: the `/ws` event stream over a real socket (the one test here with a listener).
+//! - `live`: the `/ws` event stream over a real socket (the one test here with a listener);
+//! - `chat`: the chat widget's public API (conversation secrets, limits, origins) and a
+//!   customer's `/ws`.
 
 mod actions;
 mod authz;
+mod chat;
 mod inbound_email;
 mod live;
 mod observability;

@@ -314,6 +314,13 @@ async fn answers_conform_to_the_documented_schemas() {
     let (ticket_id, customer_id) = server.ticket("Where is my order A10493? Call me on +1 415 555 0101").await;
     server.post(&format!("/api/v1/tickets/{ticket_id}/notes"), &admin, json!({"body": "Checked the warehouse."})).await;
 
+    let started = server.post("/api/v1/chat/conversations", &Credential::None, json!({"name": "Ana Silva", "email": "ana@example.com"})).await;
+    let conversation = started.body["conversation_id"].as_i64().unwrap();
+    let chat = Credential::Bearer(started.body["token"].as_str().unwrap().to_string());
+    let chat_messages = format!("/api/v1/chat/conversations/{conversation}/messages");
+    let sent = server.post(&chat_messages, &chat, json!({"text": "Where is my order?", "client_message_id": "c-0"})).await;
+    server.post(&format!("/api/v1/tickets/{}/reply", sent.body["ticket_id"]), &admin, json!({"body": "It arrives tomorrow."})).await;
+
     let nobody = Credential::None;
     let agent = server.user(Role::Agent).await;
     let ticket = ticket_id.to_string();
@@ -367,6 +374,13 @@ async fn answers_conform_to_the_documented_schemas() {
         (Method::GET, "/api/v1/audit", "/api/v1/audit?from=yesterday".into(), None, &admin, 422),
         (Method::PATCH, "/api/v1/users/{user_id}", format!("/api/v1/users/{agent}"), Some(json!({"role": "supervisor", "active": false})), &admin, 200),
         (Method::PATCH, "/api/v1/users/{user_id}", format!("/api/v1/users/{agent}"), Some(json!({"role": "wizard"})), &admin, 422),
+        (Method::POST, "/api/v1/chat/conversations", "/api/v1/chat/conversations".into(), Some(json!({"name": "Tom", "email": "tom@example.com"})), &nobody, 201),
+        (Method::GET, "/api/v1/chat/status", "/api/v1/chat/status".into(), None, &nobody, 200),
+        (Method::GET, "/api/v1/chat/conversations/{conversation_id}", format!("/api/v1/chat/conversations/{conversation}"), None, &chat, 200),
+        (Method::POST, "/api/v1/chat/conversations/{conversation_id}/messages", chat_messages.clone(), Some(json!({"text": "It was due Monday.", "client_message_id": "c-1"})), &chat, 201),
+        (Method::POST, "/api/v1/chat/conversations/{conversation_id}/messages", chat_messages.clone(), Some(json!({"text": "It was due Monday.", "client_message_id": "c-1"})), &chat, 200),
+        (Method::GET, "/api/v1/chat/conversations/{conversation_id}/messages", chat_messages.clone(), None, &chat, 200),
+        (Method::POST, "/api/v1/chat/conversations/{conversation_id}/messages", chat_messages.clone(), Some(json!({"text": "", "client_message_id": "c-2"})), &chat, 422),
     ];
     let mut problems = Vec::new();
     for (method, documented_path, path, body, credential, expected) in requests {

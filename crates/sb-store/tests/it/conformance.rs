@@ -977,6 +977,46 @@ async fn email_threads_by_message_id_and_records_sent_ids(db: &TestDb) {
     assert!(store.latest_message_decision(other.ticket_id, first.message_id).await.unwrap().is_none());
 }
 
+async fn chat_conversations_open_by_secret_and_read_only_their_messages(db: &TestDb) {
+    let store = &db.store;
+    let ana = store.create_chat_conversation("sbc_ana-secret", "Ana Silva", "ana@example.com", at(0)).await.unwrap();
+    let tom = store.create_chat_conversation("sbc_tom-secret", "Tom Berg", "tom@example.com", at(0)).await.unwrap();
+    assert_eq!(store.chat_conversation_by_token("sbc_ana-secret").await.unwrap(), Some(ana.clone()));
+    assert_eq!(store.chat_conversation_by_token("sbc_nobody").await.unwrap(), None);
+
+    let chat_inbound = |conversation: &sb_store::ChatConversation, id: &str, body: &str| NewInbound {
+        channel: Channel::Chat,
+        external_id: Some(format!("{}:{id}", conversation.conversation_key())),
+        conversation_key: Some(conversation.conversation_key()),
+        ..inbound(None, body, Some(&conversation.customer_email))
+    };
+    let first = store.ingest(&chat_inbound(&ana, "1", "Where is my order?")).await.unwrap();
+    let second = store.ingest(&chat_inbound(&ana, "2", "It was due Monday.")).await.unwrap();
+    assert_eq!(first.ticket_id, second.ticket_id);
+    store.ingest(&chat_inbound(&tom, "1", "Do you ship to Canada?")).await.unwrap();
+    let mut note = reply("internal: carrier delay");
+    note.channel = Channel::Chat;
+    note.direction = Direction::Note;
+    store.add_outbound(first.ticket_id, &note, &[], at(1)).await.unwrap();
+    let mut answer = reply("It arrives tomorrow.");
+    answer.channel = Channel::Chat;
+    answer.recipient = None;
+    let answer_id = store.add_outbound(first.ticket_id, &answer, &[], at(2)).await.unwrap();
+
+    let messages = store.chat_messages(&ana, 0, 100).await.unwrap();
+    let seen: Vec<(Direction, &str)> = messages.iter().map(|message| (message.direction, message.body.as_str())).collect();
+    assert_eq!(seen, vec![(Direction::Inbound, "Where is my order?"), (Direction::Inbound, "It was due Monday."), (Direction::Outbound, "It arrives tomorrow.")]);
+    assert_eq!(store.chat_messages(&ana, messages[1].id, 100).await.unwrap().len(), 1, "after an id");
+    assert_eq!(store.chat_messages(&tom, 0, 100).await.unwrap().len(), 1, "Tom's conversation holds his message only");
+    assert_eq!(store.chat_ticket_ids(&ana).await.unwrap(), vec![first.ticket_id]);
+
+    // Delivering marks the chat reply's outbox entry sent, once.
+    assert!(store.mark_chat_reply_delivered(answer_id, at(3)).await.unwrap());
+    assert!(!store.mark_chat_reply_delivered(answer_id, at(4)).await.unwrap(), "already sent");
+    assert!(store.claim_outbox(Channel::Chat, "chat", at(5), at(6), 10).await.unwrap().is_empty());
+}
+
+
 conformance_tests!(
     migrations_are_idempotent_and_ready,
     ingest_keeps_the_raw_payload_and_creates_ticket_and_customer,
@@ -1012,6 +1052,7 @@ conformance_tests!(
     email_threads_by_message_id_and_records_sent_ids,
     inbound_arrivals_count_each_interval_with_zeros,
     users_change_role_and_access_and_the_audit_log_filters_and_pages,
+    chat_conversations_open_by_secret_and_read_only_their_messages,
 );
 
 #[allow(dead_code)]

@@ -8,3 +8,4 @@ mod email;
 mod report;
 mod serve;
 mod wfm;
+mod widget;
