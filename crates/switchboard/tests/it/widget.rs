@@ -173,6 +173,14 @@ async fn a_customer_chats_from_a_shop_page_and_an_agent_answers_live_in_chromium
     assert!(messages[0].0.contains("mine") && messages[0].1 == question, "{messages:?}");
     assert!(messages[1].1.starts_with(&reply_start), "{messages:?}");
 
+    // A question the demo knowledge base answers (confidently even BM25-only, as here): the
+    // automatic answer arrives live with its help article as a card linking the public page.
+    customer.find(Locator::Id("chat-text")).await.unwrap().send_keys("Do you offer gift wrapping?").await.unwrap();
+    customer.find(Locator::Id("chat-send")).await.unwrap().click().await.unwrap();
+    wait_for(&customer, "document.querySelector('#chat-messages .chat-message.from-automatic a.chat-article')", "the automatic answer with its article card").await;
+    let link = customer.execute("return document.querySelector('.chat-message.from-automatic a.chat-article').getAttribute('href');", vec![]).await.unwrap();
+    assert!(link.as_str().is_some_and(|href| href.ends_with("/help/gift-wrap")), "{link}");
+
     customer.close().await.unwrap();
     agent.close().await.unwrap();
     drop(server);
