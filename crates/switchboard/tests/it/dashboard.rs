@@ -160,7 +160,8 @@ async fn the_dashboard_moves_live_admins_edit_through_the_pages_and_viewers_are_
     wait_for(&browser, "[...document.querySelectorAll('#tokens tr')].some(row => row.textContent.includes('shop-sync'))", "the new token listed").await;
     screenshot(&browser, "admin-tokens").await;
 
-    for (section, ready) in [("sla", "document.querySelectorAll('#sla-policies tr').length >= 2 && !document.querySelector('#sla-policies .panel-empty')"), ("thresholds", "document.querySelectorAll('#thresholds tr[data-intent]').length === 15")] {
+    // The last section stays open: the thresholds are read below.
+    for (section, ready) in [("sla", "document.querySelectorAll('#sla-policies tr').length >= 2 && !document.querySelector('#sla-policies .panel-empty')"), ("mailboxes", "document.querySelector('#mailboxes .panel-empty') && document.querySelector('#mailboxes').textContent.includes('No IMAP mailbox is configured')"), ("thresholds", "document.querySelectorAll('#thresholds tr[data-intent]').length === 15")] {
         browser.goto(&format!("{base_url}/console/admin/{section}")).await.unwrap();
         wait_for(&browser, ready, &format!("the {section} section")).await;
         screenshot(&browser, &format!("admin-{section}")).await;
