@@ -296,7 +296,6 @@ impl Service {
         let audit = [NewAuditEntry::new(&actor.audit_name, "ticket.replied", "ticket", ticket_id, serde_json::json!({"chars": body.chars().count(), "first_response": ticket.first_responded_at.is_none()}))];
         let (ticket, message_id) = self.store().apply_ticket_action(ticket_id, ticket.updated_at, &update, Some(&outbound), &audit, now).await?;
         let message_id = message_id.ok_or_else(|| Error::Internal("the reply was not stored".into()))?;
-        self.deliver_chat_reply(ticket.channel, message_id).await;
         self.publish_message_added(ticket_id, message_id, Direction::Outbound);
         self.publish_ticket_updated(&ticket);
         Ok((message_id, ticket))

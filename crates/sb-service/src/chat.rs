@@ -11,10 +11,9 @@
 //!   result and stores nothing. The key is scoped by conversation, so two customers' client ids
 //!   never collide.
 //! - Chat replies (automatic or an agent's) are delivered by being committed to the
-//!   conversation, which the customer reads through the API and hears of over `/ws`; their outbox
-//!   entry is marked sent right after the commit ([`Service::deliver_chat_reply`]). A crash in
-//!   between leaves the entry pending while the customer already sees the reply; the next reply
-//!   on the ticket does not depend on it.
+//!   conversation, which the customer reads through the API and hears of over `/ws`; the store
+//!   writes their outbox entry already sent, in the reply's own transaction, so no entry waits
+//!   for a sender that does not exist.
 
 use chrono::Utc;
 use sb_domain::Channel;
@@ -95,16 +94,5 @@ impl Service {
     /// Tells the other side of a ticket's conversation that `party` is typing.
     pub fn publish_typing(&self, ticket_id: i64, party: TypingParty) {
         self.events().publish_transient(EventKind::Typing { ticket_id, party: party.as_str().to_string() });
-    }
-
-    /// Marks a committed chat reply delivered (see the module docs). A failure is logged: the
-    /// customer already has the reply.
-    pub(crate) async fn deliver_chat_reply(&self, channel: Channel, message_id: i64) {
-        if channel != Channel::Chat {
-            return;
-        }
-        if let Err(error) = self.store().mark_chat_reply_delivered(message_id, Utc::now()).await {
-            tracing::warn!(message_id, error = %error, "cannot mark the chat reply sent");
-        }
     }
 }

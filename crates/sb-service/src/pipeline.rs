@@ -155,7 +155,7 @@ impl Service {
         // Sent synchronously inside the write, so it is there now (or the step panicked).
         let finished = finished_receiver.try_recv().unwrap_or_else(|_| Finished::Failed(Error::Internal("the triage decision did not finish".to_string())));
         let processed = match (recorded, finished) {
-            (Some(Ok(recorded)), Finished::Built { analysed, decision, route_label }) => Ok(self.triage_recorded(&stored.message, analysed, decision, route_label, recorded).await),
+            (Some(Ok(recorded)), Finished::Built { analysed, decision, route_label }) => Ok(self.triage_recorded(&stored.message, analysed, decision, route_label, recorded)),
             (Some(Err(error)), _) => Err(error.into()),
             (None, Finished::Deferred(analysed)) => self.decide_and_record(analysed, &stored.message, stored.customer.as_ref(), &stored.ticket).await,
             (None, Finished::Failed(error)) => Err(error),
@@ -276,7 +276,7 @@ impl Service {
         }
         let (outcome, route_label) = self.decided_outcome(&analysed, &decision, message, customer, ticket, now)?;
         let recorded = self.store().record_triage(&outcome, Utc::now()).await?;
-        Ok(self.triage_recorded(message, analysed, decision, route_label, recorded).await)
+        Ok(self.triage_recorded(message, analysed, decision, route_label, recorded))
     }
 
     /// The decision policy's answer for the message, before any channel's loop protection.
@@ -407,10 +407,9 @@ impl Service {
     }
 
     /// After the triage record is committed: live events, the log line and the metrics.
-    async fn triage_recorded(&self, message: &MessageRow, analysed: Analysed, decision: Decision, route_label: &'static str, recorded: RecordedTriage) -> Processed {
+    fn triage_recorded(&self, message: &MessageRow, analysed: Analysed, decision: Decision, route_label: &'static str, recorded: RecordedTriage) -> Processed {
         let Analysed { triage, latency_us, .. } = analysed;
         if let Some(reply_message_id) = recorded.reply_message_id {
-            self.deliver_chat_reply(message.channel, reply_message_id).await;
             self.publish_message_added(message.ticket_id, reply_message_id, Direction::Outbound);
         }
         self.publish_ticket_updated(&recorded.ticket);

@@ -113,19 +113,4 @@ impl Store {
         });
         Ok(rows)
     }
-
-    /// Marks the outbox entry of a chat reply sent: the chat channel delivers by showing the
-    /// reply in the customer's conversation (read through the API, announced over `/ws`), which
-    /// is true once the reply is committed. Other channels' entries are left to their senders.
-    pub async fn mark_chat_reply_delivered(&self, message_id: i64, now: DateTime<Utc>) -> Result<bool> {
-        let updated = on_writer!(self, |pool| {
-            sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, claimed_by = NULL, claimed_until = NULL WHERE message_id = $2 AND channel = 'chat' AND status = 'pending'")
-                .bind(to_ms(now))
-                .bind(message_id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(updated == 1)
-    }
 }

@@ -282,7 +282,8 @@ fn insert_outbound(conn: &Connection, ticket_id: i64, outbound: &NewOutbound, no
         |row| row.get(0),
     )?;
     if outbound.direction == Direction::Outbound {
-        conn.prepare_cached(crate::tickets::INSERT_OUTBOX)?.execute(params![ticket_id, message_id, outbound.channel.as_str(), outbound.recipient, now_ms, now_ms])?;
+        let (status, sent_at) = crate::tickets::initial_outbox_state(outbound.channel, now_ms);
+        conn.prepare_cached(crate::tickets::INSERT_OUTBOX)?.execute(params![ticket_id, message_id, outbound.channel.as_str(), outbound.recipient, status, now_ms, now_ms, sent_at])?;
     }
     conn.prepare_cached(crate::tickets::TOUCH_TICKET_UPDATED)?.execute(params![now_ms, ticket_id])?;
     Ok(message_id)

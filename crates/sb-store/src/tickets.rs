@@ -48,13 +48,16 @@ macro_rules! insert_outbound {
         .fetch_one(&mut *$tx)
         .await?;
         if outbound.direction == $crate::records::Direction::Outbound {
+            let (status, sent_at) = $crate::tickets::initial_outbox_state(outbound.channel, $now_ms);
             sqlx::query($crate::tickets::INSERT_OUTBOX)
             .bind($ticket_id)
             .bind(message_id)
             .bind(outbound.channel.as_str())
             .bind(&outbound.recipient)
+            .bind(status)
             .bind($now_ms)
             .bind($now_ms)
+            .bind(sent_at)
             .execute(&mut *$tx)
             .await?;
         }
@@ -67,8 +70,18 @@ pub(crate) use insert_outbound;
 /// The statements of [`insert_outbound`] (also run by the SQLite writer, `sqlite_batch.rs`).
 pub(crate) const INSERT_OUTBOUND_MESSAGE: &str = "INSERT INTO messages (ticket_id, channel, direction, author_user_id, content_type, raw_payload, subject, body, body_is_html, \
      metadata, stage, attempts, received_at) VALUES ($1, $2, $3, $4, 'text/plain', $5, $6, $7, FALSE, $8, 'none', 0, $9) RETURNING id";
-pub(crate) const INSERT_OUTBOX: &str = "INSERT INTO outbox (ticket_id, message_id, channel, recipient, status, attempts, next_attempt_at, created_at) \
-     VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6)";
+pub(crate) const INSERT_OUTBOX: &str = "INSERT INTO outbox (ticket_id, message_id, channel, recipient, status, attempts, next_attempt_at, created_at, sent_at) \
+     VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8)";
+
+/// The outbox status and sent time a new reply starts with. A chat reply is delivered by its
+/// own commit (the customer reads the conversation through the API and hears of it over
+/// `/ws`), so it is written sent in that transaction; every other channel waits for its sender.
+pub(crate) fn initial_outbox_state(channel: sb_domain::Channel, now_ms: i64) -> (&'static str, Option<i64>) {
+    match channel {
+        sb_domain::Channel::Chat => ("sent", Some(now_ms)),
+        _ => ("pending", None),
+    }
+}
 pub(crate) const TOUCH_TICKET_UPDATED: &str = "UPDATE tickets SET updated_at = $1 WHERE id = $2";
 
 /// Filters of the ticket list; every field is optional.

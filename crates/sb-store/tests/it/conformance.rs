@@ -1010,10 +1010,14 @@ async fn chat_conversations_open_by_secret_and_read_only_their_messages(db: &Tes
     assert_eq!(store.chat_messages(&tom, 0, 100).await.unwrap().len(), 1, "Tom's conversation holds his message only");
     assert_eq!(store.chat_ticket_ids(&ana).await.unwrap(), vec![first.ticket_id]);
 
-    // Delivering marks the chat reply's outbox entry sent, once.
-    assert!(store.mark_chat_reply_delivered(answer_id, at(3)).await.unwrap());
-    assert!(!store.mark_chat_reply_delivered(answer_id, at(4)).await.unwrap(), "already sent");
-    assert!(store.claim_outbox(Channel::Chat, "chat", at(5), at(6), 10).await.unwrap().is_empty());
+    // A chat reply is delivered by its commit: its outbox entry is written sent, and no
+    // sender ever claims it; an email reply written the same way waits for the SMTP sender.
+    assert!(store.claim_outbox(Channel::Chat, "chat", at(5), at(6), 10).await.unwrap().is_empty(), "reply {answer_id} is not pending");
+    let mut by_email = reply("Sent by email too.");
+    by_email.channel = Channel::Email;
+    let email_reply_id = store.add_outbound(first.ticket_id, &by_email, &[], at(6)).await.unwrap();
+    let waiting = store.claim_outbox(Channel::Email, "smtp", at(7), at(8), 10).await.unwrap();
+    assert_eq!(waiting.iter().map(|item| item.message_id).collect::<Vec<_>>(), vec![email_reply_id]);
 }
 
 
