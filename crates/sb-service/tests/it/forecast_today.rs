@@ -2,25 +2,16 @@
 //! weeks before today only (messages of today change the actuals, never the forecast), and says
 //! why there is none when the history is too short.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sb_domain::Channel;
-use sb_service::{DemoStoreConnector, Service, ServiceConfig};
-use sb_store::{NewCustomer, NewInbound, Store, StoreOptions};
+use sb_service::Service;
+
+use crate::service;
+use sb_store::{NewCustomer, NewInbound};
 
 /// A Wednesday, 14:30 UTC.
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 4, 14, 30, 0).unwrap()
-}
-
-async fn service() -> (Service, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("sb.db").display());
-    let store = Store::connect(&url, &StoreOptions::default()).await.unwrap();
-    store.migrate().await.unwrap();
-    let connector = Arc::new(DemoStoreConnector::new(store.clone()));
-    (Service::new(store, None, connector, ServiceConfig::new(Default::default())), dir)
 }
 
 async fn arrive(service: &Service, idx: usize, received_at: DateTime<Utc>) {

@@ -1,26 +1,17 @@
 //! The SLA watcher on a real SQLite store: at-risk before the deadline, one breach event after
 //! it (however many rounds run), none for a ticket answered in time.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sb_domain::{Channel, Intent, Severity};
 use sb_policy::sla::{default_business_calendar, default_sla_policies, select_policy, SlaSubject, TicketSla};
-use sb_service::{DemoStoreConnector, Service, ServiceConfig};
-use sb_store::{NewCustomer, NewInbound, NewOutbound, Queue, Store, StoreOptions, TicketStatus, TicketTriageUpdate, TriageOutcome};
+use sb_service::Service;
+
+use crate::service;
+use sb_store::{NewCustomer, NewInbound, NewOutbound, Queue, TicketStatus, TicketTriageUpdate, TriageOutcome};
 use serde_json::json;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 4, 10, 0, 0).unwrap()
-}
-
-async fn service() -> (Service, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("sb.db").display());
-    let store = Store::connect(&url, &StoreOptions::default()).await.unwrap();
-    store.migrate().await.unwrap();
-    let connector = Arc::new(DemoStoreConnector::new(store.clone()));
-    (Service::new(store, None, connector, ServiceConfig::new(Default::default())), dir)
 }
 
 /// Stores an urgent safety ticket created at `t0()` with its SLA clocks (15 minutes, 24/7).
