@@ -93,7 +93,34 @@ function message(entry) {
     { dataset: { messageId: entry.id } },
     h("div.byline", {}, h("strong", {}, who), h("span", { title: entry.received_at }, dateTime(entry.received_at))),
     h("div.bubble", {}, entry.subject && entry.direction === "inbound" ? h("div.subject", {}, entry.subject) : null, entry.body),
+    attachments(entry),
   );
+}
+
+/// An email's attachments as download links (the API serves each as a file, never rendered
+/// in the console). The list comes from the message's metadata, which roles without the
+/// personal-data permission do not get.
+function attachments(entry) {
+  const files = (entry.metadata && entry.metadata.email && entry.metadata.email.attachments) || [];
+  if (!files.length || !current) return null;
+  return h(
+    "ul.attachments",
+    { "aria-label": "Attachments" },
+    files.map((file, index) =>
+      h(
+        "li",
+        {},
+        h("a.attachment", { href: `/api/v1/tickets/${entry.ticket_id ?? current.id}/messages/${entry.id}/attachments/${index}`, download: file.filename || `attachment-${index}` }, file.filename || `attachment ${index + 1}`),
+        h("span.attachment-meta", {}, `${file.content_type} · ${size(file.size)}${file.inline ? " · inline" : ""}`),
+      ),
+    ),
+  );
+}
+
+function size(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 function conversation(detail) {

@@ -95,21 +95,32 @@ fn is_header_safe_id(id: &str) -> bool {
     !left.is_empty() && !left.contains(':') && !right.is_empty() && id.len() <= 250 && id.bytes().all(|byte| byte.is_ascii_graphic() && !matches!(byte, b'<' | b'>' | b','))
 }
 
-/// `Auto-Submitted: auto-replied` (RFC 3834).
+/// `Auto-Submitted` (RFC 3834): `auto-replied` on automatic answers, `auto-generated` on
+/// notifications such as alert mails.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct AutoSubmitted;
+pub(crate) struct AutoSubmitted(String);
+
+impl AutoSubmitted {
+    pub(crate) fn replied() -> AutoSubmitted {
+        AutoSubmitted("auto-replied".into())
+    }
+
+    pub(crate) fn generated() -> AutoSubmitted {
+        AutoSubmitted("auto-generated".into())
+    }
+}
 
 impl Header for AutoSubmitted {
     fn name() -> HeaderName {
         HeaderName::new_from_ascii_str("Auto-Submitted")
     }
 
-    fn parse(_text: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(AutoSubmitted)
+    fn parse(text: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted(text.trim().to_string()))
     }
 
     fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), "auto-replied".to_string())
+        HeaderValue::new(Self::name(), self.0.clone())
     }
 }
 
@@ -136,7 +147,7 @@ pub fn compose(mail: &OutgoingMail<'_>) -> Result<Message, Error> {
         builder = builder.references(references.iter().map(|id| format!("<{id}>")).collect::<Vec<_>>().join(" "));
     }
     if mail.automatic {
-        builder = builder.header(AutoSubmitted);
+        builder = builder.header(AutoSubmitted::replied());
     }
     let text = match mail.signature.trim() {
         "" => mail.body.trim_end().to_string(),

@@ -109,10 +109,10 @@ pub struct FetchRound {
 }
 
 /// A byte stream async-imap can run on: plain TCP or TLS over it.
-trait ImapStream: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
+pub(crate) trait ImapStream: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> ImapStream for T {}
 
-type ImapSession = Session<Box<dyn ImapStream>>;
+pub(crate) type ImapSession = Session<Box<dyn ImapStream>>;
 
 /// UIDs fetched per FETCH command: one round trip for many mails, a bounded amount in memory.
 const FETCH_BATCH: usize = 32;
@@ -203,36 +203,9 @@ impl ImapReader {
 
     async fn connect(&self) -> Result<ImapSession> {
         let config = &self.config;
-        let tcp = self.timed_io(tokio::net::TcpStream::connect((config.host.as_str(), config.port))).await?;
-        let no_greeting = || Error::Imap("the server closed the connection before its greeting".into());
-        let client = match config.tls {
-            ImapTls::None => {
-                let mut client = Client::new(Box::new(tcp) as Box<dyn ImapStream>);
-                self.timed_io(client.read_response()).await?.ok_or_else(no_greeting)?;
-                client
-            }
-            ImapTls::Tls => {
-                let tls = self.timed_io(tls_connector(config)?.connect(server_name(&config.host)?, tcp)).await?;
-                let mut client = Client::new(Box::new(tls) as Box<dyn ImapStream>);
-                self.timed_io(client.read_response()).await?.ok_or_else(no_greeting)?;
-                client
-            }
-            ImapTls::Starttls => {
-                let mut plain = Client::new(tcp);
-                self.timed_io(plain.read_response()).await?.ok_or_else(no_greeting)?;
-                self.timed(plain.run_command_and_check_ok("STARTTLS", None)).await.map_err(|error| Error::Imap(format!("the server refused STARTTLS ({error}); use tls = \"tls\" on its IMAPS port, or \"none\" only for a server on this host")))?;
-                // The server says nothing more until the handshake: no buffered bytes are lost.
-                let tls = self.timed_io(tls_connector(config)?.connect(server_name(&config.host)?, plain.into_inner())).await?;
-                Client::new(Box::new(tls) as Box<dyn ImapStream>)
-            }
-        };
-        let mut session = self.timed(async { client.login(&config.username, &config.password).await.map_err(|(error, _)| error) }).await?;
+        let mut session = connect(config).await?;
         if let Some(processed) = &config.processed_folder {
-            // CREATE fails when the folder exists: only a folder that is still missing after it
-            // is an error (the first move says so).
-            if let Err(error) = self.timed(session.create(processed)).await {
-                tracing::debug!(mailbox = %config.name, folder = %processed, error = %error, "processed folder not created (it may exist already)");
-            }
+            create_folder(&mut session, config, processed).await;
         }
         self.timed(session.select(&config.folder)).await?;
         Ok(session)
@@ -334,17 +307,58 @@ impl ImapReader {
     }
 
     async fn timed<T>(&self, future: impl std::future::Future<Output = async_imap::error::Result<T>>) -> Result<T> {
-        match tokio::time::timeout(self.config.timeout, future).await {
-            Ok(result) => result.map_err(|error| Error::Imap(error.to_string())),
-            Err(_) => Err(Error::Imap(format!("no answer within {} s", self.config.timeout.as_secs()))),
-        }
+        timed(&self.config, future).await
     }
+}
 
-    async fn timed_io<T>(&self, future: impl std::future::Future<Output = std::io::Result<T>>) -> Result<T> {
-        match tokio::time::timeout(self.config.timeout, future).await {
-            Ok(result) => result.map_err(|error| Error::Imap(format!("{}:{}: {error}", self.config.host, self.config.port))),
-            Err(_) => Err(Error::Imap(format!("{}:{}: no answer within {} s", self.config.host, self.config.port, self.config.timeout.as_secs()))),
+/// Connects, secures and logs in as `config` says; selects nothing.
+pub(crate) async fn connect(config: &ImapConfig) -> Result<ImapSession> {
+    let tcp = timed_io(config, tokio::net::TcpStream::connect((config.host.as_str(), config.port))).await?;
+    let no_greeting = || Error::Imap("the server closed the connection before its greeting".into());
+    let client = match config.tls {
+        ImapTls::None => {
+            let mut client = Client::new(Box::new(tcp) as Box<dyn ImapStream>);
+            timed_io(config, client.read_response()).await?.ok_or_else(no_greeting)?;
+            client
         }
+        ImapTls::Tls => {
+            let tls = timed_io(config, tls_connector(config)?.connect(server_name(&config.host)?, tcp)).await?;
+            let mut client = Client::new(Box::new(tls) as Box<dyn ImapStream>);
+            timed_io(config, client.read_response()).await?.ok_or_else(no_greeting)?;
+            client
+        }
+        ImapTls::Starttls => {
+            let mut plain = Client::new(tcp);
+            timed_io(config, plain.read_response()).await?.ok_or_else(no_greeting)?;
+            timed(config, plain.run_command_and_check_ok("STARTTLS", None)).await.map_err(|error| Error::Imap(format!("the server refused STARTTLS ({error}); use tls = \"tls\" on its IMAPS port, or \"none\" only for a server on this host")))?;
+            // The server says nothing more until the handshake: no buffered bytes are lost.
+            let tls = timed_io(config, tls_connector(config)?.connect(server_name(&config.host)?, plain.into_inner())).await?;
+            Client::new(Box::new(tls) as Box<dyn ImapStream>)
+        }
+    };
+    timed(config, async { client.login(&config.username, &config.password).await.map_err(|(error, _)| error) }).await
+}
+
+/// Creates `folder`. CREATE fails when the folder exists: only a folder that is still missing
+/// after it is an error, which the first command on it reports.
+pub(crate) async fn create_folder(session: &mut ImapSession, config: &ImapConfig, folder: &str) {
+    if let Err(error) = timed(config, session.create(folder)).await {
+        tracing::debug!(mailbox = %config.name, folder = %folder, error = %error, "folder not created (it may exist already)");
+    }
+}
+
+/// An IMAP command, given up after the configured timeout.
+pub(crate) async fn timed<T>(config: &ImapConfig, future: impl std::future::Future<Output = async_imap::error::Result<T>>) -> Result<T> {
+    match tokio::time::timeout(config.timeout, future).await {
+        Ok(result) => result.map_err(|error| Error::Imap(error.to_string())),
+        Err(_) => Err(Error::Imap(format!("no answer within {} s", config.timeout.as_secs()))),
+    }
+}
+
+async fn timed_io<T>(config: &ImapConfig, future: impl std::future::Future<Output = std::io::Result<T>>) -> Result<T> {
+    match tokio::time::timeout(config.timeout, future).await {
+        Ok(result) => result.map_err(|error| Error::Imap(format!("{}:{}: {error}", config.host, config.port))),
+        Err(_) => Err(Error::Imap(format!("{}:{}: no answer within {} s", config.host, config.port, config.timeout.as_secs()))),
     }
 }
 

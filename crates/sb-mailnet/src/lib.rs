@@ -1,5 +1,7 @@
-//! Switchboard's email over the network: the SMTP sender of outbox replies (`smtp.rs`), the
-//! mail it composes (`compose.rs`), and the IMAP reader that brings mailboxes in (`imap.rs`).
+//! Switchboard's email over the network: the SMTP sender of outbox replies and alert mails
+//! (`smtp.rs`), the mails it composes (`compose.rs`, `alert_mail.rs`), the Sent folder that
+//! keeps a copy of each reply (`sent.rs`), and the IMAP reader that brings mailboxes in
+//! (`imap.rs`).
 //!
 //! Architecture invariants:
 //! - The only crate that links an SMTP or IMAP client and their TLS stack (lettre, async-imap,
@@ -9,12 +11,16 @@
 //! - An outbox entry is marked sent only after the server accepted it, in the same transaction
 //!   that records the Message-ID it went out with.
 
+mod alert_mail;
 mod compose;
 mod imap;
+mod sent;
 mod smtp;
 
+pub use crate::alert_mail::{alert_message_id, compose_alert, AlertMail};
 pub use crate::compose::{compose, html_alternative, message_id_for, subject_with_token, OutgoingMail};
 pub use crate::imap::{FetchRound, ImapConfig, ImapReader, ImapTls};
+pub use crate::sent::SentFolder;
 pub use crate::smtp::{next_attempt_at, SendRound, SmtpConfig, SmtpSender, TlsMode};
 
 /// Errors of the email network edge.

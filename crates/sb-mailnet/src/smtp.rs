@@ -7,8 +7,11 @@
 //! one transaction; a temporary failure (4xx, a connection or TLS problem, a timeout) is
 //! retried with exponential backoff; a permanent one (5xx) or a mail that cannot be composed
 //! is marked failed with the server's reason, for an agent to see. Nothing is sent twice by
-//! two workers; a crash between the `250` and the bookkeeping sends the same reply again with
-//! the same Message-ID (which receivers collapse).
+//! two workers. With a Sent folder configured (`sent.rs`), each accepted mail is copied there
+//! before the bookkeeping, and an entry that was claimed before (a crash or a lost lease may
+//! have come after the `250`) is first looked up there by its Message-ID: found, it is recorded
+//! as sent and not sent again. Without a Sent folder, or for a crash between the `250` and the
+//! copy, the reply is sent again with the same Message-ID (which receivers collapse).
 
 use std::time::Duration;
 
@@ -17,11 +20,14 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sb_domain::Channel;
 use sb_service::{EmailSendOutcome, Service};
-use sb_store::OutboxItem;
+use sb_store::{DeliveryOutcome, DeliveryTarget, OutboxItem};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::alert_mail::{compose_alert, AlertMail};
 use crate::compose::{compose, message_id_for, OutgoingMail};
+use crate::imap::ImapConfig;
+use crate::sent::SentFolder;
 use crate::{Error, Result};
 
 /// How the connection to the SMTP server is secured.
@@ -62,6 +68,8 @@ pub struct SmtpConfig {
     pub max_attempts: i64,
     pub base_backoff: Duration,
     pub max_backoff: Duration,
+    /// The mailbox and folder (`folder`) that keep a copy of every sent mail; `None` for none.
+    pub sent_folder: Option<ImapConfig>,
 }
 
 impl SmtpConfig {
@@ -84,6 +92,7 @@ impl SmtpConfig {
             max_attempts: 8,
             base_backoff: Duration::from_secs(30),
             max_backoff: Duration::from_secs(3600),
+            sent_folder: None,
         }
     }
 
@@ -103,6 +112,23 @@ pub struct SendRound {
     pub retried: usize,
     /// Failed for good (permanent error, no recipient, attempts spent).
     pub failed: usize,
+    /// Claimed before and found in the Sent folder: recorded as sent without sending again.
+    pub already_sent: usize,
+    /// Alert mails (deliveries of `mailto:` webhooks) sent.
+    pub alerts_sent: usize,
+    /// Alert mails that failed this time (retried or given up).
+    pub alerts_failed: usize,
+}
+
+/// How one entry went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// The server accepted it now.
+    Now,
+    /// The server accepted it now, after an earlier attempt that left no copy behind.
+    Again,
+    /// Its copy was in the Sent folder: an earlier attempt had sent it.
+    Before,
 }
 
 /// Sends the outbox's email replies; one per process, run as a task (the transport pools its
@@ -111,6 +137,7 @@ pub struct SmtpSender {
     service: Service,
     config: SmtpConfig,
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    sent_folder: Option<SentFolder>,
     worker_name: String,
 }
 
@@ -126,7 +153,8 @@ impl SmtpSender {
             builder = builder.credentials(Credentials::new(username.clone(), password.clone()));
         }
         let worker_name = format!("{}/smtp", service.config().instance_id);
-        Ok(SmtpSender { service, transport: builder.build(), config, worker_name })
+        let sent_folder = config.sent_folder.clone().map(SentFolder::new);
+        Ok(SmtpSender { service, transport: builder.build(), config, sent_folder, worker_name })
     }
 
     /// Sends until `shutdown` turns true.
@@ -160,9 +188,13 @@ impl SmtpSender {
         let mut round = SendRound::default();
         for item in items {
             match self.send_item(&item).await {
-                Ok(()) => {
+                Ok(Sent::Before) => {
+                    round.already_sent += 1;
+                    self.service.metrics().record_email_sent(EmailSendOutcome::AlreadySent);
+                }
+                Ok(sent) => {
                     round.sent += 1;
-                    self.service.metrics().record_email_sent(EmailSendOutcome::Sent);
+                    self.service.metrics().record_email_sent(if sent == Sent::Again { EmailSendOutcome::Resent } else { EmailSendOutcome::Sent });
                 }
                 // The claim expired during the send and another worker holds the entry now:
                 // its bookkeeping is its own (it sends the same Message-ID again).
@@ -181,15 +213,77 @@ impl SmtpSender {
                 }
             }
         }
+        self.send_alert_mails(&mut round).await?;
         Ok(round)
     }
 
-    async fn send_item(&self, item: &OutboxItem) -> Result<()> {
+    /// Claims the due deliveries of `mailto:` webhooks and mails each alert; the delivery log
+    /// keeps the SMTP reply code where an HTTP webhook's keeps the HTTP status.
+    async fn send_alert_mails(&self, round: &mut SendRound) -> Result<()> {
+        let store = self.service.store();
+        let now = Utc::now();
+        let lease_until = now + chrono::TimeDelta::from_std(self.config.claim_lease).unwrap_or(chrono::TimeDelta::MAX);
+        let due = store.claim_webhook_deliveries(DeliveryTarget::Email, now, lease_until, self.config.batch_size).await?;
+        for item in due {
+            let mail = AlertMail {
+                from_address: &self.config.from_address,
+                from_name: self.config.from_name.as_deref(),
+                to_url: &item.url,
+                payload: &item.delivery.payload,
+                delivery_id: item.delivery.id,
+                console_url: &self.service.config().public_url,
+                message_id_domain: self.config.message_id_domain(),
+                date: Utc::now(),
+            };
+            let sent = match compose_alert(&mail) {
+                Ok(message) => self.transport.send(message).await.map_err(Error::from_smtp),
+                Err(error) => Err(error),
+            };
+            let attempts = item.delivery.attempts + 1;
+            let outcome = match sent {
+                Ok(response) => {
+                    round.alerts_sent += 1;
+                    DeliveryOutcome::Delivered { http_status: i64::from(u16::from(response.code())) }
+                }
+                Err(error) => {
+                    round.alerts_failed += 1;
+                    tracing::warn!(delivery_id = item.delivery.id, webhook_id = item.delivery.webhook_id, error = %error, "alert mail not sent");
+                    if error.is_temporary() && attempts < self.config.max_attempts {
+                        DeliveryOutcome::Retry { http_status: None, error: error.to_string(), retry_at: Utc::now() + backoff(&self.config, item.delivery.attempts) }
+                    } else {
+                        DeliveryOutcome::GaveUp { http_status: None, error: error.to_string() }
+                    }
+                }
+            };
+            store.record_webhook_attempt(item.delivery.id, outcome, Utc::now()).await?;
+        }
+        Ok(())
+    }
+
+    async fn send_item(&self, item: &OutboxItem) -> Result<Sent> {
         let store = self.service.store();
         let recipient = item.recipient.as_deref().filter(|recipient| !recipient.trim().is_empty()).ok_or(Error::NoRecipient)?;
         let message = store.message(item.message_id).await?;
-        let thread_ids = store.email_thread_ids(item.ticket_id, item.message_id).await?;
         let message_id = message_id_for(item.ticket_id, message.id, message.received_at, self.config.message_id_domain());
+        let mut sent = Sent::Now;
+        if item.claimed_before() {
+            // An earlier sender may have had its `250` and died (or lost its lease) before the
+            // bookkeeping: its copy in the Sent folder says so.
+            match &self.sent_folder {
+                Some(folder) => match folder.holds(&message_id).await {
+                    Ok(true) => {
+                        tracing::info!(outbox_id = item.id, ticket_id = item.ticket_id, message_id = %message_id, folder = folder.folder(), "already sent by an earlier attempt (its copy is in the Sent folder): recorded, not sent again");
+                        store.mark_outbox_sent_with_message_id(item.id, &self.worker_name, message.id, &message_id, Utc::now()).await?;
+                        return Ok(Sent::Before);
+                    }
+                    Ok(false) => {}
+                    Err(error) => tracing::warn!(outbox_id = item.id, error = %error, "the Sent folder cannot be searched: sending again with the same Message-ID"),
+                },
+                None => tracing::info!(outbox_id = item.id, ticket_id = item.ticket_id, message_id = %message_id, "an earlier attempt ended without a result and there is no Sent folder to check: sending again with the same Message-ID"),
+            }
+            sent = Sent::Again;
+        }
+        let thread_ids = store.email_thread_ids(item.ticket_id, item.message_id).await?;
         let outgoing = OutgoingMail {
             from_address: &self.config.from_address,
             from_name: self.config.from_name.as_deref(),
@@ -206,10 +300,17 @@ impl SmtpSender {
             date: Utc::now(),
         };
         let mail = compose(&outgoing)?;
+        let raw = self.sent_folder.as_ref().map(|_| mail.formatted());
         let response = self.transport.send(mail).await.map_err(Error::from_smtp)?;
         tracing::info!(outbox_id = item.id, ticket_id = item.ticket_id, code = %response.code(), "mail sent");
+        if let (Some(folder), Some(raw)) = (&self.sent_folder, raw) {
+            // The mail is out: a failed copy is logged, never a reason to send it again.
+            if let Err(error) = folder.append(&raw).await {
+                tracing::warn!(outbox_id = item.id, folder = folder.folder(), error = %error, "sent mail not copied to the Sent folder");
+            }
+        }
         store.mark_outbox_sent_with_message_id(item.id, &self.worker_name, message.id, &message_id, Utc::now()).await?;
-        Ok(())
+        Ok(sent)
     }
 }
 

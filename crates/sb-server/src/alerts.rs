@@ -113,7 +113,8 @@ pub async fn list_webhooks(State(state): State<AppState>, caller: Caller) -> Res
 pub struct CreateWebhookRequest {
     /// 1 to 100 characters.
     name: String,
-    /// `http://` or `https://` URL that receives `POST`s with a JSON body.
+    /// `http://` or `https://` URL that receives `POST`s with a JSON body, or `mailto:` and one
+    /// address that receives each alert as an email (sent by the SMTP sender, `[email.smtp]`).
     url: String,
 }
 
@@ -129,7 +130,8 @@ pub struct WebhookCreated {
 /// Register a webhook
 ///
 /// From now on every alert raised or resolved is posted to the URL (`X-Switchboard-Event`:
-/// `alert.raised` or `alert.resolved`), signed, and retried with backoff until it answers 2xx.
+/// `alert.raised` or `alert.resolved`), signed, and retried with backoff until it answers 2xx;
+/// to a `mailto:` address it is mailed instead, with the SMTP reply code in the delivery log.
 #[utoipa::path(
     post, path = "/api/v1/webhooks", tag = "alerts",
     request_body = CreateWebhookRequest,
@@ -140,7 +142,7 @@ pub struct WebhookCreated {
         (status = 403, response = Forbidden),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 422, description = "Codes: `invalid` (name empty or too long, not an http(s) URL), `invalid_field`.", body = ErrorBody),
+        (status = 422, description = "Codes: `invalid` (name empty or too long, not an http(s) URL nor mailto: with one address), `invalid_field`.", body = ErrorBody),
         (status = 429, response = RateLimited),
     ),
     security(("bearer" = ["admin"]), ("session" = ["admin"], "csrf" = [])),

@@ -10,6 +10,7 @@
 mod admin;
 mod alerts;
 mod assist;
+mod attachments;
 mod auth;
 mod dashboard;
 mod chat;
@@ -138,6 +139,7 @@ pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
         .route("/tickets", get(tickets::list_tickets))
         .route("/tickets/{ticket_id}", get(tickets::get_ticket))
         .route("/tickets/{ticket_id}/decisions", get(tickets::ticket_decisions))
+        .route("/tickets/{ticket_id}/messages/{message_id}/attachments/{index}", get(attachments::email_attachment))
         .route("/tickets/{ticket_id}/assign", post(ticket_actions::assign))
         .route("/tickets/{ticket_id}/status", post(ticket_actions::set_status))
         .route("/tickets/{ticket_id}/reply", post(ticket_actions::reply))

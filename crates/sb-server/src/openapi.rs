@@ -117,6 +117,7 @@ impl Modify for SecuritySchemes {
         crate::inbound_email::list_mailboxes,
         crate::tickets::list_tickets,
         crate::tickets::get_ticket,
+        crate::attachments::email_attachment,
         crate::tickets::ticket_decisions,
         crate::assist::ticket_assist,
         crate::assist::create_kb_draft,

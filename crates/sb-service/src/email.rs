@@ -178,7 +178,35 @@ struct AttachmentMetadata {
     inline: bool,
 }
 
+/// One attachment of a stored mail, decoded from the raw source for an agent to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentFile {
+    /// Sanitised, never a path (`sb_mail::Attachment::filename`).
+    pub filename: Option<String>,
+    /// `type/subtype` as the mail declared it.
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
 impl Service {
+    /// The attachment at `index` (in the order of the message's `metadata.email.attachments`)
+    /// of an email message of `ticket_id`, decoded from the raw mail as stored. The content is
+    /// read again from the raw source, so attachments over the size cap of ingest (kept there
+    /// as name, type and size) can be opened too, up to the message size limit.
+    pub async fn email_attachment(&self, ticket_id: i64, message_id: i64, index: usize) -> Result<AttachmentFile> {
+        let not_found = || Error::Store(sb_store::Error::NotFound { entity: "attachment", id: format!("{ticket_id}/{message_id}/{index}") });
+        let message = self.store().message(message_id).await?;
+        if message.ticket_id != ticket_id || message.channel != Channel::Email || message.content_type != RFC822 {
+            return Err(not_found());
+        }
+        let mut limits = self.config().email.limits.clone();
+        limits.max_attachment_bytes = limits.max_attachment_bytes.max(limits.max_message_bytes);
+        let parsed = tokio::task::spawn_blocking(move || sb_mail::parse(&message.raw_payload, &limits)).await.map_err(|error| Error::Internal(format!("parsing the stored mail failed: {error}")))?;
+        let attachment = parsed.attachments.into_iter().nth(index).ok_or_else(not_found)?;
+        let content = attachment.content.ok_or_else(|| Error::Invalid(format!("attachment {index} is larger than the message size limit ({} bytes): only its name, type and size were kept", attachment.size)))?;
+        Ok(AttachmentFile { filename: attachment.filename, content_type: attachment.content_type, content })
+    }
+
     /// Parses, threads and stores one raw mail through the durable pipeline, then triages it
     /// like any message (see the module docs). The raw bytes are stored exactly as given.
     pub async fn receive_email(&self, raw: Vec<u8>, source: MailSource) -> Result<EmailReceipt> {

@@ -42,7 +42,7 @@ use sb_triage::TriageEngine;
 pub use crate::admin::new_secret;
 pub use crate::chat::{TypingParty, MAX_CLIENT_MESSAGE_ID_CHARS};
 pub use crate::demo::{seed_demo_data, DemoSummary};
-pub use crate::email::{EmailConfig, EmailReceipt, MailSource, NotMail, ThreadedBy, RFC822};
+pub use crate::email::{AttachmentFile, EmailConfig, EmailReceipt, MailSource, NotMail, ThreadedBy, RFC822};
 pub use crate::error::{Error, Result};
 pub use crate::events::{Event, EventHub, EventKind, LiveMetrics, Resume, Subscription};
 pub use crate::knowledge::{index_article, stored_article};

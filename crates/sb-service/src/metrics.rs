@@ -108,6 +108,12 @@ pub enum EmailSendOutcome {
     Retry,
     /// Failed for good (a 5xx answer, no recipient, attempts spent).
     Failed,
+    /// An earlier attempt had reached the server (its copy is in the Sent folder): recorded as
+    /// sent, not sent again.
+    AlreadySent,
+    /// An earlier attempt ended without a result and left no copy: sent again with the same
+    /// Message-ID.
+    Resent,
 }
 
 impl EmailSendOutcome {
@@ -116,6 +122,8 @@ impl EmailSendOutcome {
             EmailSendOutcome::Sent => "sent",
             EmailSendOutcome::Retry => "retry",
             EmailSendOutcome::Failed => "failed",
+            EmailSendOutcome::AlreadySent => "already_sent",
+            EmailSendOutcome::Resent => "resent",
         }
     }
 }

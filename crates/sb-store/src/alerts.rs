@@ -152,6 +152,25 @@ fn delivery_from_row(row: &impl DbRow) -> Result<WebhookDelivery> {
     })
 }
 
+/// How a webhook is reached: an `http(s)://` URL gets a signed POST, a `mailto:` address an
+/// email from the SMTP sender. Each sender claims only its own kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryTarget {
+    Http,
+    Email,
+}
+
+impl DeliveryTarget {
+    /// The kind of a webhook's URL.
+    pub fn of(url: &str) -> DeliveryTarget {
+        if url.get(..7).is_some_and(|scheme| scheme.eq_ignore_ascii_case("mailto:")) {
+            DeliveryTarget::Email
+        } else {
+            DeliveryTarget::Http
+        }
+    }
+}
+
 /// A claimed delivery with what is needed to send it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DueDelivery {
@@ -374,15 +393,20 @@ impl Store {
         }))
     }
 
-    /// Claims up to `limit` due deliveries until `lease_until` (another sender takes them over
-    /// after that), oldest first.
-    pub async fn claim_webhook_deliveries(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<DueDelivery>> {
+    /// Claims up to `limit` due deliveries to webhooks of `target`'s kind until `lease_until`
+    /// (another sender takes them over after that), oldest first.
+    pub async fn claim_webhook_deliveries(&self, target: DeliveryTarget, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<DueDelivery>> {
         let now_ms = to_ms(now);
-        let lock_clause = if self.backend() == Backend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
+        let lock_clause = if self.backend() == Backend::Postgres { "FOR UPDATE OF d SKIP LOCKED" } else { "" };
+        let target_clause = match target {
+            DeliveryTarget::Email => "LOWER(w.url) LIKE 'mailto:%'",
+            DeliveryTarget::Http => "LOWER(w.url) NOT LIKE 'mailto:%'",
+        };
         let claim = format!(
             "UPDATE webhook_deliveries SET claimed_until = $1 WHERE id IN ( \
-                SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $3) \
-                ORDER BY id LIMIT $4 {lock_clause}) RETURNING id"
+                SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+                WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND (d.claimed_until IS NULL OR d.claimed_until < $3) AND {target_clause} \
+                ORDER BY d.id LIMIT $4 {lock_clause}) RETURNING id"
         );
         let ids: Vec<i64> = on_writer!(self, |pool| sqlx::query_scalar(AssertSqlSafe(&*claim)).bind(to_ms(lease_until)).bind(now_ms).bind(now_ms).bind(limit).fetch_all(pool).await?);
         let mut due = Vec::with_capacity(ids.len());

@@ -19,12 +19,22 @@ pub struct OutboxItem {
     pub recipient: Option<String>,
     pub status: String,
     pub attempts: i64,
+    /// Times a sender claimed the entry, this claim included.
+    pub claims: i64,
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-const OUTBOX_COLUMNS: &str = "id, ticket_id, message_id, channel, recipient, status, attempts, last_error, created_at, sent_at";
+const OUTBOX_COLUMNS: &str = "id, ticket_id, message_id, channel, recipient, status, attempts, claims, last_error, created_at, sent_at";
+
+impl OutboxItem {
+    /// A sender held the entry before this claim and did not see it through (a failure, a
+    /// crash, a lost lease): what it sent may have reached the recipient already.
+    pub fn claimed_before(&self) -> bool {
+        self.claims > 1
+    }
+}
 
 fn outbox_from_row(row: &impl DbRow) -> Result<OutboxItem> {
     Ok(OutboxItem {
@@ -35,6 +45,7 @@ fn outbox_from_row(row: &impl DbRow) -> Result<OutboxItem> {
         recipient: row.opt_string("recipient")?,
         status: row.string("status")?,
         attempts: row.i64("attempts")?,
+        claims: row.i64("claims")?,
         last_error: row.opt_string("last_error")?,
         created_at: from_ms(row.i64("created_at")?),
         sent_at: from_ms_opt(row.opt_i64("sent_at")?),
@@ -43,12 +54,12 @@ fn outbox_from_row(row: &impl DbRow) -> Result<OutboxItem> {
 
 impl Store {
     /// Claims up to `limit` pending entries of `channel` that are due, for `worker` until
-    /// `lease_until`.
+    /// `lease_until`, counting the claim in `claims`.
     pub async fn claim_outbox(&self, channel: Channel, worker: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxItem>> {
         let now_ms = to_ms(now);
         let lock_clause = if self.backend() == Backend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
         let sql = format!(
-            "UPDATE outbox SET claimed_by = $1, claimed_until = $2 WHERE id IN ( \
+            "UPDATE outbox SET claimed_by = $1, claimed_until = $2, claims = claims + 1 WHERE id IN ( \
                 SELECT id FROM outbox WHERE status = 'pending' AND channel = $3 AND next_attempt_at <= $4 \
                 AND (claimed_until IS NULL OR claimed_until < $5) ORDER BY id LIMIT $6 {lock_clause}) RETURNING {OUTBOX_COLUMNS}"
         );

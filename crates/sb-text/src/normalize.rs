@@ -19,7 +19,7 @@ use std::sync::LazyLock;
 use html2text::render::TextDecorator;
 use regex::Regex;
 use sb_domain::{Channel, InboundMessage};
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization};
 
 /// The text triage works on: HTML rendered to text when `body_is_html`, quoted history and
 /// signatures stripped for [`Channel::Email`], then [`normalize_text`].
@@ -56,10 +56,23 @@ pub fn normalize(message: &InboundMessage) -> String {
 /// carry meaning (emoji sequences, Indic and Persian scripts), and removed elsewhere, where
 /// they are tracking marks or obfuscation inside Latin words.
 pub fn normalize_text(text: &str) -> String {
-    let mut normalized = String::with_capacity(text.len());
+    // Composition is the costly part, and almost every message is already NFC. The quick check
+    // runs on the cleaned characters, the very sequence `nfc()` would see (removing an
+    // invisible character can bring a base and a combining mark together), and its `Yes` is
+    // a proof that composing would change nothing; `Maybe` and `No` take the full path.
+    if unicode_normalization::is_nfc_quick(CleanChars::new(text)) == IsNormalized::Yes {
+        tidy_whitespace(CleanChars::new(text), text.len())
+    } else {
+        tidy_whitespace(CleanChars::new(text).nfc(), text.len())
+    }
+}
+
+/// The whitespace rules of [`normalize_text`] over its cleaned, composed characters.
+fn tidy_whitespace(characters: impl Iterator<Item = char>, capacity: usize) -> String {
+    let mut normalized = String::with_capacity(capacity);
     let mut has_pending_space = false;
     let mut n_pending_newlines = 0usize;
-    for character in CleanChars::new(text).nfc() {
+    for character in characters {
         if character == '\n' {
             n_pending_newlines += 1;
             has_pending_space = false;
@@ -827,6 +840,27 @@ mod tests {
     fn normalize_text_composes_nfd_and_drops_invisible_chars() {
         let decomposed = "cafe\u{301} re\u{200B}fund\u{FEFF}";
         assert_eq!(normalize_text(decomposed), "café refund");
+    }
+
+    #[test]
+    fn the_quick_check_path_gives_what_full_composition_gives() {
+        let cases = [
+            "plain ascii order #A10493",
+            "café déjà vu, Grüße aus Köln, ¿dónde está?",
+            "cafe\u{301} and e\u{200B}\u{301} and a\u{328}\u{200B}\u{301}",
+            "\u{1100}\u{1161}\u{11A8} 한국어 text",
+            "x\u{301}\u{200B}\u{328} reordered marks around a removed space",
+            "\u{212B}ngstr\u{f6}m \u{2126} singletons",
+            "emoji \u{1F468}\u{200D}\u{1F469} and \u{0915}\u{094D}\u{200D}\u{0937}",
+            "  tabs\tand\r\nlines\u{2028}  ",
+        ];
+        for text in cases {
+            let full = tidy_whitespace(CleanChars::new(text).nfc(), text.len());
+            assert_eq!(normalize_text(text), full, "{text:?}");
+        }
+        // A long body that is already NFC takes the quick path and comes back tidied.
+        let long = "Grüße, ".repeat(20_000);
+        assert_eq!(normalize_text(&long), long.trim_end());
     }
 
     #[test]

@@ -468,6 +468,12 @@ pub struct SmtpSettings {
     pub max_attempts: i64,
     pub base_backoff_seconds: u64,
     pub max_backoff_seconds: u64,
+    /// Keep a copy of every sent mail in this folder (e.g. `Sent`, created when missing) of the
+    /// `[[email.imap]]` mailbox named `sent_folder_mailbox`, over its server and login; a reply
+    /// whose sender died after the server's `250` is found there and not sent twice. Empty:
+    /// no copy.
+    pub sent_folder: String,
+    pub sent_folder_mailbox: String,
 }
 
 impl Default for SmtpSettings {
@@ -489,13 +495,16 @@ impl Default for SmtpSettings {
             max_attempts: defaults.max_attempts,
             base_backoff_seconds: defaults.base_backoff.as_secs(),
             max_backoff_seconds: defaults.max_backoff.as_secs(),
+            sent_folder: String::new(),
+            sent_folder_mailbox: String::new(),
         }
     }
 }
 
 impl SmtpSettings {
-    /// The sender's settings with the password read from the environment (`None` when off).
-    pub fn to_sender(&self) -> Option<sb_mailnet::SmtpConfig> {
+    /// The sender's settings with the password read from the environment (`None` when off);
+    /// the Sent folder's login is that of the mailbox of `mailboxes` it names.
+    pub fn to_sender(&self, mailboxes: &[ImapMailbox]) -> Option<sb_mailnet::SmtpConfig> {
         if !self.enabled {
             return None;
         }
@@ -512,12 +521,22 @@ impl SmtpSettings {
         config.max_attempts = self.max_attempts;
         config.base_backoff = Duration::from_secs(self.base_backoff_seconds);
         config.max_backoff = Duration::from_secs(self.max_backoff_seconds);
+        if !self.sent_folder.is_empty() {
+            config.sent_folder = mailboxes.iter().find(|mailbox| mailbox.name == self.sent_folder_mailbox).map(|mailbox| {
+                let mut imap = mailbox.to_reader();
+                imap.folder = self.sent_folder.clone();
+                imap
+            });
+        }
         Some(config)
     }
 
-    fn problems(&self, problems: &mut Vec<String>) {
+    fn problems(&self, mailboxes: &[ImapMailbox], problems: &mut Vec<String>) {
         if !self.enabled {
             return;
+        }
+        if !self.sent_folder.is_empty() && !mailboxes.iter().any(|mailbox| mailbox.name == self.sent_folder_mailbox) {
+            problems.push(format!("email.smtp.sent_folder_mailbox: `{}` names no [[email.imap]] mailbox (the Sent folder `{}` is reached through one)", self.sent_folder_mailbox, self.sent_folder));
         }
         if self.host.trim().is_empty() {
             problems.push("email.smtp.host: required when email.smtp.enabled = true".into());
@@ -602,7 +621,7 @@ pub fn validate(config: &Config) -> Result<()> {
     if config.email.max_message_bytes < 1024 {
         problems.push(format!("email.max_message_bytes: {} is less than 1024", config.email.max_message_bytes));
     }
-    config.email.smtp.problems(&mut problems);
+    config.email.smtp.problems(&config.email.imap, &mut problems);
     config.chat.problems(&mut problems);
     for mailbox in &config.email.imap {
         mailbox.problems(&mut problems);
@@ -721,9 +740,17 @@ mod tests {
         assert_eq!(email.our_addresses, vec!["@shop.example".to_string(), "support@shop.example".to_string()]);
         assert_eq!(email.limits.max_message_bytes, 1_000_000);
         assert!(email.subject_thread_window.is_zero());
-        let smtp = config.email.smtp.to_sender().unwrap();
-        assert_eq!((smtp.host.as_str(), smtp.port, smtp.tls, smtp.signature.as_str()), ("127.0.0.1", 2525, sb_mailnet::TlsMode::None, "The Shop team"));
-        assert!(Config::default().email.smtp.to_sender().is_none(), "off by default");
+        let smtp = config.email.smtp.to_sender(&config.email.imap).unwrap();
+        assert_eq!((smtp.host.as_str(), smtp.port, smtp.tls, smtp.signature.as_str(), smtp.sent_folder.is_none()), ("127.0.0.1", 2525, sb_mailnet::TlsMode::None, "The Shop team", true));
+        assert!(Config::default().email.smtp.to_sender(&[]).is_none(), "off by default");
+
+        let mailbox = "[[email.imap]]\nname = \"support\"\nhost = \"imap.shop.example\"\nusername = \"support@shop.example\"\npassword_env = \"PATH\"\n";
+        let smtp = "[email.smtp]\nenabled = true\nhost = \"smtp.shop.example\"\nfrom_address = \"support@shop.example\"\nsent_folder = \"Sent\"\n";
+        let config = load_text(&format!("{smtp}sent_folder_mailbox = \"support\"\n{mailbox}")).unwrap();
+        let sent = config.email.smtp.to_sender(&config.email.imap).unwrap().sent_folder.expect("a Sent folder");
+        assert_eq!((sent.host.as_str(), sent.folder.as_str(), sent.username.as_str()), ("imap.shop.example", "Sent", "support@shop.example"), "the named mailbox's server and login");
+        let error = load_text(&format!("{smtp}sent_folder_mailbox = \"returns\"\n{mailbox}")).unwrap_err().to_string();
+        assert!(error.contains("names no [[email.imap]] mailbox"), "{error}");
 
         let config = load_text("[[email.imap]]\nname = \"support\"\nhost = \"imap.shop.example\"\nusername = \"support@shop.example\"\npassword_env = \"PATH\"\n").unwrap();
         let reader = config.email.imap[0].to_reader();

@@ -419,7 +419,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             let interval = std::time::Duration::from_secs(config.knowledge.sync_interval_seconds.max(1));
             worker_handles.push(tokio::spawn(crate::knowledge::run_index_task(service.clone(), index_dir, embedder, interval, shutdown_receiver.clone())));
         }
-        if let Some(smtp) = config.email.smtp.to_sender() {
+        if let Some(smtp) = config.email.smtp.to_sender(&config.email.imap) {
             let sender = sb_mailnet::SmtpSender::new(service.clone(), smtp)?;
             let receiver = shutdown_receiver.clone();
             worker_handles.push(tokio::spawn(async move { sender.run(receiver).await }));

@@ -21,7 +21,7 @@ fn test_ca() -> PathBuf {
 }
 
 /// Fails, saying how to start it, when the test IMAP server does not answer.
-fn require_imap_server() {
+pub(crate) fn require_imap_server() {
     for port in [PLAIN_PORT, TLS_PORT] {
         let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         if std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_err() {
@@ -31,7 +31,7 @@ fn require_imap_server() {
 }
 
 /// A plain session of the test user, for putting mail in and looking at flags.
-async fn test_session() -> async_imap::Session<tokio::net::TcpStream> {
+pub(crate) async fn test_session() -> async_imap::Session<tokio::net::TcpStream> {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", PLAIN_PORT)).await.unwrap();
     let mut client = async_imap::Client::new(stream);
     client.read_response().await.unwrap().unwrap();
@@ -63,7 +63,7 @@ fn mail(message_id: Option<&str>, from: &str, subject: &str, extra_headers: &str
     format!("From: {from}\r\nTo: support@shop.example\r\n{id_header}Date: Mon, 2 Nov 2026 09:00:00 +0000\r\nSubject: {subject}\r\n{extra_headers}\r\n{body}\r\n")
 }
 
-fn config(folder: &str) -> ImapConfig {
+pub(crate) fn config(folder: &str) -> ImapConfig {
     let mut config = ImapConfig::new("support", "127.0.0.1", PLAIN_PORT, ImapTls::None, USER, PASSWORD);
     config.folder = folder.to_string();
     config.timeout = Duration::from_secs(10);

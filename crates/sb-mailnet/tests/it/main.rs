@@ -6,7 +6,9 @@
 //!
 //! - `smtp`: a customer's mail in, an agent's reply out through the server with threading
 //!   headers, the customer's answer to it back into the same ticket; retries on a server that
-//!   does not answer; a reply that cannot be sent fails for good.
+//!   does not answer; a reply that cannot be sent fails for good; sent mail copied to a Sent
+//!   folder, and a reply whose sender died after the server's `250` found there by its
+//!   Message-ID instead of being sent twice (without a copy: sent again with the same id).
 //! - `imap`: the IMAP reader: unseen mail stored once and flagged seen only after the store, a
 //!   crash between the two repeats nothing, TLS verified against the server's certificate, IDLE.
 

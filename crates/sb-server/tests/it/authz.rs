@@ -20,13 +20,15 @@ use crate::support::{Credential, TestServer};
 /// Columns, in the order of the table.
 const CALLERS: &[&str] = &["none", "ingest", "read", "write", "admin", "r:admin", "r:supervisor", "r:agent", "r:compliance", "r:viewer"];
 
-/// method, path, body (`{ticket}`, `{ticket2}`, `{customer}`, `{token}`, `{agent}`, `{user}`, `{n}`
-/// are filled in per request), then the expected status per caller in `CALLERS` order.
+/// method, path, body (`{ticket}`, `{ticket2}`, `{customer}`, `{token}`, `{agent}`, `{user}`,
+/// `{mailticket}` and `{mailmessage}` (an email with an attachment), `{n}` are filled in per
+/// request), then the expected status per caller in `CALLERS` order.
 const MATRIX: &str = r#"
 #                                                                               none ing read write admin | admin sup agent comp viewer
 GET    /api/v1/tickets                                          -                   401 403 200 403 200  200 200 200 200 200
 GET    /api/v1/tickets/{ticket}                                 -                   401 403 200 403 200  200 200 200 200 200
 GET    /api/v1/tickets/{ticket}/decisions                       -                   401 403 200 403 200  200 200 200 200 200
+GET    /api/v1/tickets/{mailticket}/messages/{mailmessage}/attachments/0  -         401 403 200 403 200  200 200 200 200 403
 GET    /api/v1/tickets/{ticket}/assist                          -                   401 403 200 403 200  200 200 200 200 200
 POST   /api/v1/tickets/{ticket}/kb-draft                        -                   401 403 403 422 422  422 422 403 403 403
 GET    /help/no-such-article                                    -                   404 404 404 404 404  404 404 404 404 404
@@ -133,7 +135,7 @@ async fn every_endpoint_answers_every_caller_as_the_matrix_says() {
     assert_eq!(callers.len(), CALLERS.len());
 
     let rows = parse_matrix();
-    assert_eq!(rows.len(), 69, "every row parsed");
+    assert_eq!(rows.len(), 70, "every row parsed");
     let mut mismatches = Vec::new();
     for row in &rows {
         assert_eq!(row.expected.len(), CALLERS.len(), "{}", row.path);
@@ -144,6 +146,8 @@ async fn every_endpoint_answers_every_caller_as_the_matrix_says() {
             let (article_id, template_id) = server.kb_objects().await;
             // A fresh user only for the rows that change one (hashing a password is slow).
             let user_id = if row.path.contains("{user}") { server.user(Role::Agent).await } else { 0 };
+            // A fresh email with an attachment only for the rows that read one.
+            let (mail_ticket_id, mail_message_id) = if row.path.contains("{mailticket}") { server.email_with_attachment().await } else { (0, 0) };
             let fill = |text: &str| {
                 text.replace("{ticket}", &ticket_id.to_string())
                     .replace("{ticket2}", &ticket2_id.to_string())
@@ -153,6 +157,8 @@ async fn every_endpoint_answers_every_caller_as_the_matrix_says() {
                     .replace("{article}", &article_id.to_string())
                     .replace("{template}", &template_id.to_string())
                     .replace("{user}", &user_id.to_string())
+                    .replace("{mailticket}", &mail_ticket_id.to_string())
+                    .replace("{mailmessage}", &mail_message_id.to_string())
                     .replace("{n}", &server.next_number().to_string())
             };
             // `@mail`: a raw mail (a new Message-ID each time), sent as message/rfc822.

@@ -81,6 +81,28 @@ async fn a_mail_is_stored_raw_once_with_its_attachments_as_metadata() {
     let customer = server.service.store().customer(first.body["customer_id"].as_i64().unwrap()).await.unwrap();
     assert_eq!((customer.email.as_deref(), customer.name.as_deref()), (Some("ana.silva@example.com"), Some("Ana Silva")));
 
+    // An agent opens the attachment: the decoded bytes as a download, never rendered in place.
+    let ticket_id = first.body["ticket_id"].as_i64().unwrap();
+    let agent = server.log_in(server.user(sb_store::Role::Agent).await).await;
+    let download = server.request(Method::GET, &format!("/api/v1/tickets/{ticket_id}/messages/{message_id}/attachments/0"), &agent, None).await;
+    assert_eq!(download.status.as_u16(), 200, "{download:?}");
+    let header = |name: &str| download.headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default().to_string();
+    assert_eq!(header("content-type"), "image/jpeg");
+    assert_eq!(header("content-disposition"), "attachment; filename=\"lamp.jpg\"; filename*=UTF-8''lamp.jpg");
+    assert_eq!((header("x-content-type-options"), header("content-security-policy")), ("nosniff".to_string(), "sandbox; default-src 'none'".to_string()));
+    assert_eq!(download.raw.len(), 40);
+    assert_eq!(&download.raw[..3], &[0xFF, 0xD8, 0xFF], "the JPEG's own bytes");
+    let audit = server.service.store().list_audit(Some(("message", &message_id.to_string())), 10).await.unwrap();
+    assert!(audit.iter().any(|entry| entry.action == "pii.viewed"), "opening it is audited: {audit:?}");
+    for (path, status, code) in [
+        (format!("/api/v1/tickets/{ticket_id}/messages/{message_id}/attachments/1"), 404, "not_found"),
+        (format!("/api/v1/tickets/{}/messages/{message_id}/attachments/0", ticket_id + 1000), 404, "not_found"),
+        (format!("/api/v1/tickets/{ticket_id}/messages/{message_id}/attachments/first"), 422, "invalid_path"),
+    ] {
+        let answer = server.request(Method::GET, &path, &agent, None).await;
+        assert_eq!((answer.status.as_u16(), answer.body["error"]["code"].as_str().unwrap_or_default()), (status, code), "{path}");
+    }
+
     let again = post_mail(&server, &token, raw).await;
     assert_eq!(again.status.as_u16(), 200, "{again:?}");
     assert_eq!((again.body["ticket_id"].clone(), again.body["message_id"].clone(), again.body["status"].clone()), (first.body["ticket_id"].clone(), first.body["message_id"].clone(), Value::from("duplicate")));

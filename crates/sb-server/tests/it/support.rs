@@ -34,6 +34,8 @@ pub struct Answer {
     /// The body as JSON (`Null` when it is not JSON), and as text.
     pub body: Value,
     pub text: String,
+    /// The body's bytes as received.
+    pub raw: Vec<u8>,
 }
 
 impl std::fmt::Debug for Answer {
@@ -122,7 +124,7 @@ impl TestServer {
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, headers, body, text: String::from_utf8_lossy(&bytes).into_owned() }
+        Answer { status, headers, body, text: String::from_utf8_lossy(&bytes).into_owned(), raw: bytes.to_vec() }
     }
 
     pub async fn get(&self, path: &str, credential: &Credential) -> Answer {
@@ -183,6 +185,19 @@ impl TestServer {
 
     /// A new open ticket in the human queue with running SLA clocks, from a new customer by
     /// email. Returns (ticket id, customer id).
+    /// A mail with a text attachment (`notes.txt`) received as a new ticket: (ticket id,
+    /// message id).
+    pub async fn email_with_attachment(&self) -> (i64, i64) {
+        let number = self.next_number();
+        let mail = format!(
+            "From: Ana Silva <ana-{number}@example.com>\r\nTo: support@shop.example\r\nMessage-ID: <attach-{number}@example.com>\r\nSubject: Damaged parcel\r\n\
+             MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe box arrived crushed, notes attached.\r\n\
+             --b1\r\nContent-Type: text/plain; name=\"notes.txt\"\r\nContent-Disposition: attachment; filename=\"notes.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\nQ29ybmVyIGNydXNoZWQsIGxpZCB0b3JuLg==\r\n--b1--\r\n"
+        );
+        let receipt = self.service.receive_email(mail.into_bytes(), sb_service::MailSource::Http).await.unwrap();
+        (receipt.receipt.ticket.id, receipt.receipt.ingested.message_id)
+    }
+
     pub async fn ticket(&self, text: &str) -> (i64, i64) {
         let number = self.next_number();
         let store = self.service.store();

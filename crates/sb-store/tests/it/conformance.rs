@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use sb_domain::{Carrier, Channel, Order, OrderItem, OrderStatus};
 use sb_store::{
-    AlertSeverity, AlertStatus, DeliveryOutcome, NewAlert, Raised,
+    AlertSeverity, AlertStatus, DeliveryOutcome, DeliveryTarget, NewAlert, Raised,
     ArticleChange, ArticleFilter, ArticleStatus, Direction, FinishTriage, ImportOutcome, IngestedRows, NewArticle, NewTemplate, TemplateKind, Error, MessageStage, NewAuditEntry, NewCustomer, NewInbound, NewOutbound, NewUser, Page, Queue, Role, Scope, Store, TicketFilter,
     TicketStatus, TicketTriageUpdate, TicketUpdate, TriageBacklog, TriageOutcome,
 };
@@ -456,11 +456,16 @@ async fn replies_go_to_the_outbox_and_notes_do_not(db: &TestDb) {
     assert_eq!(store.ticket(ingested.ticket_id).await.unwrap().first_responded_at, Some(at(2)));
     let items = store.claim_outbox(Channel::Email, "smtp-1", at(2), at(3), 10).await.unwrap();
     assert_eq!(items.iter().map(|item| item.message_id).collect::<Vec<_>>(), vec![reply_id]);
+    assert_eq!((items[0].claims, items[0].claimed_before()), (1, false));
     assert!(store.claim_outbox(Channel::Email, "smtp-2", at(2), at(3), 10).await.unwrap().is_empty());
     store.mark_outbox_failed(items[0].id, "connection refused", Some(at(10))).await.unwrap();
     assert!(store.claim_outbox(Channel::Email, "smtp-2", at(9), at(11), 10).await.unwrap().is_empty());
     let retried = store.claim_outbox(Channel::Email, "smtp-2", at(10), at(11), 10).await.unwrap();
-    assert_eq!(retried[0].attempts, 1);
+    assert_eq!((retried[0].attempts, retried[0].claims, retried[0].claimed_before()), (1, 2, true));
+    // A sender that dies with the entry claimed leaves no failure behind; the next claim after
+    // the lease still knows the entry was in a sender's hands.
+    let after_crash = store.claim_outbox(Channel::Email, "smtp-3", at(12), at(13), 10).await.unwrap();
+    assert_eq!((after_crash[0].attempts, after_crash[0].claims, after_crash[0].claimed_before()), (1, 3, true));
     store.mark_outbox_sent(retried[0].id, "sent", at(10)).await.unwrap();
     assert!(store.claim_outbox(Channel::Email, "smtp-2", at(20), at(21), 10).await.unwrap().is_empty());
     assert_eq!(store.add_outbound(999_999, &reply("x"), &[], at(3)).await.unwrap_err().to_string(), "ticket 999999 not found");
@@ -798,6 +803,7 @@ async fn alerts_deduplicate_resolve_and_enqueue_webhook_deliveries(db: &TestDb) 
     let store = &db.store;
     let hook = store.create_webhook("ops", "http://127.0.0.1:9/hook", "s3cret", Some("user:1"), &[NewAuditEntry::new("user:1", "webhook.created", "webhook", "", json!({}))], at(0)).await.unwrap();
     let stopped = store.create_webhook("old", "http://127.0.0.1:9/old", "x", None, &[], at(0)).await.unwrap();
+    let mail = store.create_webhook("on-call", "mailto:oncall@shop.example", "unused", None, &[], at(0)).await.unwrap();
     store.deactivate_webhook(stopped.id, &[], at(0)).await.unwrap();
     assert!(matches!(store.deactivate_webhook(stopped.id, &[], at(0)).await, Err(Error::NotFound { .. })));
     let depth = NewAlert { rule: "queue_depth".into(), dedup_key: "queue_depth".into(), severity: AlertSeverity::Warning, title: "64 tickets waiting".into(), details: json!({"depth": 64}), value: Some(64.0), threshold: Some(50.0) };
@@ -808,16 +814,23 @@ async fn alerts_deduplicate_resolve_and_enqueue_webhook_deliveries(db: &TestDb) 
     assert_eq!((outcome, seen.id, seen.occurrences, seen.value, seen.last_seen_at), (Raised::AlreadyOpen, raised.id, 2, Some(70.0), at(2)));
     assert_eq!(store.open_alert_keys("queue_depth").await.unwrap(), vec!["queue_depth".to_string()]);
 
+    // The email recipient's delivery goes to the SMTP sender only.
+    let mailed = store.claim_webhook_deliveries(DeliveryTarget::Email, at(2), at(3), 10).await.unwrap();
+    assert_eq!(mailed.iter().map(|item| (item.url.as_str(), item.delivery.webhook_id)).collect::<Vec<_>>(), vec![("mailto:oncall@shop.example", mail.id)]);
+    store.record_webhook_attempt(mailed[0].delivery.id, DeliveryOutcome::Delivered { http_status: 250 }, at(2)).await.unwrap();
+    assert!(store.claim_webhook_deliveries(DeliveryTarget::Email, at(9), at(10), 10).await.unwrap().is_empty());
+    store.deactivate_webhook(mail.id, &[], at(2)).await.unwrap();
+
     // One delivery for the active webhook, none for the stopped one; claimed once at a time.
-    let due = store.claim_webhook_deliveries(at(2), at(3), 10).await.unwrap();
+    let due = store.claim_webhook_deliveries(DeliveryTarget::Http, at(2), at(3), 10).await.unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!((due[0].url.as_str(), due[0].secret.as_str(), due[0].delivery.event.as_str()), ("http://127.0.0.1:9/hook", "s3cret", "alert.raised"));
     let payload: serde_json::Value = serde_json::from_str(&due[0].delivery.payload).unwrap();
     assert_eq!(payload["alert"]["id"], raised.id);
-    assert!(store.claim_webhook_deliveries(at(2), at(3), 10).await.unwrap().is_empty(), "claimed until its lease ends");
+    assert!(store.claim_webhook_deliveries(DeliveryTarget::Http, at(2), at(3), 10).await.unwrap().is_empty(), "claimed until its lease ends");
     store.record_webhook_attempt(due[0].delivery.id, DeliveryOutcome::Retry { http_status: Some(503), error: "503 Service Unavailable".into(), retry_at: at(5) }, at(2)).await.unwrap();
-    assert!(store.claim_webhook_deliveries(at(4), at(6), 10).await.unwrap().is_empty(), "not due before its retry time");
-    let retried = store.claim_webhook_deliveries(at(5), at(6), 10).await.unwrap();
+    assert!(store.claim_webhook_deliveries(DeliveryTarget::Http, at(4), at(6), 10).await.unwrap().is_empty(), "not due before its retry time");
+    let retried = store.claim_webhook_deliveries(DeliveryTarget::Http, at(5), at(6), 10).await.unwrap();
     assert_eq!(retried.len(), 1);
     store.record_webhook_attempt(retried[0].delivery.id, DeliveryOutcome::Delivered { http_status: 204 }, at(5)).await.unwrap();
     let log = store.webhook_deliveries(hook.id, 10).await.unwrap();
@@ -827,7 +840,7 @@ async fn alerts_deduplicate_resolve_and_enqueue_webhook_deliveries(db: &TestDb) 
     let resolved = store.resolve_alert("queue_depth", "system", &[], at(6)).await.unwrap().unwrap();
     assert_eq!((resolved.status, resolved.resolved_at, resolved.resolved_by.as_deref()), (AlertStatus::Resolved, Some(at(6)), Some("system")));
     assert_eq!(store.resolve_alert("queue_depth", "system", &[], at(7)).await.unwrap(), None);
-    let due = store.claim_webhook_deliveries(at(7), at(8), 10).await.unwrap();
+    let due = store.claim_webhook_deliveries(DeliveryTarget::Http, at(7), at(8), 10).await.unwrap();
     assert_eq!(due.iter().map(|item| item.delivery.event.as_str()).collect::<Vec<_>>(), vec!["alert.resolved"]);
     store.record_webhook_attempt(due[0].delivery.id, DeliveryOutcome::GaveUp { http_status: None, error: "connection refused".into() }, at(7)).await.unwrap();
     let (reraised, outcome) = store.raise_alert(&depth, at(9)).await.unwrap();
@@ -836,7 +849,7 @@ async fn alerts_deduplicate_resolve_and_enqueue_webhook_deliveries(db: &TestDb) 
     let listed = store.list_alerts(None, 10).await.unwrap();
     assert_eq!(listed.iter().map(|alert| alert.id).collect::<Vec<_>>(), vec![reraised.id, raised.id], "newest first");
     assert_eq!(store.list_alerts(Some(AlertStatus::Resolved), 10).await.unwrap().len(), 1);
-    assert_eq!(store.list_webhooks().await.unwrap().iter().map(|hook| hook.active).collect::<Vec<_>>(), vec![true, false]);
+    assert_eq!(store.list_webhooks().await.unwrap().iter().map(|hook| hook.active).collect::<Vec<_>>(), vec![true, false, false]);
     // Concurrent raises of one key make one open alert.
     let concurrent = NewAlert { dedup_key: "vip_ticket:7".into(), rule: "vip_ticket".into(), ..depth.clone() };
     let handles: Vec<_> = (0..8)
