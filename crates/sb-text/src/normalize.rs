@@ -56,6 +56,10 @@ pub fn normalize(message: &InboundMessage) -> String {
 /// carry meaning (emoji sequences, Indic and Persian scripts), and removed elsewhere, where
 /// they are tracking marks or obfuscation inside Latin words.
 pub fn normalize_text(text: &str) -> String {
+    // Printable ASCII and newlines: nothing to clean or compose, only whitespace to tidy.
+    if text.bytes().all(|byte| matches!(byte, b' '..=b'~' | b'\n')) {
+        return tidy_whitespace(text.chars(), text.len());
+    }
     // Composition is the costly part, and almost every message is already NFC. The quick check
     // runs on the cleaned characters, the very sequence `nfc()` would see (removing an
     // invisible character can bring a base and a combining mark together), and its `Yes` is
@@ -153,6 +157,10 @@ impl Iterator for CleanChars<'_> {
     fn next(&mut self) -> Option<char> {
         loop {
             let character = self.chars.next()?;
+            if character.is_ascii_graphic() || character == ' ' {
+                self.previous_char = character;
+                return Some(character);
+            }
             let cleaned = match character {
                 '\r' if self.chars.peek() == Some(&'\n') => continue,
                 '\r' | '\n' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}' => '\n',
@@ -846,6 +854,8 @@ mod tests {
     fn the_quick_check_path_gives_what_full_composition_gives() {
         let cases = [
             "plain ascii order #A10493",
+            "\n\n  line one  \n\n\n\nline two   with  spaces \n",
+            "ascii with a del\u{7f} and a bell\u{7} and a tab\t",
             "café déjà vu, Grüße aus Köln, ¿dónde está?",
             "cafe\u{301} and e\u{200B}\u{301} and a\u{328}\u{200B}\u{301}",
             "\u{1100}\u{1161}\u{11A8} 한국어 text",

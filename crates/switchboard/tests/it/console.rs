@@ -240,6 +240,19 @@ async fn an_agent_works_a_live_ticket_in_chromium_and_a_viewer_stays_read_only()
     screenshot(&browser, "ticket-tablet").await;
     set_viewport(&browser, 1440, 900).await;
 
+    // A mail with a photo: the attachment is listed under the message and downloads (as a
+    // file, not rendered by the console).
+    let mail = "From: Tom Berg <tom.berg@example.com>\r\nTo: support@shop.example\r\nMessage-ID: <console-photo@example.com>\r\nSubject: Broken lamp\r\n\
+        MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe lamp arrived broken, photo attached.\r\n\
+        --b1\r\nContent-Type: image/jpeg; name=\"lamp.jpg\"\r\nContent-Disposition: attachment; filename=\"lamp.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDA==\r\n--b1--\r\n";
+    let posted: Value = client.post(format!("{base_url}/api/v1/inbound/email")).bearer_auth(&token).header("content-type", "message/rfc822").body(mail).send().await.unwrap().json().await.unwrap();
+    let photo_ticket = posted["ticket_id"].as_i64().unwrap();
+    browser.goto(&format!("{base_url}/console/tickets/{photo_ticket}")).await.unwrap();
+    wait_for(&browser, "document.querySelector('.message.inbound .attachments a.attachment')", "the attachment link").await;
+    assert_eq!(text_of(&browser, ".message.inbound a.attachment").await, "lamp.jpg");
+    let fetched = browser.execute("return fetch(document.querySelector('a.attachment').href).then(async (response) => [response.status, response.headers.get('content-disposition'), (await response.arrayBuffer()).byteLength]);", vec![]).await.unwrap();
+    assert_eq!(fetched, json!([200, "attachment; filename=\"lamp.jpg\"; filename*=UTF-8''lamp.jpg", 40]));
+
     // A viewer: no admin, read-only ticket, masked customer.
     browser.find(Locator::Id("logout")).await.unwrap().click().await.unwrap();
     wait_for(&browser, "location.pathname === '/console/login'", "the login page after logging out").await;
@@ -259,6 +272,12 @@ async fn an_agent_works_a_live_ticket_in_chromium_and_a_viewer_stays_read_only()
     assert!(!page_text.contains("ana.silva@example.com"), "no contact details on a viewer's page");
     assert!(browser.find(Locator::Id("composer-text")).await.is_err(), "no reply editor for a viewer");
     screenshot(&browser, "ticket-viewer").await;
+    // Attachments cannot be masked: a viewer gets neither the list nor the file.
+    browser.goto(&format!("{base_url}/console/tickets/{photo_ticket}")).await.unwrap();
+    wait_for(&browser, "document.querySelector('.message.inbound .bubble')", "the photo ticket, as a viewer").await;
+    assert!(browser.find(Locator::Css("a.attachment")).await.is_err(), "no attachment links for a viewer");
+    let status = browser.execute(&format!("return fetch('/api/v1/tickets/{photo_ticket}/messages/{}/attachments/0').then(response => response.status);", posted["message_id"]), vec![]).await.unwrap();
+    assert_eq!(status, json!(403));
 
     // An admin's refusal is the API's too: the viewer's session cannot list users.
     let status = browser.execute("return fetch('/api/v1/users').then(response => response.status);", vec![]).await.unwrap();
