@@ -20,6 +20,7 @@ mod alerts;
 mod audit;
 mod auth;
 mod chat;
+mod csat;
 mod error;
 mod ingest;
 mod kb;
@@ -43,6 +44,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use crate::audit::{AuditEntry, AuditFilter, AuditVerification, NewAuditEntry};
 pub use crate::chat::{ChatConversation, ChatMessage};
+pub use crate::csat::CsatRating;
 pub use crate::auth::{parse_scopes, secret_hash, ApiToken, NewUser, Role, Scope, Session, User};
 pub use crate::error::{Error, Result};
 pub use crate::ingest::{ClaimedMessage, FinishTriage, Ingested, IngestedRows, IngestedWithTriage, NewCustomer, NewInbound, RecordedTriage, TicketTriageUpdate, TriageOutcome};

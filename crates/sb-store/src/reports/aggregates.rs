@@ -146,6 +146,10 @@ pub struct AgentRow {
     pub n_tickets_replied: i64,
     pub avg_first_response_seconds: Option<f64>,
     pub avg_resolution_seconds: Option<f64>,
+    /// Customer ratings given in the period about this agent's tickets, and their mean (1–5;
+    /// null without a rating).
+    pub n_csat: i64,
+    pub avg_csat: Option<f64>,
 }
 
 /// Decisions of one period and intent.
@@ -268,7 +272,8 @@ impl Store {
         Ok(rows.into_iter().map(|(period_idx, row)| CategoryRow { period_start: period_label(window, period_idx), ..row }).collect())
     }
 
-    /// Per agent and period: assigned tickets created in `window` and replies written in it.
+    /// Per agent and period: assigned tickets created in `window`, replies written in it and
+    /// customer ratings given in it.
     pub async fn report_agents(&self, window: &ReportWindow, now: DateTime<Utc>) -> Result<Vec<AgentRow>> {
         let now_ms = to_ms(now);
         let tickets_sql = format!(
@@ -293,6 +298,13 @@ impl Store {
             from = window.from_ms(),
             to = window.to_ms(),
         );
+        let csat_sql = format!(
+            "SELECT CAST({period} AS BIGINT) AS period_idx, agent_user_id, COUNT(*) AS n_csat, AVG(CAST(rating AS DOUBLE PRECISION)) AS avg_csat \
+             FROM csat_ratings WHERE agent_user_id IS NOT NULL AND rated_at >= {from} AND rated_at < {to} GROUP BY period_idx, agent_user_id",
+            period = window.period_sql("rated_at"),
+            from = window.from_ms(),
+            to = window.to_ms(),
+        );
         fn decode_tickets(row: &impl DbRow) -> Result<((i64, i64), AgentRow)> {
             let user_id = row.i64("assignee_id")?;
             Ok((
@@ -311,11 +323,15 @@ impl Store {
         fn decode_replies(row: &impl DbRow) -> Result<((i64, i64), (i64, i64))> {
             Ok(((row.i64("period_idx")?, row.i64("author_user_id")?), (row.i64("n_replies")?, row.i64("n_tickets_replied")?)))
         }
+        fn decode_csat(row: &impl DbRow) -> Result<((i64, i64), (i64, Option<f64>))> {
+            Ok(((row.i64("period_idx")?, row.i64("agent_user_id")?), (row.i64("n_csat")?, row.f64_opt("avg_csat")?)))
+        }
         fn decode_user(row: &impl DbRow) -> Result<(i64, String)> {
             Ok((row.i64("id")?, row.string("name")?))
         }
         let ticket_rows: Vec<((i64, i64), AgentRow)> = fetch_report_rows!(self, &*tickets_sql, decode_tickets);
         let reply_rows: Vec<((i64, i64), (i64, i64))> = fetch_report_rows!(self, &*replies_sql, decode_replies);
+        let csat_rows: Vec<((i64, i64), (i64, Option<f64>))> = fetch_report_rows!(self, &*csat_sql, decode_csat);
         let users: Vec<(i64, String)> = fetch_report_rows!(self, "SELECT id, name FROM users", decode_user);
 
         let mut by_key: std::collections::BTreeMap<(i64, i64), AgentRow> = ticket_rows.into_iter().collect();
@@ -323,6 +339,11 @@ impl Store {
             let row = by_key.entry(key).or_insert_with(|| AgentRow { user_id: key.1, ..AgentRow::default() });
             row.n_replies = n_replies;
             row.n_tickets_replied = n_tickets_replied;
+        }
+        for (key, (n_csat, avg_csat)) in csat_rows {
+            let row = by_key.entry(key).or_insert_with(|| AgentRow { user_id: key.1, ..AgentRow::default() });
+            row.n_csat = n_csat;
+            row.avg_csat = avg_csat;
         }
         let names: std::collections::HashMap<i64, String> = users.into_iter().collect();
         Ok(by_key

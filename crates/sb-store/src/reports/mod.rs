@@ -87,7 +87,7 @@ impl ReportName {
             ReportName::Categories => &["tickets by creation time; response and resolution averages are wall-clock seconds from creation, over the tickets that have them"],
             ReportName::Agents => &[
                 "assigned/resolved: tickets by creation time with the agent as current assignee; replies: the agent's replies written in the period",
-                "CSAT is not reported: Switchboard does not collect satisfaction ratings yet, so there is nothing to average",
+                "csat: ratings (1 to 5) customers gave in the period about tickets assigned to the agent when they rated; avg_csat is null without a rating",
             ],
             ReportName::Cost => &[
                 "LLM calls recorded in llm_usage by the LLM provider integration; money in millionths of the currency unit (cost_micros); without a provider the figures are zero",

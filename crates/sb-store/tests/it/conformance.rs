@@ -990,6 +990,27 @@ async fn email_threads_by_message_id_and_records_sent_ids(db: &TestDb) {
     assert!(store.latest_message_decision(other.ticket_id, first.message_id).await.unwrap().is_none());
 }
 
+async fn a_ticket_keeps_one_rating_about_its_assignee(db: &TestDb) {
+    let store = &db.store;
+    let ingested = store.ingest(&inbound(Some("csat-1"), "where is my parcel", Some("csat@example.com"))).await.unwrap();
+    assert_eq!(store.ticket_csat(ingested.ticket_id).await.unwrap(), None);
+    let audit = [NewAuditEntry::new("customer:csat@example.com", "csat.recorded", "ticket", ingested.ticket_id, json!({"rating": 2}))];
+    let first = store.record_csat(ingested.ticket_id, 2, Some("slow"), "chat", &audit, at(1)).await.unwrap();
+    assert_eq!((first.rating, first.comment.as_deref(), first.agent_user_id, first.source.as_str(), first.rated_at), (2, Some("slow"), None, "chat", at(1)));
+    // Rated again after an agent took the ticket: the later rating replaces it, about that agent.
+    let agent = store.create_user(&NewUser { email: "rated@example.com".into(), name: "Rated Agent".into(), role: Role::Agent, password_hash: "x".into() }, &[], at(0)).await.unwrap();
+    store.update_ticket(ingested.ticket_id, &TicketUpdate { assignee_id: Some(Some(agent.id)), ..TicketUpdate::default() }, &[], at(2)).await.unwrap();
+    let second = store.record_csat(ingested.ticket_id, 5, None, "api", &[], at(3)).await.unwrap();
+    assert_eq!((second.rating, second.comment.as_deref(), second.agent_user_id, second.source.as_str()), (5, None, Some(agent.id), "api"));
+    assert_eq!(store.ticket_csat(ingested.ticket_id).await.unwrap(), Some(second));
+    assert!(store.list_audit(Some(("ticket", &ingested.ticket_id.to_string())), 10).await.unwrap().iter().any(|entry| entry.action == "csat.recorded"));
+    // Out of range or an unknown source: refused by the schema, nothing changed.
+    assert!(store.record_csat(ingested.ticket_id, 6, None, "api", &[], at(4)).await.is_err());
+    assert!(store.record_csat(ingested.ticket_id, 3, None, "phone", &[], at(4)).await.is_err());
+    assert_eq!(store.ticket_csat(ingested.ticket_id).await.unwrap().unwrap().rating, 5);
+    assert!(matches!(store.record_csat(999_999, 3, None, "api", &[], at(4)).await, Err(Error::NotFound { .. })));
+}
+
 async fn chat_conversations_open_by_secret_and_read_only_their_messages(db: &TestDb) {
     let store = &db.store;
     let ana = store.create_chat_conversation("sbc_ana-secret", "Ana Silva", "ana@example.com", at(0)).await.unwrap();
@@ -1070,6 +1091,7 @@ conformance_tests!(
     inbound_arrivals_count_each_interval_with_zeros,
     users_change_role_and_access_and_the_audit_log_filters_and_pages,
     chat_conversations_open_by_secret_and_read_only_their_messages,
+    a_ticket_keeps_one_rating_about_its_assignee,
 );
 
 #[allow(dead_code)]

@@ -302,12 +302,29 @@ async fn category_and_agent_performance(db: &TestDb) {
             {"period_start":"2026-10-25T00:00:00+02:00","category":"service_action","intent":"track_order","n_tickets":1,"n_auto_replied":0,"n_resolved":0,"n_sla_breached":1,"avg_first_response_seconds":5400.0,"avg_resolution_seconds":null,"avg_confidence":0.9,"avg_sentiment":-0.4,"n_negative":0}
         "#]],
     );
+    // Customers rate: Agent A's two tickets (one of them twice: the later rating counts), and an
+    // unassigned ticket, which no agent's figures include. Ratings count in the period they were
+    // given: the one of Monday the 26th opens the second ISO week of the window.
+    let mut agent_tickets = Vec::new();
+    let mut unassigned = None;
+    for &ticket_id in &ticket_ids {
+        match store.ticket(ticket_id).await.unwrap().assignee_id {
+            Some(_) => agent_tickets.push(ticket_id),
+            None => unassigned = unassigned.or(Some(ticket_id)),
+        }
+    }
+    assert_eq!(agent_tickets.len(), 2, "the scenario assigns two tickets");
+    store.record_csat(agent_tickets[0], 2, None, "api", &[], utc("2026-10-25T15:00:00Z")).await.unwrap();
+    store.record_csat(agent_tickets[0], 5, Some("Quick and kind"), "chat", &[], utc("2026-10-25T16:00:00Z")).await.unwrap();
+    store.record_csat(agent_tickets[1], 2, None, "api", &[], utc("2026-10-26T09:00:00Z")).await.unwrap();
+    store.record_csat(unassigned.unwrap(), 1, None, "api", &[], utc("2026-10-26T09:00:00Z")).await.unwrap();
     let week = window("2026-10-24", "2026-10-27", Some("week"));
     check(
         &store.report_agents(&week, now()).await.unwrap(),
         &ticket_ids,
         expect![[r#"
-            {"period_start":"2026-10-24T00:00:00+02:00","user_id":1,"name":"Agent A","n_assigned":2,"n_resolved":1,"n_sla_breached":1,"n_replies":2,"n_tickets_replied":2,"avg_first_response_seconds":3600.0,"avg_resolution_seconds":7200.0}
+            {"period_start":"2026-10-24T00:00:00+02:00","user_id":1,"name":"Agent A","n_assigned":2,"n_resolved":1,"n_sla_breached":1,"n_replies":2,"n_tickets_replied":2,"avg_first_response_seconds":3600.0,"avg_resolution_seconds":7200.0,"n_csat":1,"avg_csat":5.0}
+            {"period_start":"2026-10-26T00:00:00+01:00","user_id":1,"name":"Agent A","n_assigned":0,"n_resolved":0,"n_sla_breached":0,"n_replies":0,"n_tickets_replied":0,"avg_first_response_seconds":null,"avg_resolution_seconds":null,"n_csat":1,"avg_csat":2.0}
         "#]],
     );
 }
