@@ -59,6 +59,9 @@ pub enum Permission {
     ResolveAlerts,
     /// Read the dashboard reports (SLA compliance, agent performance, cost…) and export them.
     ReadReports,
+    /// Record a customer's satisfaction rating passed on by a survey tool (`write` tokens and
+    /// admins; never agents or supervisors, whose work the rating judges).
+    RecordCsat,
 }
 
 impl Permission {
@@ -79,6 +82,7 @@ impl Permission {
             Permission::ManageKnowledge => "manage_knowledge",
             Permission::ResolveAlerts => "resolve_alerts",
             Permission::ReadReports => "read_reports",
+            Permission::RecordCsat => "record_csat",
         }
     }
 
@@ -103,7 +107,7 @@ impl Permission {
             Scope::Admin => true,
             Scope::Ingest => matches!(permission, Ingest),
             Scope::Read => matches!(permission, Read | ReadCompliance | SeePii | ReadMetrics | ReadReports),
-            Scope::Write => matches!(permission, Write | Assign | ManageCustomers | ManageKnowledge | ResolveAlerts),
+            Scope::Write => matches!(permission, Write | Assign | ManageCustomers | ManageKnowledge | ResolveAlerts | RecordCsat),
         }
     }
 }
@@ -227,7 +231,7 @@ fn scope_for(permission: Permission) -> &'static str {
     match permission {
         Permission::Ingest => "ingest",
         Permission::Read | Permission::ReadCompliance | Permission::SeePii | Permission::ReadMetrics | Permission::ReadReports => "read",
-        Permission::Write | Permission::Assign | Permission::ManageCustomers | Permission::ManageKnowledge | Permission::ResolveAlerts => "write",
+        Permission::Write | Permission::Assign | Permission::ManageCustomers | Permission::ManageKnowledge | Permission::ResolveAlerts | Permission::RecordCsat => "write",
         Permission::ReadAudit | Permission::ReadUsers | Permission::ManageUsers | Permission::ManageTokens => "admin",
     }
 }
@@ -249,6 +253,7 @@ fn describe(permission: Permission) -> &'static str {
         Permission::ManageKnowledge => "edit the knowledge base",
         Permission::ResolveAlerts => "resolve alerts",
         Permission::ReadReports => "read the reports",
+        Permission::RecordCsat => "record customer ratings",
     }
 }
 

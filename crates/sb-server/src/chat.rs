@@ -566,3 +566,48 @@ mod tests {
         assert_eq!(listed.frame_ancestors(), "'self' https://shop.example");
     }
 }
+
+/// A customer's satisfaction rating.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatingRequest {
+    /// 1 (very unhappy) to 5 (very happy).
+    pub(crate) rating: i64,
+    /// Optional, at most 1,000 characters.
+    #[serde(default)]
+    pub(crate) comment: Option<String>,
+}
+
+/// Rate the conversation
+///
+/// The customer's satisfaction with their conversation's latest ticket, once an agent resolved
+/// it (the widget offers it then). Rating again replaces the earlier rating.
+#[utoipa::path(
+    post, path = "/api/v1/chat/conversations/{conversation_id}/rating", tag = "chat",
+    params(("conversation_id" = i64, Path, description = "The conversation's id.")),
+    request_body = RatingRequest,
+    responses(
+        (status = 200, description = "Recorded.", body = sb_store::CsatRating),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "Codes: `invalid` (rating outside 1–5, comment too long, nothing resolved to rate), `invalid_field`, `invalid_path`.", body = ErrorBody),
+        (status = 429, response = RateLimited),
+    ),
+    security(("chat_token" = [])),
+)]
+pub async fn rate(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    conversation_id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<sb_store::CsatRating>, ApiError> {
+    let Path(conversation_id) = conversation_id?;
+    let conversation = conversation(&state, &headers, conversation_id).await?;
+    let body = body_bytes(body)?;
+    let request: RatingRequest = parse_json(&headers, &body)?;
+    check(&state.chat.messages, &conversation.id, 1)?;
+    Ok(Json(state.service.rate_chat(&conversation, request.rating, request.comment.as_deref()).await?))
+}

@@ -372,3 +372,34 @@ pub(crate) async fn audit_pii_view(state: &AppState, caller: &Caller, entity_typ
     }
     Ok(())
 }
+
+/// Record a customer's rating
+///
+/// A survey tool passes on the customer's satisfaction with a resolved ticket: 1 (very unhappy)
+/// to 5 (very happy), with an optional comment; a later rating replaces the earlier one. It
+/// counts for the agent the ticket is assigned to (the agent-performance report). For `write`
+/// tokens and admins: agents and supervisors do not rate their own work.
+#[utoipa::path(
+    post, path = "/api/v1/tickets/{ticket_id}/csat", tag = "tickets",
+    params(("ticket_id" = i64, Path, description = "Ticket id.")),
+    request_body = crate::chat::RatingRequest,
+    responses(
+        (status = 200, description = "Recorded.", body = sb_store::CsatRating),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "Codes: `invalid` (rating outside 1–5, comment too long, ticket not resolved), `invalid_field`, `invalid_path`.", body = ErrorBody),
+        (status = 429, response = RateLimited),
+    ),
+    security(("bearer" = ["write"]), ("session" = ["admin"], "csrf" = [])),
+)]
+pub async fn record_csat(State(state): State<AppState>, caller: Caller, ticket_id: Result<Path<i64>, PathRejection>, body: Result<Json<crate::chat::RatingRequest>, JsonRejection>) -> Result<Json<sb_store::CsatRating>, ApiError> {
+    let Path(ticket_id) = ticket_id?;
+    caller.require(Permission::RecordCsat)?;
+    let Json(request) = body?;
+    let rating = state.service.rate_ticket(ticket_id, request.rating, request.comment.as_deref(), sb_service::CsatSource::Api, &caller.actor().audit_name).await?;
+    Ok(Json(rating))
+}

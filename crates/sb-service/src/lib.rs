@@ -19,6 +19,7 @@ pub mod alerts;
 pub mod assist;
 pub mod dashboard;
 mod chat;
+mod csat;
 mod demo;
 mod email;
 mod error;
@@ -41,6 +42,7 @@ use sb_triage::TriageEngine;
 
 pub use crate::admin::new_secret;
 pub use crate::chat::{TypingParty, MAX_CLIENT_MESSAGE_ID_CHARS};
+pub use crate::csat::{CsatSource, MAX_CSAT_COMMENT_CHARS};
 pub use crate::demo::{seed_demo_data, DemoSummary};
 pub use crate::email::{AttachmentFile, EmailConfig, EmailReceipt, MailSource, NotMail, ThreadedBy, RFC822};
 pub use crate::error::{Error, Result};

@@ -205,3 +205,60 @@ async fn a_customer_socket_hears_its_own_conversation_only_and_agents_count_as_o
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_rates_a_resolved_conversation_and_a_survey_tool_rates_a_ticket() {
+    let server = TestServer::new().await;
+    let (conversation_id, secret) = start(&server, "Ana Silva", "ana.rates@example.com").await;
+    let rating_path = format!("/api/v1/chat/conversations/{conversation_id}/rating");
+    // Nothing to rate before a message, nor while the ticket is open.
+    let early = server.post(&rating_path, &secret, json!({"rating": 5})).await;
+    assert_eq!((early.status, code(&early)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{early:?}");
+    let sent = send(&server, conversation_id, &secret, "Where is my parcel?", "r-1").await;
+    let ticket_id = sent.body["ticket_id"].as_i64().unwrap();
+    let open = server.post(&rating_path, &secret, json!({"rating": 5})).await;
+    assert_eq!((open.status, code(&open)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{open:?}");
+
+    // An agent takes it and resolves it; the customer rates, then changes their mind.
+    let agent_id = server.user(Role::Agent).await;
+    let actor = Actor { audit_name: format!("user:{agent_id}"), user_id: Some(agent_id) };
+    server.service.assign_ticket(ticket_id, Some(agent_id), &actor).await.unwrap();
+    server.service.set_ticket_status(ticket_id, sb_store::TicketStatus::Resolved, &actor).await.unwrap();
+    for (body, status, error_code) in [
+        (json!({"rating": 0}), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        (json!({"rating": 6}), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        (json!({"rating": "five"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
+        (json!({"rating": 4, "comment": "x".repeat(1001)}), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        (json!({"rating": 4, "stars": 4}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
+    ] {
+        let answer = server.post(&rating_path, &secret, body.clone()).await;
+        assert_eq!((answer.status, code(&answer)), (status, error_code), "{body}: {answer:?}");
+    }
+    assert_eq!(server.service.store().ticket_csat(ticket_id).await.unwrap(), None, "nothing stored for refused ratings");
+    let rated = server.post(&rating_path, &secret, json!({"rating": 2, "comment": "took long"})).await;
+    assert_eq!(rated.status, StatusCode::OK, "{rated:?}");
+    assert_eq!((rated.body["rating"].as_i64(), rated.body["agent_user_id"].as_i64(), rated.body["source"].as_str()), (Some(2), Some(agent_id), Some("chat")));
+    let again = server.post(&rating_path, &secret, json!({"rating": 4, "comment": "  "})).await;
+    assert_eq!((again.body["rating"].as_i64(), again.body["comment"].clone()), (Some(4), Value::Null));
+    // Another conversation's secret cannot rate this one.
+    let (_, other) = start(&server, "Tom Berg", "tom.rates@example.com").await;
+    assert_eq!(server.post(&rating_path, &other, json!({"rating": 1})).await.status, StatusCode::NOT_FOUND);
+
+    // A survey tool with a write token rates a resolved ticket through the API; agents may not.
+    let survey = server.token(&[sb_store::Scope::Write]).await;
+    let agent = server.log_in(agent_id).await;
+    let csat_path = format!("/api/v1/tickets/{ticket_id}/csat");
+    assert_eq!(server.post(&csat_path, &agent, json!({"rating": 5})).await.status, StatusCode::FORBIDDEN, "an agent does not rate their own work");
+    let recorded = server.post(&csat_path, &survey, json!({"rating": 3})).await;
+    assert_eq!((recorded.status, recorded.body["source"].as_str()), (StatusCode::OK, Some("api")), "{recorded:?}");
+    assert_eq!(server.post("/api/v1/tickets/999999/csat", &survey, json!({"rating": 3})).await.status, StatusCode::NOT_FOUND);
+    let audit = server.service.store().list_audit(Some(("ticket", &ticket_id.to_string())), 20).await.unwrap();
+    assert_eq!(audit.iter().filter(|entry| entry.action == "csat.recorded").count(), 3);
+
+    // The agent-performance report counts the latest rating.
+    let reader = server.token(&[sb_store::Scope::Read]).await;
+    let report = server.get("/api/v1/reports/agents", &reader).await;
+    assert_eq!(report.status, StatusCode::OK, "{report:?}");
+    let row = report.body["rows"].as_array().unwrap().iter().find(|row| row["user_id"] == agent_id).cloned().unwrap_or_default();
+    assert_eq!((row["n_csat"].as_i64(), row["avg_csat"].as_f64()), (Some(1), Some(3.0)), "{}", report.body);
+}
