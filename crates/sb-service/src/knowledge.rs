@@ -166,11 +166,10 @@ impl Service {
     }
 
     /// The informational workflow's article: the best hit with the index's confidence as its
-    /// score and the confidence threshold as the bar, so the decision policy sees both; `None`
+    /// score and the bar the index applied as its threshold, so the decision policy sees both; `None`
     /// when nothing matched or no knowledge base is attached.
     pub(crate) async fn find_article(&self, text: &str) -> Option<(ArticleMatch, Vec<ArticleMatch>)> {
-        let knowledge = self.knowledge()?;
-        let threshold = knowledge.config().confidence.min_confidence;
+        self.knowledge()?;
         let results = match self.search_knowledge(text, 3).await {
             Ok(results) => results,
             Err(error) => {
@@ -179,6 +178,9 @@ impl Service {
                 return None;
             }
         };
+        // The bar the index applied to this result (BM25-only, it depends on how much of the
+        // question the passage holds), so the decision record quotes the rule actually used.
+        let threshold = results.required_confidence;
         let to_match = |hit: &sb_kb::SearchHit, score: f32| ArticleMatch {
             article_id: hit.article_id.clone(),
             version: hit.article_version,
