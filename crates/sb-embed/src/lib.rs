@@ -256,7 +256,16 @@ impl Embedder {
     /// Unit-length embedding of one text.
     pub fn embed_one(&self, text: &str) -> Result<Vec<f32>> {
         let tokenized = self.tokenizer.encode(text)?;
-        let mut embeddings = self.encoder.embed_batch(&[&tokenized])?;
+        // A short text is encoded on this thread (see `model::INLINE_MAX_TOKENS`). A longer
+        // one runs from inside the pool: called from outside (a search request's blocking
+        // thread), each of the forward pass's ~30 parallel steps would hand its work to the
+        // pool and put the caller to sleep until it is done; inside, they are joins among the
+        // pool's workers, with one hand-over per text.
+        let mut embeddings = if tokenized.len() <= model::INLINE_MAX_TOKENS {
+            self.encoder.embed_batch(&[&tokenized])?
+        } else {
+            rayon::scope(|_| self.encoder.embed_batch(&[&tokenized]))?
+        };
         Ok(embeddings.pop().unwrap_or_default())
     }
 }
