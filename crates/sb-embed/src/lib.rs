@@ -21,9 +21,11 @@
 //! # How it is fast
 //! The forward pass is our own (`model.rs`), on weights loaded with candle: sequences of a batch
 //! are packed back to back instead of padded, element-wise steps are fused loops, attention runs
-//! per (sequence, head), whole batches run in parallel, and by default the linear layers use an
-//! AVX2 16-bit integer kernel (`quant.rs`; [`Precision::F32`] keeps candle's f32 matmul). On the
-//! 2-core AVX2 machines, on banking77's test messages (15 tokens on average), `cargo run
+//! per (sequence, head), whole batches run in parallel while a short single text (a search
+//! query) runs on the calling thread without waking the pool, and by default the linear layers
+//! use an AVX2 16-bit integer kernel (`quant.rs`; [`Precision::F32`] keeps candle's f32
+//! matmul). On the 2-core AVX2 machines, on banking77's test messages (15 tokens on average),
+//! `cargo run
 //! --release -p sb-embed --example embed_bench -- --precision both --baseline` measured on a
 //! lightly loaded machine:
 //!
