@@ -25,9 +25,9 @@
 //! query) runs on the calling thread without waking the pool, and by default the linear layers
 //! use an AVX2 16-bit integer kernel (`quant.rs`; [`Precision::F32`] keeps candle's f32
 //! matmul). On the 2-core AVX2 machines, on banking77's test messages (15 tokens on average),
-//! `cargo run
-//! --release -p sb-embed --example embed_bench -- --precision both --baseline` measured on a
-//! lightly loaded machine:
+//! `cargo run --release -p sb-embed --example embed_bench -- --precision both --baseline`
+//! measured on a lightly loaded machine (before short texts stayed on the calling thread; see
+//! docs/benchmarks.md for the query-sized figures since):
 //!
 //! | | single message median / p99 | batch |
 //! |---|---|---|
