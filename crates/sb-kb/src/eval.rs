@@ -281,4 +281,24 @@ mod tests {
         assert_eq!(figures.n_confident_unanswerable, 0);
         assert!(tuned.min_confidence > 0.45 && tuned.min_confidence <= 0.7, "{tuned:?}");
     }
+
+    /// Without cosines the three BM25 thresholds are tuned together: here the right answers
+    /// hold the whole question with a small lead, the wrong ones lead clearly on a few of its
+    /// words, which no single lead threshold tells apart.
+    #[test]
+    fn bm25_tuning_lowers_the_lead_for_passages_that_hold_the_question() {
+        let bm25_result = |expected: Option<&str>, bm25_lead: f32, coverage: f32| QuestionResult {
+            features: ConfidenceFeatures { top_cosine: None, cosine_margin: None, bm25_agrees: true, bm25_lead, query_coverage: Some(coverage) },
+            ..result(expected, &["a"], 0.0)
+        };
+        let mut dev = Vec::new();
+        for idx in 0..50 {
+            dev.push(bm25_result(Some("a"), 0.3 + idx as f32 * 0.001, 1.0));
+            dev.push(bm25_result(None, 0.6 + idx as f32 * 0.001, 0.34));
+        }
+        let tuned = tune_confidence(&dev, &ConfidenceConfig::default());
+        let figures = report(&dev, &tuned);
+        assert_eq!((figures.n_confident_correct, figures.n_confident_unanswerable), (50, 0), "{tuned:?}");
+        assert!(tuned.min_bm25_lead_full_coverage <= 0.3 && tuned.min_bm25_lead > tuned.min_bm25_lead_full_coverage, "{tuned:?}");
+    }
 }
