@@ -21,11 +21,13 @@
 //! # How it is fast
 //! The forward pass is our own (`model.rs`), on weights loaded with candle: sequences of a batch
 //! are packed back to back instead of padded, element-wise steps are fused loops, attention runs
-//! per (sequence, head), whole batches run in parallel, and by default the linear layers use an
-//! AVX2 16-bit integer kernel (`quant.rs`; [`Precision::F32`] keeps candle's f32 matmul). On the
-//! 2-core AVX2 machines, on banking77's test messages (15 tokens on average), `cargo run
-//! --release -p sb-embed --example embed_bench -- --precision both --baseline` measured on a
-//! lightly loaded machine:
+//! per (sequence, head), whole batches run in parallel while a short single text (a search
+//! query) runs on the calling thread without waking the pool, and by default the linear layers
+//! use an AVX2 16-bit integer kernel (`quant.rs`; [`Precision::F32`] keeps candle's f32
+//! matmul). On the 2-core AVX2 machines, on banking77's test messages (15 tokens on average),
+//! `cargo run --release -p sb-embed --example embed_bench -- --precision both --baseline`
+//! measured on a lightly loaded machine (before short texts stayed on the calling thread; see
+//! docs/benchmarks.md for the query-sized figures since):
 //!
 //! | | single message median / p99 | batch |
 //! |---|---|---|
@@ -256,7 +258,16 @@ impl Embedder {
     /// Unit-length embedding of one text.
     pub fn embed_one(&self, text: &str) -> Result<Vec<f32>> {
         let tokenized = self.tokenizer.encode(text)?;
-        let mut embeddings = self.encoder.embed_batch(&[&tokenized])?;
+        // A short text is encoded on this thread (see `model::INLINE_MAX_TOKENS`). A longer
+        // one runs from inside the pool: called from outside (a search request's blocking
+        // thread), each of the forward pass's ~30 parallel steps would hand its work to the
+        // pool and put the caller to sleep until it is done; inside, they are joins among the
+        // pool's workers, with one hand-over per text.
+        let mut embeddings = if tokenized.len() <= model::INLINE_MAX_TOKENS {
+            self.encoder.embed_batch(&[&tokenized])?
+        } else {
+            rayon::scope(|_| self.encoder.embed_batch(&[&tokenized]))?
+        };
         Ok(embeddings.pop().unwrap_or_default())
     }
 }

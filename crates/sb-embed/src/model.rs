@@ -25,6 +25,14 @@ use crate::Precision;
 /// Rows per parallel chunk of the element-wise passes; below two chunks they run inline.
 const ELEMENTWISE_ROWS_PER_CHUNK: usize = 32;
 
+/// A forward pass over at most this many tokens (a search query, a short message) runs wholly
+/// on the calling thread. Split over the pool, its ~30 steps (each matmul, each layer's heads)
+/// are each a few hundred microseconds of work, and each one waits for the other worker to
+/// be woken and scheduled: on a busy 2-core machine those waits, not the arithmetic, made the
+/// tail of a query's encoding (see docs/benchmarks.md, knowledge base). Longer inputs and
+/// batches still spread over the pool.
+pub(crate) const INLINE_MAX_TOKENS: usize = 64;
+
 /// A linear layer `y = x Wᵀ + b`.
 enum Linear {
     F32 {
@@ -360,6 +368,23 @@ impl BertEncoder {
         };
         let mut context = vec![0.0f32; total_tokens * hidden];
 
+        if n_sequences == 1 && total_tokens <= INLINE_MAX_TOKENS {
+            // A short message: its heads one after the other, on this thread.
+            let mut scratch = AttentionScratch::default();
+            for head_idx in 0..n_heads {
+                let head_offset = head_idx * head_dim;
+                kernels::attention_head(
+                    qkv_of(0),
+                    shape_of(0),
+                    head_offset,
+                    scale,
+                    &mut context[head_offset..],
+                    hidden,
+                    &mut scratch,
+                );
+            }
+            return context;
+        }
         if n_sequences == 1 {
             // One message (the latency path): spread its heads over the cores, each head into
             // its own buffer, then interleave them into rows.

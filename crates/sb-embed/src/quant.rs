@@ -142,7 +142,7 @@ impl QuantLinear {
             }
         };
         let macs = n_outputs * self.in_features;
-        if macs < PARALLEL_MIN_MACS || n_items == 1 {
+        if macs < PARALLEL_MIN_MACS || n_items == 1 || rows <= crate::model::INLINE_MAX_TOKENS {
             (0..n_items).for_each(run_item);
         } else {
             (0..n_items).into_par_iter().for_each(run_item);

@@ -4,9 +4,10 @@
 //!
 //! `--all-languages` searches BM25 in every language's fields whatever the query's language.
 //! `--tune` also searches thresholds on the dev half and reports them on the held-out half;
-//! `--bm25-only` runs without the embedding model; `--misses` lists what went wrong.
+//! `--bm25-only` runs without the embedding model; `--misses` lists what went wrong;
+//! `--features` prints every question's confidence features as CSV (for studying a rule).
 //!
-//! cargo run --release -p sb-kb --example kb_eval -- [--tune] [--bm25-only] [--all-languages] [--misses]
+//! cargo run --release -p sb-kb --example kb_eval -- [--tune] [--bm25-only] [--all-languages] [--misses] [--features]
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -54,7 +55,32 @@ fn main() -> anyhow::Result<()> {
     if has_flag("--misses") {
         print_misses(&results, &shipped);
     }
+    if has_flag("--features") {
+        print_features(&results);
+    }
     Ok(())
+}
+
+/// One CSV row per question: its half, what was expected and found, and the features the
+/// confidence rule weighs.
+fn print_features(results: &[QuestionResult]) {
+    println!("\nhalf,expected,top,expected_rank,bm25_lead,query_coverage,top_cosine,cosine_margin,bm25_agrees,question");
+    let optional = |value: Option<f32>| value.map_or(String::new(), |value| format!("{value:.4}"));
+    for (idx, result) in results.iter().enumerate() {
+        println!(
+            "{},{},{},{},{:.4},{},{},{},{},\"{}\"",
+            if idx % 2 == 0 { "dev" } else { "held_out" },
+            result.expected_article.as_deref().unwrap_or(""),
+            result.ranked_articles.first().map(String::as_str).unwrap_or(""),
+            result.expected_rank().map_or(String::new(), |rank| rank.to_string()),
+            result.features.bm25_lead,
+            optional(result.features.query_coverage),
+            optional(result.features.top_cosine),
+            optional(result.features.cosine_margin),
+            result.features.bm25_agrees,
+            result.question.replace('"', "\"\""),
+        );
+    }
 }
 
 fn print_table(rows: &[(&str, EvalReport)]) {

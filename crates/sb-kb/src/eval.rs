@@ -189,8 +189,10 @@ pub const TUNING_MIN_DECLINED_RATE: f64 = 0.95;
 /// The confidence configuration that answers the most dev questions correctly while keeping
 /// wrong answers and answered unanswerables within [`TUNING_MAX_WRONG_RATE`] and
 /// [`TUNING_MIN_DECLINED_RATE`]; ties go to the higher (safer) threshold. When no grid point
-/// meets the limits, the strictest one is returned. `base` supplies the BM25-only threshold
-/// when the results have cosines, and the rest when they do not.
+/// meets the limits, the strictest one is returned. `base` supplies the BM25-only thresholds
+/// when the results have cosines, and the rest when they do not. Without cosines the grid
+/// spans the three BM25 thresholds (lead at the minimum coverage, lead at full coverage, the
+/// minimum coverage); "safer" is then the larger sum of the three.
 pub fn tune_confidence(dev: &[QuestionResult], base: &ConfidenceConfig) -> ConfidenceConfig {
     let has_cosines = dev.iter().any(|result| result.features.top_cosine.is_some());
     let mut candidates: Vec<ConfidenceConfig> = Vec::new();
@@ -204,11 +206,19 @@ pub fn tune_confidence(dev: &[QuestionResult], base: &ConfidenceConfig) -> Confi
             }
         }
     } else {
-        for threshold_step in 0..=100 {
-            candidates.push(ConfidenceConfig { min_bm25_lead: threshold_step as f32 * 0.01, ..*base });
+        // The lead needed at the minimum coverage, at full coverage (never more), and the
+        // minimum coverage itself.
+        for coverage_step in 4..=16 {
+            let min_bm25_coverage = coverage_step as f32 * 0.05;
+            for full_step in 0..=30 {
+                let min_bm25_lead_full_coverage = full_step as f32 * 0.02;
+                for lead_step in full_step..=50 {
+                    candidates.push(ConfidenceConfig { min_bm25_lead: lead_step as f32 * 0.02, min_bm25_lead_full_coverage, min_bm25_coverage, ..*base });
+                }
+            }
         }
     }
-    let strictness = |config: &ConfidenceConfig| if has_cosines { config.min_confidence } else { config.min_bm25_lead };
+    let strictness = |config: &ConfidenceConfig| if has_cosines { config.min_confidence } else { config.min_bm25_lead + config.min_bm25_lead_full_coverage + config.min_bm25_coverage };
     let mut best: Option<(usize, f32, ConfidenceConfig)> = None;
     for candidate in &candidates {
         let dev_report = report(dev, candidate);
@@ -247,7 +257,7 @@ mod tests {
             result(None, &["a"], 0.9),                // unanswerable, confident: wrong
             result(None, &["b"], 0.1),                // unanswerable, declined
         ];
-        let config = ConfidenceConfig { min_confidence: 0.5, margin_weight: 0.0, agreement_bonus: 0.0, min_bm25_lead: 0.5, min_bm25_coverage: 0.5 };
+        let config = ConfidenceConfig { min_confidence: 0.5, margin_weight: 0.0, agreement_bonus: 0.0, min_bm25_lead: 0.5, min_bm25_lead_full_coverage: 0.5, min_bm25_coverage: 0.5 };
         let figures = report(&results, &config);
         assert_eq!((figures.n_answerable, figures.n_unanswerable), (3, 2));
         assert!((figures.recall_at_1 - 1.0 / 3.0).abs() < 1e-9);
@@ -270,5 +280,25 @@ mod tests {
         assert_eq!(figures.n_confident_correct, 50);
         assert_eq!(figures.n_confident_unanswerable, 0);
         assert!(tuned.min_confidence > 0.45 && tuned.min_confidence <= 0.7, "{tuned:?}");
+    }
+
+    /// Without cosines the three BM25 thresholds are tuned together: here the right answers
+    /// hold the whole question with a small lead, the wrong ones lead clearly on a few of its
+    /// words, which no single lead threshold tells apart.
+    #[test]
+    fn bm25_tuning_lowers_the_lead_for_passages_that_hold_the_question() {
+        let bm25_result = |expected: Option<&str>, bm25_lead: f32, coverage: f32| QuestionResult {
+            features: ConfidenceFeatures { top_cosine: None, cosine_margin: None, bm25_agrees: true, bm25_lead, query_coverage: Some(coverage) },
+            ..result(expected, &["a"], 0.0)
+        };
+        let mut dev = Vec::new();
+        for idx in 0..50 {
+            dev.push(bm25_result(Some("a"), 0.3 + idx as f32 * 0.001, 1.0));
+            dev.push(bm25_result(None, 0.6 + idx as f32 * 0.001, 0.34));
+        }
+        let tuned = tune_confidence(&dev, &ConfidenceConfig::default());
+        let figures = report(&dev, &tuned);
+        assert_eq!((figures.n_confident_correct, figures.n_confident_unanswerable), (50, 0), "{tuned:?}");
+        assert!(tuned.min_bm25_lead_full_coverage <= 0.3 && tuned.min_bm25_lead > tuned.min_bm25_lead_full_coverage, "{tuned:?}");
     }
 }

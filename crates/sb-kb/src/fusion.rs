@@ -36,7 +36,7 @@ impl Default for FusionConfig {
 }
 
 /// When the top result counts as a confident answer. The defaults were tuned on the dev half
-/// of `data/kb/eval.csv` (see `docs/benchmarks-kb.md` and `examples/kb_eval.rs --tune`).
+/// of `data/kb/eval.csv` (see `docs/benchmarks.md` and `examples/kb_eval.rs --tune`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ConfidenceConfig {
     /// Confident when [`confidence`] is at least this (with embeddings).
@@ -45,8 +45,15 @@ pub struct ConfidenceConfig {
     pub margin_weight: f32,
     /// Added when BM25 ranks the same article first.
     pub agreement_bonus: f32,
-    /// Without embeddings: confident when BM25's relative lead is at least this.
+    /// Without embeddings: the BM25 relative lead needed when the top passage holds just
+    /// [`ConfidenceConfig::min_bm25_coverage`] of the question's terms.
     pub min_bm25_lead: f32,
+    /// Without embeddings: the lead needed when the passage holds every term of the question.
+    /// Between the two coverages the bar falls linearly: a passage that contains the whole
+    /// question is strong evidence on its own, so it needs less of a lead over the runner-up
+    /// (the store-hours article leads "What are your opening hours?" by 0.49 and holds both
+    /// of its terms), while one that holds few terms needs a clear lead.
+    pub min_bm25_lead_full_coverage: f32,
     /// Without embeddings, also: this share of the query's terms (after stop words and
     /// stemming) must occur in the top passage. The lead alone is relative: in a small knowledge
     /// base one article matching a single common word leads by 100 %.
@@ -55,7 +62,7 @@ pub struct ConfidenceConfig {
 
 impl Default for ConfidenceConfig {
     fn default() -> ConfidenceConfig {
-        ConfidenceConfig { min_confidence: 0.68, margin_weight: 0.5, agreement_bonus: 0.05, min_bm25_lead: 0.51, min_bm25_coverage: 0.4 }
+        ConfidenceConfig { min_confidence: 0.68, margin_weight: 0.5, agreement_bonus: 0.05, min_bm25_lead: 0.58, min_bm25_lead_full_coverage: 0.12, min_bm25_coverage: 0.25 }
     }
 }
 
@@ -94,8 +101,8 @@ pub struct ConfidenceFeatures {
     pub query_coverage: Option<f32>,
 }
 
-/// A confidence on the scale of [`ConfidenceConfig::min_confidence`] (with embeddings) or
-/// [`ConfidenceConfig::min_bm25_lead`] (without).
+/// A confidence on the scale of [`ConfidenceConfig::min_confidence`] (with embeddings) or of
+/// the BM25 lead (without).
 pub fn confidence(features: &ConfidenceFeatures, config: &ConfidenceConfig) -> f32 {
     match (features.top_cosine, features.cosine_margin) {
         (Some(top_cosine), Some(cosine_margin)) => {
@@ -106,12 +113,27 @@ pub fn confidence(features: &ConfidenceFeatures, config: &ConfidenceConfig) -> f
     }
 }
 
+/// The [`confidence`] the top result needs: [`ConfidenceConfig::min_confidence`] with
+/// embeddings; without, the lead its passage's share of the question's terms asks for (from
+/// [`ConfidenceConfig::min_bm25_lead`] at the minimum coverage down to
+/// [`ConfidenceConfig::min_bm25_lead_full_coverage`] at all of them; below the minimum
+/// coverage nothing is confident, and the bar shown is the one at the minimum).
+pub fn required_confidence(features: &ConfidenceFeatures, config: &ConfidenceConfig) -> f32 {
+    if features.top_cosine.is_some() {
+        return config.min_confidence;
+    }
+    let coverage = features.query_coverage.unwrap_or(0.0).clamp(config.min_bm25_coverage, 1.0);
+    let missing_share = (1.0 - coverage) / (1.0 - config.min_bm25_coverage).max(f32::EPSILON);
+    config.min_bm25_lead_full_coverage + (config.min_bm25_lead - config.min_bm25_lead_full_coverage) * missing_share
+}
+
 /// Whether the features make a confident answer.
 pub fn is_confident(features: &ConfidenceFeatures, config: &ConfidenceConfig) -> bool {
+    let reaches = confidence(features, config) >= required_confidence(features, config);
     if features.top_cosine.is_some() {
-        return confidence(features, config) >= config.min_confidence;
+        return reaches;
     }
-    confidence(features, config) >= config.min_bm25_lead && features.query_coverage.unwrap_or(0.0) >= config.min_bm25_coverage
+    reaches && features.query_coverage.unwrap_or(0.0) >= config.min_bm25_coverage
 }
 
 #[cfg(test)]
@@ -131,7 +153,7 @@ mod tests {
 
     #[test]
     fn confidence_uses_absolute_cosine_margin_and_agreement() {
-        let config = ConfidenceConfig { min_confidence: 0.6, margin_weight: 1.0, agreement_bonus: 0.05, min_bm25_lead: 0.5, min_bm25_coverage: 0.5 };
+        let config = ConfidenceConfig { min_confidence: 0.6, margin_weight: 1.0, agreement_bonus: 0.05, min_bm25_lead: 0.5, min_bm25_lead_full_coverage: 0.5, min_bm25_coverage: 0.5 };
         let clear = ConfidenceFeatures { top_cosine: Some(0.62), cosine_margin: Some(0.1), bm25_agrees: true, bm25_lead: 0.2, query_coverage: None };
         assert!(is_confident(&clear, &config));
         // The same cosine, but another article is as close: no answer.
@@ -146,5 +168,19 @@ mod tests {
         assert!(!is_confident(&ConfidenceFeatures { bm25_lead: 0.4, ..bm25_only }, &config));
         // A clear lead on one common word of the question is not an answer.
         assert!(!is_confident(&ConfidenceFeatures { bm25_lead: 1.0, query_coverage: Some(0.2), ..bm25_only }, &config));
+    }
+
+    /// Without embeddings the lead a passage needs falls as it holds more of the question.
+    #[test]
+    fn the_bm25_bar_falls_with_the_share_of_the_question_in_the_passage() {
+        let config = ConfidenceConfig { min_bm25_lead: 0.6, min_bm25_lead_full_coverage: 0.2, min_bm25_coverage: 0.2, ..ConfidenceConfig::default() };
+        let features = |bm25_lead: f32, coverage: f32| ConfidenceFeatures { top_cosine: None, cosine_margin: None, bm25_agrees: true, bm25_lead, query_coverage: Some(coverage) };
+        // (lead, coverage, bar, confident)
+        let cases = [(0.49, 1.0, 0.2, true), (0.49, 0.6, 0.4, true), (0.39, 0.6, 0.4, false), (0.59, 0.2, 0.6, false), (1.0, 0.1, 0.6, false), (0.6, 0.2, 0.6, true)];
+        for (lead, coverage, bar, confident) in cases {
+            let features = features(lead, coverage);
+            assert!((required_confidence(&features, &config) - bar).abs() < 1e-6, "{lead} {coverage}: {}", required_confidence(&features, &config));
+            assert_eq!(is_confident(&features, &config), confident, "{lead} {coverage}");
+        }
     }
 }

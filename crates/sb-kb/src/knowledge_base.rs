@@ -16,7 +16,7 @@ use sb_embed::Embedder;
 use serde::{Deserialize, Serialize};
 
 use crate::article::{chunk_article, Article};
-use crate::fusion::{confidence, fused_score, is_confident, ConfidenceConfig, ConfidenceFeatures, FusionConfig, RankedCandidate};
+use crate::fusion::{confidence, fused_score, is_confident, required_confidence, ConfidenceConfig, ConfidenceFeatures, FusionConfig, RankedCandidate};
 use crate::text_index::{StoredChunk, TextIndex};
 use crate::vectors::VectorStore;
 use crate::{Error, Result};
@@ -76,6 +76,9 @@ pub struct SearchResults {
     pub features: ConfidenceFeatures,
     /// See [`crate::fusion::confidence`]; 0 when there are no hits.
     pub confidence: f32,
+    /// The confidence the first hit needed (see [`crate::fusion::required_confidence`]: fixed
+    /// with embeddings, depending on the passage's share of the question's terms without).
+    pub required_confidence: f32,
     /// The first hit is a confident answer.
     pub confident: bool,
     /// ISO 639-1 code detected for the query (`und` when unsure).
@@ -484,7 +487,8 @@ impl KnowledgeBase {
         let hits: Vec<SearchHit> = scored.iter().take(limit).map(|(score, candidate)| state.hit(candidate, *score)).collect();
         let confidence_value = if hits.is_empty() { 0.0 } else { confidence(&features, &self.config.confidence) };
         let confident = !hits.is_empty() && is_confident(&features, &self.config.confidence);
-        Ok(SearchResults { hits, features, confidence: confidence_value, confident, query_language })
+        let required = required_confidence(&features, &self.config.confidence);
+        Ok(SearchResults { hits, features, confidence: confidence_value, required_confidence: required, confident, query_language })
     }
 
     /// The best article when it is a confident answer, else `None`.

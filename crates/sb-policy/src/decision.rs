@@ -35,6 +35,24 @@ pub struct ArticleMatch {
     /// Where customers read the whole article; the automatic answer links it.
     #[serde(default)]
     pub url: Option<String>,
+    /// The answer written from the stored reply template of the message's intent and language
+    /// (the engine fills it; the policy knows no store). `None`: no template exists, and the
+    /// built-in format quotes the passage and links the article.
+    #[serde(default)]
+    pub reply: Option<TemplatedReply>,
+}
+
+/// An automatic answer rendered from a stored reply template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplatedReply {
+    pub template_id: i64,
+    pub template_name: String,
+    /// The template's language (the message's, or English when it has none in that language).
+    pub language: String,
+    /// The rendered text; a variable without a value stays as `{{name}}`.
+    pub text: String,
+    /// Variables the engine had no value for: such an answer is never sent automatically.
+    pub missing: Vec<String>,
 }
 
 impl ArticleMatch {
@@ -117,6 +135,9 @@ pub enum ReasonCode {
     /// mailing list, our own address, or the sender's hourly budget spent): a person answers.
     /// Set by the engine after the policy, which knows nothing of channels.
     AutoAnswerRefused,
+    /// An article answers the question, but its reply template has a variable without a value
+    /// (say the customer's first name): a person sends the draft, never a reply with a hole.
+    TemplateVariableMissing,
 }
 
 /// The thresholds the decision applied, kept so a later config change does not rewrite history.
@@ -175,13 +196,21 @@ fn workflow_answer(triage: &TriageResult, workflow: &WorkflowOutcome, customer: 
         WorkflowOutcome::Informational { article: Some(article) } if !article.reaches_threshold() => {
             WorkflowAnswer { complete_reply: None, blocker: Some(ReasonCode::ArticleBelowThreshold), draft: Some(contact_reply()), article_threshold: Some(article.threshold) }
         }
-        WorkflowOutcome::Informational { article: Some(article) } => {
-            let reply = match &article.url {
-                Some(url) => format!("{}\n\nFrom our help article \"{}\": {url} (article {} version {}).", article.answer.trim_end(), article.title, article.article_id, article.version),
-                None => format!("{}\n\n(From our help article \"{}\", article {} version {}.)", article.answer.trim_end(), article.title, article.article_id, article.version),
-            };
-            WorkflowAnswer { complete_reply: Some((ReasonCode::AutoReplyArticle, reply.clone())), blocker: None, draft: Some(reply), article_threshold: Some(article.threshold) }
-        }
+        WorkflowOutcome::Informational { article: Some(article) } => match &article.reply {
+            Some(templated) if !templated.missing.is_empty() => {
+                WorkflowAnswer { complete_reply: None, blocker: Some(ReasonCode::TemplateVariableMissing), draft: Some(templated.text.clone()), article_threshold: Some(article.threshold) }
+            }
+            Some(templated) => WorkflowAnswer {
+                complete_reply: Some((ReasonCode::AutoReplyArticle, templated.text.clone())),
+                blocker: None,
+                draft: Some(templated.text.clone()),
+                article_threshold: Some(article.threshold),
+            },
+            None => {
+                let reply = built_in_article_reply(article);
+                WorkflowAnswer { complete_reply: Some((ReasonCode::AutoReplyArticle, reply.clone())), blocker: None, draft: Some(reply), article_threshold: Some(article.threshold) }
+            }
+        },
         WorkflowOutcome::ServiceAction { order, prepared } => {
             let draft = Some(prepared.draft_reply.clone());
             if triage.category != Category::ServiceAction || prepared.intent != triage.intent {
@@ -204,6 +233,15 @@ fn workflow_answer(triage: &TriageResult, workflow: &WorkflowOutcome, customer: 
         // Reached only when triage did not say safety but the workflow did; `decide` routes on
         // either, so this answer is never used for routing.
         WorkflowOutcome::Safety { .. } => WorkflowAnswer { complete_reply: None, blocker: Some(ReasonCode::SafetyCompliance), draft: None, article_threshold: None },
+    }
+}
+
+/// The automatic answer when no reply template exists for the intent: the passage, then the
+/// article's title, link, id and version.
+fn built_in_article_reply(article: &ArticleMatch) -> String {
+    match &article.url {
+        Some(url) => format!("{}\n\nFrom our help article \"{}\": {url} (article {} version {}).", article.answer.trim_end(), article.title, article.article_id, article.version),
+        None => format!("{}\n\n(From our help article \"{}\", article {} version {}.)", article.answer.trim_end(), article.title, article.article_id, article.version),
     }
 }
 
@@ -364,6 +402,15 @@ impl Facts<'_, '_> {
             ReasonCode::StronglyNegativeSentiment => format!("sentiment {:.2} is strongly negative (at or below {:.2})", triage.sentiment.score, self.policy_config.strongly_negative_sentiment),
             ReasonCode::VipCustomer => "the customer is VIP".to_string(),
             ReasonCode::AutoAnswerRefused => "the channel refused an automatic answer to this sender".to_string(),
+            ReasonCode::TemplateVariableMissing => match self.article().and_then(|article| article.reply.as_ref().map(|reply| (article, reply))) {
+                Some((article, reply)) => format!(
+                    "the article \"{}\" answers it, but the reply template \"{}\" has no value for {}",
+                    article.title,
+                    reply.template_name,
+                    reply.missing.join(", ")
+                ),
+                None => "the reply template has a variable without a value".to_string(),
+            },
         }
     }
 
@@ -394,6 +441,9 @@ impl Facts<'_, '_> {
                 format!("No knowledge-base article found for this {intent} question, so it goes to a person; the suggested reply offers contact options instead of an answer.")
             }
             ReasonCode::ArticleBelowThreshold => format!("{}, so it goes to a person; the suggested reply offers contact options instead of an answer.", capitalize(&self.clause(reason_code))),
+            ReasonCode::TemplateVariableMissing => {
+                format!("{}, so it goes to a person with the draft: an automatic answer never sends a variable empty.", capitalize(&self.clause(reason_code)))
+            }
             _ => {
                 let destination = if route == Route::HumanQueue { "sent to the human queue" } else { "routed" };
                 format!("{} — {destination}.", capitalize(&self.clause(reason_code)))

@@ -19,6 +19,6 @@ pub mod sla;
 
 pub use actions::{prepare_action, ActionOutcome, OrderLookup, PreparedAction};
 pub use config::{ContactOptions, PolicyConfig};
-pub use decision::{decide, ArticleMatch, CustomerFlags, Decision, DecisionInput, ReasonCode, Route, WorkflowOutcome};
+pub use decision::{decide, ArticleMatch, CustomerFlags, Decision, DecisionInput, ReasonCode, Route, TemplatedReply, WorkflowOutcome};
 pub use error::{Error, Result};
 pub use priority::{compute_priority, Priority, PriorityFactor, PriorityFactorKind, PriorityInput, PriorityWeights};

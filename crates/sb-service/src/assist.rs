@@ -568,7 +568,7 @@ fn is_done(status: TicketStatus) -> bool {
 }
 
 /// The index wants an ISO 639-1 code; an undetermined language is indexed as English.
-fn index_language(code: &str) -> String {
+pub(crate) fn index_language(code: &str) -> String {
     if code.len() == 2 && code.bytes().all(|byte| byte.is_ascii_lowercase()) {
         code.to_string()
     } else {
@@ -628,7 +628,7 @@ fn jaccard(a: &str, b: &str) -> f32 {
 
 /// The values a reply template may use. A value that is not known is absent (the template
 /// then shows the placeholder and lists it as missing).
-fn template_values(ticket: &Ticket, customer: Option<&Customer>, order: Option<&Order>, article: Option<&AssistArticle>, agent_name: Option<&str>) -> HashMap<String, String> {
+pub(crate) fn template_values(ticket: &Ticket, customer: Option<&Customer>, order: Option<&Order>, article: Option<&AssistArticle>, agent_name: Option<&str>) -> HashMap<String, String> {
     let mut values = HashMap::new();
     let mut set = |name: &str, value: Option<String>| {
         if let Some(value) = value.filter(|value| !value.trim().is_empty()) {
@@ -781,6 +781,30 @@ mod tests {
         assert_eq!(values["order.tracking_url"], "https://www.ups.com/track?tracknum=1Z999AA10123456784");
         assert_eq!(values["order.total"], "129.50 EUR");
         assert_eq!(values["customer.first_name"], "Ana");
+    }
+
+    /// A German complaint gets a German template: every intent's English template has a German,
+    /// French and Spanish version with the same variables — except `{{order.status}}`, whose
+    /// value is an English word (`shipped`) — and every canned response's shortcut works in the
+    /// four languages (the store looks a shortcut up in the ticket's language, then English).
+    #[test]
+    fn demo_templates_speak_the_four_languages() {
+        let templates = crate::demo::parse_templates_csv(include_str!("../../../data/templates/templates.csv")).unwrap();
+        let variables = |body: &str| -> HashSet<String> { sb_kb::template::variables(body).into_iter().filter(|name| name != "order.status").collect() };
+        let mut keys = HashSet::new();
+        for template in &templates {
+            let key = (template.kind.as_str(), template.intent.clone(), template.shortcut.clone(), template.language.clone());
+            assert!(keys.insert(key), "template `{}` is there twice for {}", template.name, template.language);
+        }
+        for english in templates.iter().filter(|template| template.language == "en" && (template.intent.is_some() || template.shortcut.is_some())) {
+            for language in ["de", "fr", "es"] {
+                let translated = templates
+                    .iter()
+                    .find(|template| template.kind == english.kind && template.intent == english.intent && template.shortcut == english.shortcut && template.language == language)
+                    .unwrap_or_else(|| panic!("template `{}` has no {language} version", english.name));
+                assert_eq!(variables(&translated.body), variables(&english.body), "`{}` ({language}) and `{}` use other variables", translated.name, english.name);
+            }
+        }
     }
 
     #[test]

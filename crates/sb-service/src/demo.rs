@@ -120,6 +120,8 @@ pub async fn seed_demo_data(service: &Service, n_tickets: usize, mut progress: i
         store.upsert_order(order).await?;
     }
 
+    // Templates first: the demo tickets' suggested replies and automatic answers use them.
+    let templates = seed_demo_templates(service).await?;
     let mut reader = csv::Reader::from_reader(DEMO_MESSAGES_CSV.as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().filter_map(|row| row.ok()).collect();
     let step = (rows.len() / n_tickets.max(1)).max(1);
@@ -159,7 +161,6 @@ pub async fn seed_demo_data(service: &Service, n_tickets: usize, mut progress: i
         pending += usize::from(receipt.status == crate::ReceiptStatus::Received);
         progress(idx + 1, total);
     }
-    let templates = seed_demo_templates(service).await?;
     let resolved = resolve_demo_tickets(service).await?;
     Ok(DemoSummary { loaded: true, customers: CUSTOMERS.len(), orders: orders.len(), tickets, pending, templates, resolved })
 }

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use sb_domain::Intent;
 use sb_kb::{KnowledgeBase, SearchResults};
-use sb_policy::decision::ArticleMatch;
-use sb_store::{Article, ArticleChange, ArticleFilter, ArticleStatus, ImportOutcome, NewArticle, NewAuditEntry};
+use sb_policy::decision::{ArticleMatch, TemplatedReply, WorkflowOutcome};
+use sb_store::{Article, ArticleChange, ArticleFilter, ArticleStatus, Customer, ImportOutcome, NewArticle, NewAuditEntry, ReplyTemplate, Ticket};
 use serde_json::json;
 
 use crate::actions::Actor;
@@ -166,11 +166,10 @@ impl Service {
     }
 
     /// The informational workflow's article: the best hit with the index's confidence as its
-    /// score and the confidence threshold as the bar, so the decision policy sees both; `None`
+    /// score and the bar the index applied as its threshold, so the decision policy sees both; `None`
     /// when nothing matched or no knowledge base is attached.
     pub(crate) async fn find_article(&self, text: &str) -> Option<(ArticleMatch, Vec<ArticleMatch>)> {
-        let knowledge = self.knowledge()?;
-        let threshold = knowledge.config().confidence.min_confidence;
+        self.knowledge()?;
         let results = match self.search_knowledge(text, 3).await {
             Ok(results) => results,
             Err(error) => {
@@ -179,6 +178,9 @@ impl Service {
                 return None;
             }
         };
+        // The bar the index applied to this result (BM25-only, it depends on how much of the
+        // question the passage holds), so the decision record quotes the rule actually used.
+        let threshold = results.required_confidence;
         let to_match = |hit: &sb_kb::SearchHit, score: f32| ArticleMatch {
             article_id: hit.article_id.clone(),
             version: hit.article_version,
@@ -187,6 +189,7 @@ impl Service {
             score,
             threshold,
             url: Some(self.article_url(&hit.article_id)),
+            reply: None,
         };
         // Only the first hit carries the confidence decision; the others are attached for the
         // agent with their fused score (never enough to answer on their own).
@@ -194,6 +197,37 @@ impl Service {
         let best = results.hits.first().map(|hit| to_match(hit, score))?;
         let others = results.hits.iter().skip(1).map(|hit| to_match(hit, 0.0)).collect();
         Some((best, others))
+    }
+
+    /// The stored reply template an automatic answer to an `intent` question in `language` is
+    /// written from: the intent's template in that language, else in English. A general
+    /// template (no intent) only promises that someone will look into it, so it never answers
+    /// a question: `None`, and the built-in format quotes and links the article.
+    pub(crate) async fn answer_template(&self, intent: Intent, language: &str) -> Result<Option<ReplyTemplate>> {
+        let template = self.store().suggested_template(Some(intent.as_str()), &crate::assist::index_language(language)).await?;
+        Ok(template.filter(|template| template.intent.is_some()))
+    }
+
+    /// Writes the automatic answer of an informational workflow from `template`, filled like a
+    /// suggested reply (customer, ticket, article; [`crate::ServiceConfig::answer_signer`] as the
+    /// agent). A variable without a value stays in the text and is listed as missing: the
+    /// policy then sends the answer to a person as a draft. Nothing changes without a template
+    /// or an answering article.
+    pub(crate) fn write_article_answer(&self, workflow: &mut WorkflowOutcome, template: Option<&ReplyTemplate>, ticket: &Ticket, customer: Option<&Customer>) {
+        let (WorkflowOutcome::Informational { article: Some(article) }, Some(template)) = (workflow, template) else { return };
+        let cited = crate::assist::AssistArticle {
+            article_id: article.article_id.clone(),
+            version: article.version,
+            title: article.title.clone(),
+            heading: String::new(),
+            passage: article.answer.trim().to_string(),
+            score: article.score,
+            url: article.url.clone().unwrap_or_default(),
+        };
+        let signer = Some(self.config().answer_signer.as_str()).filter(|signer| !signer.trim().is_empty());
+        let values = crate::assist::template_values(ticket, customer, None, Some(&cited), signer);
+        let rendered = sb_kb::template::render(&template.body, |name| values.get(name).cloned());
+        article.reply = Some(TemplatedReply { template_id: template.id, template_name: template.name.clone(), language: template.language.clone(), text: rendered.text, missing: rendered.missing });
     }
 }
 

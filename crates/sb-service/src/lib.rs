@@ -82,6 +82,9 @@ impl Default for WorkerConfig {
     }
 }
 
+/// [`ServiceConfig::answer_signer`] unless configured.
+pub const DEFAULT_ANSWER_SIGNER: &str = "Customer Service";
+
 /// Everything the service is configured with.
 #[derive(Clone)]
 pub struct ServiceConfig {
@@ -94,6 +97,10 @@ pub struct ServiceConfig {
     /// The address customers reach this server at, for links in replies (`{public_url}/help/
     /// {slug}` for an article).
     pub public_url: String,
+    /// Who signs an automatic answer: fills `{{agent.name}}` and `{{agent.first_name}}` when an
+    /// answer is written from a reply template (there is no agent). Empty: those variables have
+    /// no value, and an answer whose template uses them goes to a person.
+    pub answer_signer: String,
     pub alerts: alerts::AlertConfig,
     /// The email channel: parsing limits, our own addresses, loop protection, threading.
     pub email: EmailConfig,
@@ -108,6 +115,7 @@ impl ServiceConfig {
             worker: WorkerConfig::default(),
             instance_id: default_instance_id(),
             public_url: "http://127.0.0.1:8080".to_string(),
+            answer_signer: DEFAULT_ANSWER_SIGNER.to_string(),
             alerts: alerts::AlertConfig::default(),
             email: EmailConfig::default(),
         }

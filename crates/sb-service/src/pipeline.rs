@@ -70,6 +70,9 @@ struct Analysed {
     latency_us: i64,
     workflow: WorkflowOutcome,
     related_articles: Vec<ArticleMatch>,
+    /// The reply template an answering article's automatic answer is written from, read before
+    /// the write; it is filled once the customer is known (see `Service::write_article_answer`).
+    answer_template: Option<sb_store::ReplyTemplate>,
 }
 
 /// What the part of `receive` inside the write hands back to the request.
@@ -202,8 +205,9 @@ impl Service {
     /// thread): decides from the stored rows and returns the triage run to record with the
     /// message. What the request needs afterwards goes back through `finished`. Synchronous
     /// and quick; anything that needs a read of its own is deferred to after the write.
-    fn finish_in_write(&self, analysed: Analysed, rows: &IngestedRows, finished: tokio::sync::oneshot::Sender<Finished>) -> Option<TriageOutcome> {
+    fn finish_in_write(&self, mut analysed: Analysed, rows: &IngestedRows, finished: tokio::sync::oneshot::Sender<Finished>) -> Option<TriageOutcome> {
         let now = Utc::now();
+        self.write_article_answer(&mut analysed.workflow, analysed.answer_template.as_ref(), &rows.ticket, rows.customer.as_ref());
         let decision = self.decide_route(&analysed, rows.customer.as_ref(), &rows.ticket, now);
         if decision.route == Route::AutoReply && rows.message.channel == Channel::Email {
             // The email channel's loop protection reads the sender's recent answers.
@@ -258,13 +262,18 @@ impl Service {
         let triage = triage_on_pool(engine, inbound, today).await?;
         let latency_us = started.elapsed().as_micros() as i64;
         let (workflow, related_articles) = self.run_workflow(&triage, today).await?;
-        Ok(Analysed { triage, latency_us, workflow, related_articles })
+        let answer_template = match &workflow {
+            WorkflowOutcome::Informational { article: Some(article) } if article.reaches_threshold() => self.answer_template(triage.intent, &triage.language.code).await?,
+            WorkflowOutcome::Informational { .. } | WorkflowOutcome::ServiceAction { .. } | WorkflowOutcome::Safety { .. } => None,
+        };
+        Ok(Analysed { triage, latency_us, workflow, related_articles, answer_template })
     }
 
     /// The decision for an analysed message, the email channel's loop protection applied, and
     /// its record written (a separate write after the ingest's).
-    async fn decide_and_record(&self, analysed: Analysed, message: &MessageRow, customer: Option<&sb_store::Customer>, ticket: &Ticket) -> Result<Processed> {
+    async fn decide_and_record(&self, mut analysed: Analysed, message: &MessageRow, customer: Option<&sb_store::Customer>, ticket: &Ticket) -> Result<Processed> {
         let now = Utc::now();
+        self.write_article_answer(&mut analysed.workflow, analysed.answer_template.as_ref(), ticket, customer);
         let mut decision = self.decide_route(&analysed, customer, ticket, now);
         // The channel's loop protection comes after the policy: an email auto-reply, bounce or
         // list mail, or a sender past the hourly budget, gets the answer as a suggestion.
@@ -303,7 +312,7 @@ impl Service {
         ticket: &Ticket,
         now: DateTime<Utc>,
     ) -> Result<(TriageOutcome, &'static str)> {
-        let Analysed { triage, latency_us, workflow, related_articles } = analysed;
+        let Analysed { triage, latency_us, workflow, related_articles, .. } = analysed;
         // Safety wins at the ticket level too: a follow-up message that is not about safety
         // never takes a ticket out of the safety queue.
         let keeps_safety = ticket.queue == Queue::Safety && decision.route != Route::SafetyQueue;

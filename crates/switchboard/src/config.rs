@@ -304,11 +304,14 @@ pub struct KnowledgeConfig {
     /// Seconds between checks that the index has every article version of the database (the
     /// changes other replicas saved).
     pub sync_interval_seconds: u64,
+    /// Who signs the automatic answers written from reply templates (their `{{agent.name}}`);
+    /// empty: an answer whose template names the agent goes to a person instead.
+    pub answer_signer: String,
 }
 
 impl Default for KnowledgeConfig {
     fn default() -> KnowledgeConfig {
-        KnowledgeConfig { index_dir: String::new(), sync_interval_seconds: 30 }
+        KnowledgeConfig { index_dir: String::new(), sync_interval_seconds: 30, answer_signer: sb_service::DEFAULT_ANSWER_SIGNER.to_string() }
     }
 }
 

@@ -186,6 +186,7 @@ fn service_config(config: &crate::config::Config) -> ServiceConfig {
     service_config.worker = config.worker.to_service();
     service_config.email = config.email.to_service();
     service_config.alerts = config.alerts.clone();
+    service_config.answer_signer = config.knowledge.answer_signer.clone();
     service_config.public_url = if config.server.public_url.is_empty() { format!("http://{}", config.server.addr) } else { config.server.public_url.clone() };
     service_config
 }

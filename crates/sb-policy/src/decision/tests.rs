@@ -70,8 +70,16 @@ fn article(score: f32) -> WorkflowOutcome {
             score,
             threshold: 0.6,
             url: None,
+            reply: None,
         }),
     }
+}
+
+/// The article above its threshold with an answer rendered from a stored template.
+fn templated_article(text: &str, missing: &[&str]) -> WorkflowOutcome {
+    let WorkflowOutcome::Informational { article: Some(mut article) } = article(0.72) else { unreachable!() };
+    article.reply = Some(TemplatedReply { template_id: 4, template_name: "Policy question".to_string(), language: "en".to_string(), text: text.to_string(), missing: missing.iter().map(|name| name.to_string()).collect() });
+    WorkflowOutcome::Informational { article: Some(article) }
 }
 
 fn check_with(triage_result: &TriageResult, vip: bool, workflow: &WorkflowOutcome, policy_config: &PolicyConfig, expect: Expect) {
@@ -127,6 +135,36 @@ fn informational_with_an_article_above_its_threshold_is_auto_replied() {
         You can return any unused item within 30 days of delivery for a full refund.
 
         (From our help article "Returns and refunds", article kb-12 version 3.)
+    "#]]);
+}
+
+#[test]
+fn a_stored_template_writes_the_automatic_answer() {
+    let text = "Hi Ana,\n\nFrom our help article \"Returns and refunds\": You can return any unused item within 30 days.\n\nBest regards,\nCustomer Service";
+    check(&triage(Intent::PolicyInfo, 0.91, 0.0), false, &templated_article(text, &[]), expect![[r#"
+        auto_reply / auto_reply_article
+        Auto-replied with the knowledge-base article "Returns and refunds": policy_info confidence 0.91 reaches 0.85, sentiment 0.00 is not strongly negative, and the customer is not VIP.
+        blockers: []
+        priority 0, auto-reply threshold 0.85
+        reply:
+        Hi Ana,
+
+        From our help article "Returns and refunds": You can return any unused item within 30 days.
+
+        Best regards,
+        Customer Service
+    "#]]);
+}
+
+#[test]
+fn a_template_variable_without_a_value_sends_the_answer_to_a_person_as_a_draft() {
+    let text = "Hi {{customer.first_name}},\n\nFrom our help article \"Returns and refunds\": You can return any unused item within 30 days.";
+    check(&triage(Intent::PolicyInfo, 0.91, 0.0), false, &templated_article(text, &["customer.first_name"]), expect![[r#"
+        human_queue / template_variable_missing
+        The article "Returns and refunds" answers it, but the reply template "Policy question" has no value for customer.first_name, so it goes to a person with the draft: an automatic answer never sends a variable empty.
+        blockers: [template_variable_missing]
+        priority 0, auto-reply threshold 0.85
+        suggested reply: From our help article "Returns and refunds": You can return any unused item within 30 days.
     "#]]);
 }
 

@@ -513,6 +513,69 @@ async fn knowledge_base_answers_with_citations(postgres: bool) {
     database.drop_database().await;
 }
 
+/// The informational workflow's automatic answers from the shipped reply templates, BM25-only
+/// (the server runs without the embedding model): "What are your opening hours?" is answered
+/// with the store-hours article through the `store_info` template, filled for the customer and
+/// signed, and the decision record keeps the article's id, version and score. The same
+/// question from a customer whose name is unknown goes to a person with the draft and the
+/// reason: a variable is never sent empty. A German ticket gets the German template.
+async fn automatic_answers_use_the_reply_templates(postgres: bool) {
+    let database = TestDatabase::new(postgres).await;
+    let import = crate::cli::switchboard(&["kb", "import", "data/kb", "--db", &database.url]);
+    assert!(import.status.success(), "{}", crate::cli::stderr(&import));
+    let token = create_token(&database.url, "ingest,read,write");
+    let server = Server::start(&database.url).await;
+    let client = reqwest::Client::new();
+    let base = server.base_url.clone();
+    let mut templates = csv::Reader::from_path(repo_root().join("data/templates/templates.csv")).unwrap();
+    for record in templates.records() {
+        let record = record.unwrap();
+        let optional = |field: &str| Some(field.to_string()).filter(|field| !field.is_empty());
+        let template = json!({"kind": &record[0], "shortcut": optional(&record[1]), "name": &record[2], "intent": optional(&record[3]), "language": &record[4], "body": &record[5]});
+        let (status, created) = post(&client, &format!("{base}/api/v1/templates"), Some(&token), "application/json", template.to_string()).await;
+        assert_eq!(status, 201, "{created}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while get(&client, &format!("{base}/api/v1/kb/search?q=opening%20hours"), &token).await.0 != 200 {
+        assert!(Instant::now() < deadline, "the knowledge base was not attached within 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let messages_url = format!("{base}/api/v1/messages");
+    let ask = |text: &str, customer: Value| json!({"channel": "chat", "text": text, "customer": customer}).to_string();
+    let (status, answered) = post(&client, &messages_url, Some(&token), "application/json", ask("What are your opening hours?", json!({"email": "hours@example.com", "name": "Ana Silva"}))).await;
+    assert_eq!(status, 201, "{answered}");
+    assert_eq!((answered["triage"]["intent"].as_str(), answered["decision"]["route"].as_str(), answered["decision"]["reason_code"].as_str()), (Some("store_info"), Some("auto_reply"), Some("auto_reply_article")), "{answered}");
+    let reply = answered["reply"].as_str().unwrap();
+    assert!(reply.starts_with("Hi Ana,\n\nThanks for your message. ") && reply.contains("Monday to Saturday: 9 am to 9 pm"), "the store_info template quotes the passage: {reply}");
+    assert!(reply.contains(&format!("More about our stores: {base}/help/store-hours")) && reply.ends_with("Best regards,\nCustomer Service"), "it links the article and is signed: {reply}");
+    let ticket_id = answered["ticket_id"].as_i64().unwrap();
+    let (_, ticket) = get(&client, &format!("{base}/api/v1/tickets/{ticket_id}"), &token).await;
+    let article = &ticket["decision"]["workflow"]["article"];
+    assert_eq!((article["article_id"].as_str(), article["version"].as_i64(), article["reply"]["template_name"].as_str()), (Some("store-hours"), Some(1), Some("Store question")), "{ticket}");
+    assert!(article["score"].as_f64().unwrap() >= article["threshold"].as_f64().unwrap(), "{ticket}");
+
+    let (status, held) = post(&client, &messages_url, Some(&token), "application/json", ask("What are your opening hours?", json!({"email": "anonymous@example.com"}))).await;
+    assert_eq!(status, 201, "{held}");
+    assert_eq!((held["decision"]["route"].as_str(), held["decision"]["reason_code"].as_str()), (Some("human_queue"), Some("template_variable_missing")), "{held}");
+    assert!(held["reply"].is_null(), "{held}");
+    assert!(held["decision"]["reason"].as_str().unwrap().contains("no value for customer.first_name"), "{held}");
+    let draft = held["decision"]["suggested_reply"].as_str().unwrap();
+    assert!(draft.starts_with("Hi {{customer.first_name}},") && draft.contains("/help/store-hours"), "the agent gets the draft with the gap shown: {draft}");
+
+    let (status, complaint) = post(&client, &messages_url, Some(&token), "application/json", ask("Ich bin sehr unzufrieden. Die Lieferung kam zu spät, und niemand hat auf meine E-Mails geantwortet.", json!({"email": "klara@example.com", "name": "Klara Weber"}))).await;
+    assert_eq!(status, 201, "{complaint}");
+    assert_eq!(complaint["triage"]["language"]["code"], "de", "{complaint}");
+    let complaint_id = complaint["ticket_id"].as_i64().unwrap();
+    let (_, assist) = get(&client, &format!("{base}/api/v1/tickets/{complaint_id}/assist"), &token).await;
+    assert_eq!((assist["language"].as_str(), assist["suggested_reply"]["source"].as_str()), (Some("de"), Some("template")), "{assist}");
+    assert!(assist["suggested_reply"]["text"].as_str().unwrap().starts_with("Hallo Klara,"), "the German template: {assist}");
+    let (_, thanks) = get(&client, &format!("{base}/api/v1/tickets/{complaint_id}/assist?canned=/thanks"), &token).await;
+    assert_eq!(thanks["canned_reply"]["text"], "Vielen Dank für Ihre Geduld, Klara! Kann ich sonst noch etwas für Sie tun?", "{thanks}");
+    drop(server);
+    database.drop_database().await;
+}
+
 /// Agent assist on the real binary: a suggested reply from the intent's template with the
 /// missing variables named (never sent empty), possible duplicates of the same customer by
 /// their shared order number, the summary stored at resolution, the resolved ticket found as
@@ -842,6 +905,16 @@ async fn alerts_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_on_postgres() {
     alerts_reach_webhooks(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn templated_answers_on_sqlite() {
+    automatic_answers_use_the_reply_templates(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn templated_answers_on_postgres() {
+    automatic_answers_use_the_reply_templates(true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
