@@ -49,7 +49,7 @@ pub fn alert_message_id(delivery_id: i64, domain: &str) -> String {
 /// The alert as a mail, ready to send.
 pub fn compose_alert(mail: &AlertMail<'_>) -> Result<Message, Error> {
     let payload: Payload = serde_json::from_str(mail.payload).map_err(|error| Error::Compose(format!("the alert delivery's payload is not an alert: {error}")))?;
-    let address = mail.to_url.get(7..).filter(|_| mail.to_url.get(..7).is_some_and(|scheme| scheme.eq_ignore_ascii_case("mailto:"))).ok_or_else(|| Error::Compose(format!("`{}` is not a mailto: address", mail.to_url)))?;
+    let address = sb_store::mailto_address(mail.to_url).ok_or_else(|| Error::Compose(format!("`{}` is not a mailto: address", mail.to_url)))?;
     let to_address = address.parse().map_err(|error| Error::Compose(format!("alert recipient `{address}`: {error}")))?;
     let from_address = mail.from_address.parse().map_err(|error| Error::Compose(format!("from address `{}`: {error}", mail.from_address)))?;
     let (subject, text) = alert_text(&payload.event, &payload.alert, mail.console_url);

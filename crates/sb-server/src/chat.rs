@@ -260,8 +260,7 @@ pub async fn start(State(state): State<AppState>, request: Request) -> Result<Re
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::validation("invalid_field", "`name` must be 1 to 200 characters"));
     }
-    let looks_like_email = email.chars().count() <= 320 && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')) && !email.contains(char::is_whitespace);
-    if !looks_like_email {
+    if !sb_service::plausible_email_address(email) {
         return Err(ApiError::validation("invalid_field", "`email` is not an email address"));
     }
     check(&state.chat.starts, &ip, 60)?;

@@ -190,3 +190,24 @@ impl Service {
         self.inner.events.publish(EventKind::message_added(ticket_id, message_id, direction));
     }
 }
+
+/// One plausible email address, `local@domain.tld`: at most 320 characters, one `@`, a dot
+/// inside the domain, no whitespace, controls, commas, semicolons, brackets or
+/// percent-escapes. What the chat widget's start and a `mailto:` webhook accept; delivery is
+/// the real test.
+pub fn plausible_email_address(address: &str) -> bool {
+    let Some((local, domain)) = address.split_once('@') else { return false };
+    let forbidden = |character: char| character.is_whitespace() || character.is_control() || matches!(character, ',' | ';' | '%' | '<' | '>' | '@');
+    address.chars().count() <= 320 && !local.is_empty() && !local.chars().any(forbidden) && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.chars().any(forbidden)
+}
+
+#[cfg(test)]
+mod address_tests {
+    #[test]
+    fn a_plausible_address_is_one_plain_recipient() {
+        for (address, plausible) in [("oncall@shop.example", true), ("a.b+ops@mail.shop.example", true), ("oncall@localhost", false), ("a@b.example,c@d.example", false), ("a@b@c.example", false), ("a%40b@shop.example", false), ("@shop.example", false), ("oncall@shop.example.", false), ("on call@shop.example", false), ("ana@example", false)] {
+            assert_eq!(super::plausible_email_address(address), plausible, "{address}");
+        }
+        assert!(!super::plausible_email_address(&format!("{}@shop.example", "a".repeat(320))));
+    }
+}

@@ -44,35 +44,33 @@ impl Store {
     /// rated; the schema refuses a rating outside 1–5 or an unknown source.
     pub async fn record_csat(&self, ticket_id: i64, rating: i64, comment: Option<&str>, source: &str, audit: &[NewAuditEntry], now: DateTime<Utc>) -> Result<CsatRating> {
         let now_ms = to_ms(now);
-        let found = on_writer!(self, |pool| {
+        let recorded = on_writer!(self, |pool| {
             let mut tx = pool.begin().await?;
             let assignee: Option<Option<i64>> = sqlx::query_scalar("SELECT assignee_id FROM tickets WHERE id = $1").bind(ticket_id).fetch_optional(&mut *tx).await?;
             match assignee {
-                None => false,
+                None => None,
                 Some(assignee) => {
-                    sqlx::query(
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
                         "INSERT INTO csat_ratings (ticket_id, rating, comment, agent_user_id, source, rated_at) VALUES ($1, $2, $3, $4, $5, $6) \
                          ON CONFLICT (ticket_id) DO UPDATE SET rating = excluded.rating, comment = excluded.comment, agent_user_id = excluded.agent_user_id, \
-                         source = excluded.source, rated_at = excluded.rated_at",
-                    )
+                         source = excluded.source, rated_at = excluded.rated_at RETURNING {CSAT_COLUMNS}"
+                    )))
                     .bind(ticket_id)
                     .bind(rating)
                     .bind(comment)
                     .bind(assignee)
                     .bind(source)
                     .bind(now_ms)
-                    .execute(&mut *tx)
+                    .fetch_one(&mut *tx)
                     .await?;
+                    let recorded = csat_from_row(&row)?;
                     append_audit!(self.backend(), tx, audit, now_ms);
                     tx.commit().await?;
-                    true
+                    Some(recorded)
                 }
             }
         });
-        if !found {
-            return Err(Error::not_found("ticket", ticket_id));
-        }
-        Ok(self.ticket_csat(ticket_id).await?.expect("the rating was just written"))
+        recorded.ok_or_else(|| Error::not_found("ticket", ticket_id))
     }
 
     /// The ticket's rating, if it has one.

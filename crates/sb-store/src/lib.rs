@@ -48,7 +48,7 @@ pub use crate::csat::CsatRating;
 pub use crate::auth::{parse_scopes, secret_hash, ApiToken, NewUser, Role, Scope, Session, User};
 pub use crate::error::{Error, Result};
 pub use crate::ingest::{ClaimedMessage, FinishTriage, Ingested, IngestedRows, IngestedWithTriage, NewCustomer, NewInbound, RecordedTriage, TicketTriageUpdate, TriageOutcome};
-pub use crate::alerts::{webhook_payload, Alert, AlertInputs, AlertSeverity, AlertStatus, DeliveryOutcome, DeliveryTarget, DueDelivery, NewAlert, Raised, Webhook, WebhookDelivery};
+pub use crate::alerts::{mailto_address, webhook_payload, Alert, AlertInputs, AlertSeverity, AlertStatus, DeliveryOutcome, DeliveryTarget, DueDelivery, NewAlert, Raised, Webhook, WebhookDelivery};
 pub use crate::kb::{valid_slug, Article, ArticleChange, ArticleFilter, ArticleStatus, ArticleVersion, ImportOutcome, NewArticle, NewTemplate, ReplyTemplate, TemplateKind};
 pub use crate::mail::MAX_THREAD_LOOKUP_IDS;
 pub use crate::orders::normalise_order_number;

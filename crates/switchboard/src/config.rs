@@ -538,8 +538,15 @@ impl SmtpSettings {
         if !self.enabled {
             return;
         }
-        if !self.sent_folder.is_empty() && !mailboxes.iter().any(|mailbox| mailbox.name == self.sent_folder_mailbox) {
-            problems.push(format!("email.smtp.sent_folder_mailbox: `{}` names no [[email.imap]] mailbox (the Sent folder `{}` is reached through one)", self.sent_folder_mailbox, self.sent_folder));
+        if !self.sent_folder.is_empty() {
+            match mailboxes.iter().find(|mailbox| mailbox.name == self.sent_folder_mailbox) {
+                None => problems.push(format!("email.smtp.sent_folder_mailbox: `{}` names no [[email.imap]] mailbox (the Sent folder `{}` is reached through one)", self.sent_folder_mailbox, self.sent_folder)),
+                // The reader would take every sent reply in as a customer's mail.
+                Some(mailbox) if self.sent_folder.eq_ignore_ascii_case(&mailbox.folder) || self.sent_folder.eq_ignore_ascii_case(&mailbox.processed_folder) => {
+                    problems.push(format!("email.smtp.sent_folder: `{}` is a folder the mailbox `{}` reads or moves mail to; use a folder of its own, such as `Sent`", self.sent_folder, mailbox.name));
+                }
+                Some(_) => {}
+            }
         }
         if self.host.trim().is_empty() {
             problems.push("email.smtp.host: required when email.smtp.enabled = true".into());
@@ -754,6 +761,8 @@ mod tests {
         assert_eq!((sent.host.as_str(), sent.folder.as_str(), sent.username.as_str()), ("imap.shop.example", "Sent", "support@shop.example"), "the named mailbox's server and login");
         let error = load_text(&format!("{smtp}sent_folder_mailbox = \"returns\"\n{mailbox}")).unwrap_err().to_string();
         assert!(error.contains("names no [[email.imap]] mailbox"), "{error}");
+        let error = load_text(&format!("{}sent_folder_mailbox = \"support\"\n{mailbox}", smtp.replace("\"Sent\"", "\"INBOX\""))).unwrap_err().to_string();
+        assert!(error.contains("a folder the mailbox `support` reads"), "{error}");
 
         let config = load_text("[[email.imap]]\nname = \"support\"\nhost = \"imap.shop.example\"\nusername = \"support@shop.example\"\npassword_env = \"PATH\"\n").unwrap();
         let reader = config.email.imap[0].to_reader();
