@@ -23,6 +23,8 @@ use crate::{Error, Result, Service};
 /// Weeks of arrivals the forecast learns from.
 pub const FORECAST_HISTORY_WEEKS: i64 = 8;
 const HOUR_MS: i64 = 3_600_000;
+/// Hours of report rollups built per step of [`Service::run_report_rollups`] (ten days).
+const ROLLUP_HOURS_PER_STEP: usize = 240;
 const HOURS_PER_WEEK: usize = 7 * 24;
 
 /// One hour of today: what arrived (for hours begun) and what was expected.
@@ -108,6 +110,41 @@ impl Service {
                     self.events().publish(EventKind::MetricsTick { metrics: Box::new(metrics) });
                 }
                 Err(error) => tracing::warn!(error = %error, "live metrics round failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    /// Keeps the stores' hourly report rollups current: every `interval`, builds the hours
+    /// that are missing, dirty or past a deadline, a few hundred at a time with a pause in
+    /// between so ingest keeps the writer. A first build over a long history logs its progress.
+    pub async fn run_report_rollups(&self, interval: std::time::Duration, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            let mut built_this_round = 0usize;
+            loop {
+                if *shutdown.borrow() {
+                    return;
+                }
+                match self.store().refresh_report_rollups(Utc::now(), ROLLUP_HOURS_PER_STEP).await {
+                    Ok(refresh) => {
+                        built_this_round += refresh.built_hours;
+                        if refresh.remaining_hours == 0 || refresh.busy {
+                            if built_this_round > ROLLUP_HOURS_PER_STEP {
+                                tracing::info!(built_hours = built_this_round, "report rollups are up to date");
+                            }
+                            break;
+                        }
+                        tracing::info!(built_hours = built_this_round, remaining_hours = refresh.remaining_hours, "building report rollups");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                    Err(error) => {
+                        tracing::warn!(error = %error, "report rollup round failed; reports scan the tickets until the next round");
+                        break;
+                    }
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}

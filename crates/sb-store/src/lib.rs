@@ -59,7 +59,7 @@ pub use crate::records::{
 };
 pub use crate::reports::{
     parse_time_zone, start_of_local_day, write_csv, AgentRow, AutomationRow, CategoryRow, CostRow, Customer360, CustomerOrderRow, CustomerTicketRow, NewLlmUsage, ParamError, PendingRow, Period,
-    RealtimeRow, ReportName, ReportWindow, SentimentPoint, SlaDimension, SlaRow, WindowParams, DEFAULT_DAYS, MAX_PERIODS,
+    RealtimeRow, ReportName, ReportWindow, RollupRefresh, SentimentPoint, SlaDimension, SlaRow, WindowParams, DEFAULT_DAYS, MAX_PERIODS,
 };
 pub use crate::stats::{QueueDepth, TriageBacklog, OPEN_TICKET_STATUSES};
 pub use crate::tickets::{NewComplianceRecord, NewOutbound, Page, TicketFilter, TicketUpdate};

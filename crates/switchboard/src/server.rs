@@ -406,6 +406,12 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             let receiver = shutdown_receiver.clone();
             worker_handles.push(tokio::spawn(async move { ticker_service.run_metrics_ticker(tick_interval, receiver).await }));
         }
+        if config.server.report_rollup_interval_seconds > 0 {
+            let rollup_interval = std::time::Duration::from_secs(config.server.report_rollup_interval_seconds);
+            let rollup_service = service.clone();
+            let receiver = shutdown_receiver.clone();
+            worker_handles.push(tokio::spawn(async move { rollup_service.run_report_rollups(rollup_interval, receiver).await }));
+        }
         {
             let alert_interval = std::time::Duration::from_secs(config.alerts.evaluate_interval_seconds.max(1));
             let alert_service = service.clone();

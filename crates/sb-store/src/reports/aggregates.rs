@@ -6,9 +6,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{fetch_report_rows, ratio, seconds, ParamError, ReportWindow};
+use super::rollup::TicketBreakdown;
+use super::{fetch_report_rows, ratio, ParamError, ReportWindow};
 use crate::records::DbRow;
-use crate::{to_ms, Result, Store};
+use crate::{Result, Store};
 
 /// What SLA compliance is broken down by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -50,7 +51,7 @@ impl SlaDimension {
         }
     }
 
-    fn sql(self) -> &'static str {
+    pub(super) fn sql(self) -> &'static str {
         match self {
             SlaDimension::All => "CAST('all' AS TEXT)",
             SlaDimension::Category => "category",
@@ -60,24 +61,6 @@ impl SlaDimension {
             SlaDimension::Channel => "channel",
         }
     }
-}
-
-/// A first response counts as breached when the SLA watcher flagged it, when it came after
-/// the deadline, or when none came and the (running) deadline has passed.
-fn first_response_breached(now_ms: i64) -> String {
-    format!(
-        "(first_response_breached OR first_responded_at > first_response_due_at \
-         OR (first_responded_at IS NULL AND sla_paused_at IS NULL AND first_response_due_at < {now_ms}))"
-    )
-}
-
-fn resolution_breached(now_ms: i64) -> String {
-    format!("(resolution_breached OR resolved_at > resolution_due_at OR (resolved_at IS NULL AND sla_paused_at IS NULL AND resolution_due_at < {now_ms}))")
-}
-
-/// Tickets created in the window, merged ones left out.
-fn tickets_in(window: &ReportWindow) -> String {
-    format!("created_at >= {} AND created_at < {} AND status <> 'merged'", window.from_ms(), window.to_ms())
 }
 
 /// SLA compliance of one period and key.
@@ -184,110 +167,64 @@ fn period_label(window: &ReportWindow, period_idx: i64) -> String {
 impl Store {
     /// SLA compliance of the tickets created in `window`, by `dimension` and period.
     pub async fn report_sla(&self, window: &ReportWindow, dimension: SlaDimension, now: DateTime<Utc>) -> Result<Vec<SlaRow>> {
-        let now_ms = to_ms(now);
-        let (first_breached, resolution_breached) = (first_response_breached(now_ms), resolution_breached(now_ms));
-        let sql = format!(
-            "SELECT CAST({period} AS BIGINT) AS period_idx, {key} AS dimension_key, COUNT(*) AS n_tickets, \
-             SUM(CASE WHEN first_response_due_at IS NULL THEN 1 ELSE 0 END) AS first_none, \
-             SUM(CASE WHEN first_response_due_at IS NOT NULL AND first_responded_at IS NOT NULL AND NOT {first_breached} THEN 1 ELSE 0 END) AS first_met, \
-             SUM(CASE WHEN first_response_due_at IS NOT NULL AND {first_breached} THEN 1 ELSE 0 END) AS first_breached, \
-             SUM(CASE WHEN resolution_due_at IS NULL THEN 1 ELSE 0 END) AS resolution_none, \
-             SUM(CASE WHEN resolution_due_at IS NOT NULL AND resolved_at IS NOT NULL AND NOT {resolution_breached} THEN 1 ELSE 0 END) AS resolution_met, \
-             SUM(CASE WHEN resolution_due_at IS NOT NULL AND {resolution_breached} THEN 1 ELSE 0 END) AS resolution_breached \
-             FROM tickets WHERE {filter} GROUP BY period_idx, dimension_key",
-            period = window.period_sql("created_at"),
-            key = dimension.sql(),
-            filter = tickets_in(window),
-        );
-        fn decode(row: &impl DbRow) -> Result<(i64, SlaRow)> {
-            let n_tickets = row.i64("n_tickets")?;
-            let (first_none, first_met, first_breached) = (row.i64("first_none")?, row.i64("first_met")?, row.i64("first_breached")?);
-            let (resolution_none, resolution_met, resolution_breached) = (row.i64("resolution_none")?, row.i64("resolution_met")?, row.i64("resolution_breached")?);
-            Ok((
-                row.i64("period_idx")?,
-                SlaRow {
-                    key: row.opt_string("dimension_key")?,
-                    n_tickets,
-                    first_response_met: first_met,
-                    first_response_breached: first_breached,
-                    first_response_running: n_tickets - first_none - first_met - first_breached,
-                    first_response_no_target: first_none,
-                    first_response_compliance: ratio(first_met, first_met + first_breached),
-                    resolution_met,
-                    resolution_breached,
-                    resolution_running: n_tickets - resolution_none - resolution_met - resolution_breached,
-                    resolution_no_target: resolution_none,
-                    resolution_compliance: ratio(resolution_met, resolution_met + resolution_breached),
-                    ..SlaRow::default()
-                },
-            ))
-        }
-        let mut rows: Vec<(i64, SlaRow)> = fetch_report_rows!(self, &*sql, decode);
-        sort_rows(&mut rows, |row| (row.key.as_deref(), None, 0));
-        Ok(rows
+        let totals = self.ticket_totals(window, TicketBreakdown::Sla(dimension), now).await?;
+        let mut rows: Vec<(i64, SlaRow)> = totals
             .into_iter()
-            .map(|(period_idx, row)| SlaRow { period_start: period_label(window, period_idx), dimension: dimension.as_str().to_string(), ..row })
-            .collect())
+            .map(|(key, totals)| {
+                let row = SlaRow {
+                    period_start: period_label(window, key.period_idx),
+                    dimension: dimension.as_str().to_string(),
+                    key: key.key1,
+                    n_tickets: totals.n_tickets,
+                    first_response_met: totals.first_met,
+                    first_response_breached: totals.first_breached,
+                    first_response_running: totals.n_tickets - totals.first_none - totals.first_met - totals.first_breached,
+                    first_response_no_target: totals.first_none,
+                    first_response_compliance: ratio(totals.first_met, totals.first_met + totals.first_breached),
+                    resolution_met: totals.resolution_met,
+                    resolution_breached: totals.resolution_breached,
+                    resolution_running: totals.n_tickets - totals.resolution_none - totals.resolution_met - totals.resolution_breached,
+                    resolution_no_target: totals.resolution_none,
+                    resolution_compliance: ratio(totals.resolution_met, totals.resolution_met + totals.resolution_breached),
+                };
+                (key.period_idx, row)
+            })
+            .collect();
+        sort_rows(&mut rows, |row| (row.key.as_deref(), None, 0));
+        Ok(rows.into_iter().map(|(_, row)| row).collect())
     }
 
     /// Per category and intent and period: the tickets created in `window`.
     pub async fn report_categories(&self, window: &ReportWindow, now: DateTime<Utc>) -> Result<Vec<CategoryRow>> {
-        let now_ms = to_ms(now);
-        let sql = format!(
-            "SELECT CAST({period} AS BIGINT) AS period_idx, category, intent, COUNT(*) AS n_tickets, \
-             SUM(CASE WHEN route = 'auto_reply' THEN 1 ELSE 0 END) AS n_auto_replied, \
-             SUM(CASE WHEN resolved_at IS NOT NULL THEN 1 ELSE 0 END) AS n_resolved, \
-             SUM(CASE WHEN {first_breached} OR {resolution_breached} THEN 1 ELSE 0 END) AS n_sla_breached, \
-             AVG(CAST(first_responded_at - created_at AS DOUBLE PRECISION)) AS avg_first_response_ms, \
-             AVG(CAST(resolved_at - created_at AS DOUBLE PRECISION)) AS avg_resolution_ms, \
-             AVG(confidence) AS avg_confidence, AVG(sentiment) AS avg_sentiment, \
-             SUM(CASE WHEN sentiment <= -0.5 THEN 1 ELSE 0 END) AS n_negative \
-             FROM tickets WHERE {filter} GROUP BY period_idx, category, intent",
-            period = window.period_sql("created_at"),
-            first_breached = first_response_breached(now_ms),
-            resolution_breached = resolution_breached(now_ms),
-            filter = tickets_in(window),
-        );
-        fn decode(row: &impl DbRow) -> Result<(i64, CategoryRow)> {
-            Ok((
-                row.i64("period_idx")?,
-                CategoryRow {
-                    period_start: String::new(),
-                    category: row.opt_string("category")?,
-                    intent: row.opt_string("intent")?,
-                    n_tickets: row.i64("n_tickets")?,
-                    n_auto_replied: row.i64("n_auto_replied")?,
-                    n_resolved: row.i64("n_resolved")?,
-                    n_sla_breached: row.i64("n_sla_breached")?,
-                    avg_first_response_seconds: seconds(row.f64_opt("avg_first_response_ms")?),
-                    avg_resolution_seconds: seconds(row.f64_opt("avg_resolution_ms")?),
-                    avg_confidence: row.f64_opt("avg_confidence")?,
-                    avg_sentiment: row.f64_opt("avg_sentiment")?,
-                    n_negative: row.i64("n_negative")?,
-                },
-            ))
-        }
-        let mut rows: Vec<(i64, CategoryRow)> = fetch_report_rows!(self, &*sql, decode);
+        let totals = self.ticket_totals(window, TicketBreakdown::CategoryIntent, now).await?;
+        let mut rows: Vec<(i64, CategoryRow)> = totals
+            .into_iter()
+            .map(|(key, totals)| {
+                let row = CategoryRow {
+                    period_start: period_label(window, key.period_idx),
+                    category: key.key1,
+                    intent: key.key2,
+                    n_tickets: totals.n_tickets,
+                    n_auto_replied: totals.n_auto_replied,
+                    n_resolved: totals.n_resolved,
+                    n_sla_breached: totals.n_sla_breached,
+                    avg_first_response_seconds: totals.avg_first_response_seconds(),
+                    avg_resolution_seconds: totals.avg_resolution_seconds(),
+                    avg_confidence: totals.avg_confidence(),
+                    avg_sentiment: totals.avg_sentiment(),
+                    n_negative: totals.n_negative,
+                };
+                (key.period_idx, row)
+            })
+            .collect();
         sort_rows(&mut rows, |row| (row.category.as_deref(), row.intent.as_deref(), 0));
-        Ok(rows.into_iter().map(|(period_idx, row)| CategoryRow { period_start: period_label(window, period_idx), ..row }).collect())
+        Ok(rows.into_iter().map(|(_, row)| row).collect())
     }
 
     /// Per agent and period: assigned tickets created in `window`, replies written in it and
     /// customer ratings given in it.
     pub async fn report_agents(&self, window: &ReportWindow, now: DateTime<Utc>) -> Result<Vec<AgentRow>> {
-        let now_ms = to_ms(now);
-        let tickets_sql = format!(
-            "SELECT CAST({period} AS BIGINT) AS period_idx, assignee_id, COUNT(*) AS n_assigned, \
-             SUM(CASE WHEN resolved_at IS NOT NULL THEN 1 ELSE 0 END) AS n_resolved, \
-             SUM(CASE WHEN {first_breached} OR {resolution_breached} THEN 1 ELSE 0 END) AS n_sla_breached, \
-             AVG(CAST(first_responded_at - created_at AS DOUBLE PRECISION)) AS avg_first_response_ms, \
-             AVG(CAST(resolved_at - created_at AS DOUBLE PRECISION)) AS avg_resolution_ms \
-             FROM tickets WHERE {filter} AND assignee_id IS NOT NULL GROUP BY period_idx, assignee_id",
-            period = window.period_sql("created_at"),
-            first_breached = first_response_breached(now_ms),
-            resolution_breached = resolution_breached(now_ms),
-            filter = tickets_in(window),
-        );
+        let ticket_totals = self.ticket_totals(window, TicketBreakdown::Agent, now).await?;
         // The predicate repeats the partial index's (`author_user_id IS NOT NULL`), so both
         // backends can use it.
         let replies_sql = format!(
@@ -305,21 +242,6 @@ impl Store {
             from = window.from_ms(),
             to = window.to_ms(),
         );
-        fn decode_tickets(row: &impl DbRow) -> Result<((i64, i64), AgentRow)> {
-            let user_id = row.i64("assignee_id")?;
-            Ok((
-                (row.i64("period_idx")?, user_id),
-                AgentRow {
-                    user_id,
-                    n_assigned: row.i64("n_assigned")?,
-                    n_resolved: row.i64("n_resolved")?,
-                    n_sla_breached: row.i64("n_sla_breached")?,
-                    avg_first_response_seconds: seconds(row.f64_opt("avg_first_response_ms")?),
-                    avg_resolution_seconds: seconds(row.f64_opt("avg_resolution_ms")?),
-                    ..AgentRow::default()
-                },
-            ))
-        }
         fn decode_replies(row: &impl DbRow) -> Result<((i64, i64), (i64, i64))> {
             Ok(((row.i64("period_idx")?, row.i64("author_user_id")?), (row.i64("n_replies")?, row.i64("n_tickets_replied")?)))
         }
@@ -329,12 +251,24 @@ impl Store {
         fn decode_user(row: &impl DbRow) -> Result<(i64, String)> {
             Ok((row.i64("id")?, row.string("name")?))
         }
-        let ticket_rows: Vec<((i64, i64), AgentRow)> = fetch_report_rows!(self, &*tickets_sql, decode_tickets);
         let reply_rows: Vec<((i64, i64), (i64, i64))> = fetch_report_rows!(self, &*replies_sql, decode_replies);
         let csat_rows: Vec<((i64, i64), (i64, Option<f64>))> = fetch_report_rows!(self, &*csat_sql, decode_csat);
         let users: Vec<(i64, String)> = fetch_report_rows!(self, "SELECT id, name FROM users", decode_user);
 
-        let mut by_key: std::collections::BTreeMap<(i64, i64), AgentRow> = ticket_rows.into_iter().collect();
+        let mut by_key: std::collections::BTreeMap<(i64, i64), AgentRow> = std::collections::BTreeMap::new();
+        for (key, totals) in ticket_totals {
+            let Some(user_id) = key.agent_id else { continue };
+            let row = AgentRow {
+                user_id,
+                n_assigned: totals.n_tickets,
+                n_resolved: totals.n_resolved,
+                n_sla_breached: totals.n_sla_breached,
+                avg_first_response_seconds: totals.avg_first_response_seconds(),
+                avg_resolution_seconds: totals.avg_resolution_seconds(),
+                ..AgentRow::default()
+            };
+            by_key.insert((key.period_idx, user_id), row);
+        }
         for (key, (n_replies, n_tickets_replied)) in reply_rows {
             let row = by_key.entry(key).or_insert_with(|| AgentRow { user_id: key.1, ..AgentRow::default() });
             row.n_replies = n_replies;
@@ -355,40 +289,25 @@ impl Store {
     /// Per period and intent: decisions made in `window` and how many were automatic answers
     /// after which the customer came back.
     pub async fn report_automation(&self, window: &ReportWindow) -> Result<Vec<AutomationRow>> {
-        // A later inbound message on the ticket has a larger id than the decided message: ids
-        // grow with time, and the ticket's messages are read through `messages_ticket`.
-        let sql = format!(
-            "SELECT CAST({period} AS BIGINT) AS period_idx, t.intent AS intent, COUNT(*) AS n_decisions, \
-             SUM(CASE WHEN d.route = 'auto_reply' THEN 1 ELSE 0 END) AS n_auto_replied, \
-             SUM(CASE WHEN d.route = 'human_queue' THEN 1 ELSE 0 END) AS n_human_queue, \
-             SUM(CASE WHEN d.route = 'safety_queue' THEN 1 ELSE 0 END) AS n_safety_queue, \
-             SUM(CASE WHEN d.route = 'auto_reply' AND EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = d.ticket_id AND m.id > d.message_id \
-             AND m.direction = 'inbound') THEN 1 ELSE 0 END) AS n_reopened \
-             FROM decisions d JOIN tickets t ON t.id = d.ticket_id \
-             WHERE d.created_at >= {from} AND d.created_at < {to} GROUP BY period_idx, t.intent",
-            period = window.period_sql("d.created_at"),
-            from = window.from_ms(),
-            to = window.to_ms(),
-        );
-        fn decode(row: &impl DbRow) -> Result<(i64, AutomationRow)> {
-            let (n_decisions, n_auto_replied, n_reopened) = (row.i64("n_decisions")?, row.i64("n_auto_replied")?, row.i64("n_reopened")?);
-            Ok((
-                row.i64("period_idx")?,
-                AutomationRow {
-                    period_start: String::new(),
-                    intent: row.opt_string("intent")?,
-                    n_decisions,
-                    n_auto_replied,
-                    n_human_queue: row.i64("n_human_queue")?,
-                    n_safety_queue: row.i64("n_safety_queue")?,
-                    automation_rate: ratio(n_auto_replied, n_decisions),
-                    n_reopened,
-                    reopen_rate: ratio(n_reopened, n_auto_replied),
-                },
-            ))
-        }
-        let mut rows: Vec<(i64, AutomationRow)> = fetch_report_rows!(self, &*sql, decode);
+        let totals = self.decision_totals(window).await?;
+        let mut rows: Vec<(i64, AutomationRow)> = totals
+            .into_iter()
+            .map(|(key, totals)| {
+                let row = AutomationRow {
+                    period_start: period_label(window, key.period_idx),
+                    intent: key.key1,
+                    n_decisions: totals.n_decisions,
+                    n_auto_replied: totals.n_auto_replied,
+                    n_human_queue: totals.n_human_queue,
+                    n_safety_queue: totals.n_safety_queue,
+                    automation_rate: ratio(totals.n_auto_replied, totals.n_decisions),
+                    n_reopened: totals.n_reopened,
+                    reopen_rate: ratio(totals.n_reopened, totals.n_auto_replied),
+                };
+                (key.period_idx, row)
+            })
+            .collect();
         sort_rows(&mut rows, |row| (row.intent.as_deref(), None, 0));
-        Ok(rows.into_iter().map(|(period_idx, row)| AutomationRow { period_start: period_label(window, period_idx), ..row }).collect())
+        Ok(rows.into_iter().map(|(_, row)| row).collect())
     }
 }

@@ -21,12 +21,14 @@
 mod aggregates;
 mod cost;
 mod live;
+mod rollup;
 mod window;
 
 use serde::Serialize;
 
 pub use aggregates::{AgentRow, AutomationRow, CategoryRow, SlaDimension, SlaRow};
 pub use cost::{CostRow, NewLlmUsage};
+pub use rollup::RollupRefresh;
 pub use live::{Customer360, CustomerOrderRow, CustomerTicketRow, PendingRow, RealtimeRow, SentimentPoint};
 pub use window::{parse_time_zone, start_of_local_day, ParamError, Period, ReportWindow, WindowParams, DEFAULT_DAYS, MAX_PERIODS};
 

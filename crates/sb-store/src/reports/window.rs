@@ -158,6 +158,12 @@ impl ReportWindow {
         self.to.timestamp_millis()
     }
 
+    /// The period holding `instant_ms`, for an instant inside the window (the same numbering
+    /// as [`ReportWindow::period_sql`]).
+    pub(crate) fn period_index(&self, instant_ms: i64) -> usize {
+        self.starts.partition_point(|start| start.timestamp_millis() <= instant_ms).saturating_sub(1)
+    }
+
     /// A SQL expression giving the period index of `column` (epoch milliseconds) for rows
     /// already restricted to the window. The literals are integers computed here, never caller
     /// text.

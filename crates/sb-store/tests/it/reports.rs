@@ -462,6 +462,137 @@ async fn customer_360_gathers_history_trend_and_orders(db: &TestDb) {
     assert!(matches!(store.report_customer(999_999, &days).await, Err(sb_store::Error::NotFound { .. })));
 }
 
+/// Every report that reads rollups (SLA by each breakdown, categories, agents, automation) over
+/// windows that cut hours and days in several ways, as one JSON value per window.
+async fn rollup_reports(store: &Store, at: DateTime<Utc>) -> Vec<serde_json::Value> {
+    let windows = [
+        ("2026-10-24", "2026-10-27", "Europe/Berlin", Some("day")),
+        ("2026-10-24", "2026-10-28", "Europe/Berlin", Some("week")),
+        ("2026-10-01", "2026-10-31", "Europe/Berlin", Some("month")),
+        ("2026-10-24", "2026-10-27", "Europe/Berlin", None),
+        ("2026-10-24T23:00", "2026-10-25T05:00", "Europe/Berlin", Some("hour")),
+        ("2026-10-24", "2026-10-27", "UTC", Some("day")),
+        // Half-hour offset: local days never start on a UTC hour.
+        ("2026-10-24", "2026-10-27", "Asia/Kolkata", Some("day")),
+        // A window that starts and ends inside hours.
+        ("2026-10-24T23:45", "2026-10-27T12:10", "Europe/Berlin", Some("day")),
+    ];
+    let mut values = Vec::new();
+    for (from, to, time_zone, period) in windows {
+        let window = ReportWindow::parse(&WindowParams { from: Some(from), to: Some(to), time_zone: Some(time_zone), period }, at).unwrap();
+        let mut sla = Vec::new();
+        for dimension in SlaDimension::ALL {
+            sla.push(store.report_sla(&window, dimension, at).await.unwrap());
+        }
+        values.push(json!({
+            "window": [from, to, time_zone, period],
+            "sla": sla,
+            "categories": store.report_categories(&window, at).await.unwrap(),
+            "agents": store.report_agents(&window, at).await.unwrap(),
+            "automation": store.report_automation(&window).await.unwrap(),
+        }));
+    }
+    values
+}
+
+/// Equal, with floats equal to 1e-9 (a rollup adds sums in another order than a scan).
+fn assert_same(actual: &serde_json::Value, expected: &serde_json::Value, path: &str) {
+    use serde_json::Value;
+    match (actual, expected) {
+        (Value::Number(left), Value::Number(right)) if left.is_f64() || right.is_f64() => {
+            let (left, right) = (left.as_f64().unwrap(), right.as_f64().unwrap());
+            assert!((left - right).abs() <= 1e-9 * left.abs().max(right.abs()).max(1.0), "{path}: {left} != {right}");
+        }
+        (Value::Array(left), Value::Array(right)) => {
+            assert_eq!(left.len(), right.len(), "{path}: {actual} != {expected}");
+            for (idx, (left, right)) in left.iter().zip(right).enumerate() {
+                assert_same(left, right, &format!("{path}[{idx}]"));
+            }
+        }
+        (Value::Object(left), Value::Object(right)) => {
+            assert_eq!(left.keys().collect::<Vec<_>>(), right.keys().collect::<Vec<_>>(), "{path}");
+            for (key, value) in left {
+                assert_same(value, &right[key], &format!("{path}.{key}"));
+            }
+        }
+        _ => assert_eq!(actual, expected, "{path}"),
+    }
+}
+
+/// Builds every rollup up to `at`, in small steps as the server's builder does.
+async fn build_rollups(store: &Store, at: DateTime<Utc>) -> usize {
+    let mut built = 0;
+    loop {
+        let refresh = store.refresh_report_rollups(at, 30).await.unwrap();
+        assert!(!refresh.busy);
+        built += refresh.built_hours;
+        if refresh.remaining_hours == 0 {
+            return built;
+        }
+    }
+}
+
+/// The reports read from rollups equal the reports scanned from the tickets: right after a
+/// build, after a running deadline passes (without any write), after tickets change (dirty
+/// hours) and after a rebuild.
+async fn rollups_give_the_same_reports_as_a_scan(db: &TestDb) {
+    let store = &db.store;
+    let (ticket_ids, _, _) = scenario(store).await;
+    let scanned = rollup_reports(store, now()).await;
+    let built = build_rollups(store, now()).await;
+    // From T1's hour (10-24 21:00) to the last whole hour before now (10-27 11:00), both families.
+    assert_eq!(built, 2 * (3 + 24 + 24 + 12), "hours built");
+    assert_eq!(store.refresh_report_rollups(now(), 1000).await.unwrap().built_hours, 0, "nothing is stale right after a build");
+    assert_same(&json!(rollup_reports(store, now()).await), &json!(scanned), "after the build");
+
+    // The rollups are read: a tampered rollup row shows in the reports (then it is put back).
+    db.raw_execute("UPDATE report_rollup_tickets SET n_tickets = n_tickets + 100 WHERE dimension = 'all'").await.unwrap();
+    let whole = window("2026-10-24", "2026-10-27", None);
+    assert!(store.report_sla(&whole, SlaDimension::All, now()).await.unwrap()[0].n_tickets > 100, "the SLA report reads the rollup");
+    db.raw_execute("UPDATE report_rollup_tickets SET n_tickets = n_tickets - 100 WHERE dimension = 'all'").await.unwrap();
+
+    // T6's first response falls due at 12:30 with nothing written: at 13:00 its hour is
+    // scanned again, and the reports say breached as a scan does.
+    let later = utc("2026-10-27T13:00:00Z");
+    let with_rollups = rollup_reports(store, later).await;
+    store.clear_report_rollups().await.unwrap();
+    let scanned_later = rollup_reports(store, later).await;
+    assert_ne!(json!(scanned_later), json!(scanned), "the passing deadline changes the reports");
+    assert_same(&json!(with_rollups), &json!(scanned_later), "after a deadline passed");
+    build_rollups(store, later).await;
+    assert_same(&json!(rollup_reports(store, later).await), &json!(scanned_later), "rebuilt after the deadline");
+
+    // Changes to rolled-up hours: T2 is resolved and reassigned, T5 (answered automatically)
+    // hears from its customer again, T4 is recategorised by a person.
+    let agent_b = store.create_user(&NewUser { email: "c@example.com".into(), name: "Agent C".into(), role: Role::Agent, password_hash: "not a real hash".into() }, &[], later).await.unwrap().id;
+    let update = TicketUpdate { status: Some(TicketStatus::Resolved), resolved_at: Some(Some(later)), assignee_id: Some(Some(agent_b)), ..TicketUpdate::default() };
+    store.update_ticket(ticket_ids[1], &update, &[], later).await.unwrap();
+    let again = NewInbound {
+        channel: Channel::Api,
+        external_id: Some("report-t5-again".into()),
+        conversation_key: None,
+        ticket_id: Some(ticket_ids[4]),
+        subject: None,
+        body: "still waiting".into(),
+        body_is_html: false,
+        content_type: "text/plain".into(),
+        raw_payload: b"still waiting".to_vec(),
+        metadata: None,
+        customer: NewCustomer { email: Some("ana@example.com".into()), ..NewCustomer::default() },
+        received_at: later,
+        claim: None,
+    };
+    store.ingest(&again).await.unwrap();
+    store.update_ticket(ticket_ids[3], &TicketUpdate { category: Some(Some("service_action".into())), ..TicketUpdate::default() }, &[], later).await.unwrap();
+    let dirty = rollup_reports(store, later).await;
+    store.clear_report_rollups().await.unwrap();
+    let truth = rollup_reports(store, later).await;
+    assert_ne!(json!(truth), json!(scanned_later), "the changes change the reports");
+    assert_same(&json!(dirty), &json!(truth), "dirty hours are scanned");
+    build_rollups(store, later).await;
+    assert_same(&json!(rollup_reports(store, later).await), &json!(truth), "after the rebuild");
+}
+
 conformance_tests!(
     sla_compliance_buckets_by_local_day_across_dst,
     category_and_agent_performance,
@@ -469,4 +600,5 @@ conformance_tests!(
     cost_is_zero_without_llm_calls_and_sums_them_per_ticket,
     pending_queue_and_realtime_metrics_show_open_work,
     customer_360_gathers_history_trend_and_orders,
+    rollups_give_the_same_reports_as_a_scan,
 );

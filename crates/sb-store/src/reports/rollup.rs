@@ -1,0 +1,707 @@
+//! Hourly rollups for the window reports (migration 0009): per UTC hour and breakdown, the sums
+//! the SLA, category, agent and automation reports add up, so a report over a year reads a few
+//! rows per hour instead of a million tickets.
+//!
+//! A report cuts its window into hours it may read from the rollup and stretches it must scan
+//! ([`RollupPlan`]); both parts give the same columns ([`TicketTotals`], [`DecisionTotals`]),
+//! which are added per period and key. Nothing else in the reports changes: with no rollup
+//! built the plan is "scan everything", which is exactly the report of before.
+//!
+//! Hidden contracts:
+//! - **A rolled-up hour is used only when it is still true.** Triggers (migration 0009) mark an
+//!   hour dirty when a ticket created in it, a decision made in it, the intent of a decided
+//!   ticket or the customer messages after an automatic answer change. The SLA counts also
+//!   depend on the clock (a running deadline passes without any write), so each hour keeps the
+//!   earliest deadline that was still running when it was built; from then on it is read from
+//!   the tickets again until it is rebuilt.
+//! - An hour is read from the rollup only when it lies wholly inside the window and inside one
+//!   of its periods, so any time zone (also with half-hour offsets), any `from` and DST days
+//!   give the same rows as a scan.
+//! - Hours without a row are simply scanned: rollups are an accelerator the builder
+//!   ([`Store::refresh_report_rollups`]) fills in the background, and deleting them all
+//!   ([`Store::clear_report_rollups`]) changes no report.
+//! - Building an hour runs in one transaction that first takes the hour rows (created, dirty,
+//!   in a transaction of their own before), so a ticket changed while the hour is rebuilt marks
+//!   it dirty again after the rebuild rather than being lost; on PostgreSQL one builder at a
+//!   time holds an advisory lock, others skip the round.
+//! - Averages are sums and counts in both parts, divided at the end: integer sums of
+//!   milliseconds are exact, sums of confidence and sentiment may differ from a scan's in the
+//!   last bits only.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::window::ReportWindow;
+use super::{fetch_report_rows, seconds, SlaDimension};
+use crate::records::DbRow;
+use crate::{on_writer, to_ms, Result, Store};
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// Hours built per transaction: a day of tickets is about 2,700 rows at a million a year, read
+/// once per breakdown, so the writer is held for tens of milliseconds (a whole year's first
+/// build is a few hundred such transactions, between which ingest goes on).
+const HOURS_PER_TRANSACTION: usize = 24;
+
+/// More separate stretches to scan than this and the report scans its whole window instead
+/// (the SQL would grow long; it only happens when the builder is far behind).
+const MAX_SCAN_RANGES: usize = 48;
+
+/// PostgreSQL advisory lock key of the rollup builder ("sb-rollu").
+const BUILDER_LOCK_KEY: i64 = 0x7362_2d72_6f6c_6c75;
+
+/// What a rollup row sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    /// Tickets by the hour they were created (SLA, categories, agents).
+    Tickets,
+    /// Decisions by the hour they were made (automation).
+    Decisions,
+}
+
+impl Family {
+    fn as_str(self) -> &'static str {
+        match self {
+            Family::Tickets => "tickets",
+            Family::Decisions => "decisions",
+        }
+    }
+
+    /// The creation time column whose hour a row belongs to, and its table.
+    fn source(self) -> (&'static str, &'static str) {
+        match self {
+            Family::Tickets => ("tickets", "created_at"),
+            Family::Decisions => ("decisions", "created_at"),
+        }
+    }
+}
+
+/// How a ticket report breaks its totals down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TicketBreakdown {
+    Sla(SlaDimension),
+    CategoryIntent,
+    Agent,
+}
+
+impl TicketBreakdown {
+    const ALL: [TicketBreakdown; 8] = [
+        TicketBreakdown::Sla(SlaDimension::All),
+        TicketBreakdown::Sla(SlaDimension::Category),
+        TicketBreakdown::Sla(SlaDimension::Intent),
+        TicketBreakdown::Sla(SlaDimension::Priority),
+        TicketBreakdown::Sla(SlaDimension::Severity),
+        TicketBreakdown::Sla(SlaDimension::Channel),
+        TicketBreakdown::CategoryIntent,
+        TicketBreakdown::Agent,
+    ];
+
+    /// The `dimension` label of its rollup rows.
+    fn label(self) -> &'static str {
+        match self {
+            TicketBreakdown::Sla(dimension) => dimension.as_str(),
+            TicketBreakdown::CategoryIntent => "category_intent",
+            TicketBreakdown::Agent => "agent",
+        }
+    }
+
+    /// SQL over `tickets` for `key1`, `key2` and `agent_id`, and an extra row filter.
+    fn keys_sql(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        const NO_TEXT: &str = "CAST(NULL AS TEXT)";
+        const NO_ID: &str = "CAST(NULL AS BIGINT)";
+        match self {
+            TicketBreakdown::Sla(dimension) => (dimension.sql(), NO_TEXT, NO_ID, ""),
+            TicketBreakdown::CategoryIntent => ("category", "intent", NO_ID, ""),
+            TicketBreakdown::Agent => (NO_TEXT, NO_TEXT, "assignee_id", " AND assignee_id IS NOT NULL"),
+        }
+    }
+}
+
+/// A first response counts as breached when the SLA watcher flagged it, when it came after
+/// the deadline, or when none came and the (running) deadline has passed.
+pub(crate) fn first_response_breached(now_ms: i64) -> String {
+    format!(
+        "(first_response_breached OR first_responded_at > first_response_due_at \
+         OR (first_responded_at IS NULL AND sla_paused_at IS NULL AND first_response_due_at < {now_ms}))"
+    )
+}
+
+pub(crate) fn resolution_breached(now_ms: i64) -> String {
+    format!("(resolution_breached OR resolved_at > resolution_due_at OR (resolved_at IS NULL AND sla_paused_at IS NULL AND resolution_due_at < {now_ms}))")
+}
+
+/// The sums of a group of tickets, as both the scan and the rollup give them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct TicketTotals {
+    pub n_tickets: i64,
+    pub first_none: i64,
+    pub first_met: i64,
+    pub first_breached: i64,
+    pub resolution_none: i64,
+    pub resolution_met: i64,
+    pub resolution_breached: i64,
+    pub n_auto_replied: i64,
+    pub n_resolved: i64,
+    pub n_sla_breached: i64,
+    pub sum_first_response_ms: i64,
+    pub n_first_response: i64,
+    pub sum_resolution_ms: i64,
+    pub n_resolution: i64,
+    pub sum_confidence: f64,
+    pub n_confidence: i64,
+    pub sum_sentiment: f64,
+    pub n_sentiment: i64,
+    pub n_negative: i64,
+}
+
+/// The integer columns of [`TicketTotals`] (in order) and its two float sums.
+const TICKET_COUNT_COLUMNS: [&str; 17] = [
+    "n_tickets",
+    "first_none",
+    "first_met",
+    "first_breached",
+    "resolution_none",
+    "resolution_met",
+    "resolution_breached",
+    "n_auto_replied",
+    "n_resolved",
+    "n_sla_breached",
+    "sum_first_response_ms",
+    "n_first_response",
+    "sum_resolution_ms",
+    "n_resolution",
+    "n_confidence",
+    "n_sentiment",
+    "n_negative",
+];
+const TICKET_SUM_COLUMNS: [&str; 2] = ["sum_confidence", "sum_sentiment"];
+
+impl TicketTotals {
+    fn add(&mut self, other: &TicketTotals) {
+        self.n_tickets += other.n_tickets;
+        self.first_none += other.first_none;
+        self.first_met += other.first_met;
+        self.first_breached += other.first_breached;
+        self.resolution_none += other.resolution_none;
+        self.resolution_met += other.resolution_met;
+        self.resolution_breached += other.resolution_breached;
+        self.n_auto_replied += other.n_auto_replied;
+        self.n_resolved += other.n_resolved;
+        self.n_sla_breached += other.n_sla_breached;
+        self.sum_first_response_ms += other.sum_first_response_ms;
+        self.n_first_response += other.n_first_response;
+        self.sum_resolution_ms += other.sum_resolution_ms;
+        self.n_resolution += other.n_resolution;
+        self.sum_confidence += other.sum_confidence;
+        self.n_confidence += other.n_confidence;
+        self.sum_sentiment += other.sum_sentiment;
+        self.n_sentiment += other.n_sentiment;
+        self.n_negative += other.n_negative;
+    }
+
+    fn decode(row: &impl DbRow) -> Result<TicketTotals> {
+        Ok(TicketTotals {
+            n_tickets: row.i64("n_tickets")?,
+            first_none: row.i64("first_none")?,
+            first_met: row.i64("first_met")?,
+            first_breached: row.i64("first_breached")?,
+            resolution_none: row.i64("resolution_none")?,
+            resolution_met: row.i64("resolution_met")?,
+            resolution_breached: row.i64("resolution_breached")?,
+            n_auto_replied: row.i64("n_auto_replied")?,
+            n_resolved: row.i64("n_resolved")?,
+            n_sla_breached: row.i64("n_sla_breached")?,
+            sum_first_response_ms: row.i64("sum_first_response_ms")?,
+            n_first_response: row.i64("n_first_response")?,
+            sum_resolution_ms: row.i64("sum_resolution_ms")?,
+            n_resolution: row.i64("n_resolution")?,
+            sum_confidence: row.f64_opt("sum_confidence")?.unwrap_or(0.0),
+            n_confidence: row.i64("n_confidence")?,
+            sum_sentiment: row.f64_opt("sum_sentiment")?.unwrap_or(0.0),
+            n_sentiment: row.i64("n_sentiment")?,
+            n_negative: row.i64("n_negative")?,
+        })
+    }
+
+    /// Mean seconds (to a tenth) from creation to the first response and to resolution.
+    pub fn avg_first_response_seconds(&self) -> Option<f64> {
+        seconds(mean(self.sum_first_response_ms as f64, self.n_first_response))
+    }
+
+    pub fn avg_resolution_seconds(&self) -> Option<f64> {
+        seconds(mean(self.sum_resolution_ms as f64, self.n_resolution))
+    }
+
+    pub fn avg_confidence(&self) -> Option<f64> {
+        mean(self.sum_confidence, self.n_confidence)
+    }
+
+    pub fn avg_sentiment(&self) -> Option<f64> {
+        mean(self.sum_sentiment, self.n_sentiment)
+    }
+}
+
+fn mean(sum: f64, count: i64) -> Option<f64> {
+    (count > 0).then(|| sum / count as f64)
+}
+
+/// The aggregate columns of [`TicketTotals`] over rows of `tickets`, with the clock at `now_ms`.
+fn ticket_aggregates_sql(now_ms: i64) -> String {
+    let (first_breached, resolution_breached) = (first_response_breached(now_ms), resolution_breached(now_ms));
+    format!(
+        "COUNT(*) AS n_tickets, \
+         SUM(CASE WHEN first_response_due_at IS NULL THEN 1 ELSE 0 END) AS first_none, \
+         SUM(CASE WHEN first_response_due_at IS NOT NULL AND first_responded_at IS NOT NULL AND NOT {first_breached} THEN 1 ELSE 0 END) AS first_met, \
+         SUM(CASE WHEN first_response_due_at IS NOT NULL AND {first_breached} THEN 1 ELSE 0 END) AS first_breached, \
+         SUM(CASE WHEN resolution_due_at IS NULL THEN 1 ELSE 0 END) AS resolution_none, \
+         SUM(CASE WHEN resolution_due_at IS NOT NULL AND resolved_at IS NOT NULL AND NOT {resolution_breached} THEN 1 ELSE 0 END) AS resolution_met, \
+         SUM(CASE WHEN resolution_due_at IS NOT NULL AND {resolution_breached} THEN 1 ELSE 0 END) AS resolution_breached, \
+         SUM(CASE WHEN route = 'auto_reply' THEN 1 ELSE 0 END) AS n_auto_replied, \
+         SUM(CASE WHEN resolved_at IS NOT NULL THEN 1 ELSE 0 END) AS n_resolved, \
+         SUM(CASE WHEN {first_breached} OR {resolution_breached} THEN 1 ELSE 0 END) AS n_sla_breached, \
+         CAST(COALESCE(SUM(first_responded_at - created_at), 0) AS BIGINT) AS sum_first_response_ms, \
+         COUNT(first_responded_at) AS n_first_response, \
+         CAST(COALESCE(SUM(resolved_at - created_at), 0) AS BIGINT) AS sum_resolution_ms, \
+         COUNT(resolved_at) AS n_resolution, \
+         COALESCE(SUM(confidence), 0.0) AS sum_confidence, COUNT(confidence) AS n_confidence, \
+         COALESCE(SUM(sentiment), 0.0) AS sum_sentiment, COUNT(sentiment) AS n_sentiment, \
+         SUM(CASE WHEN sentiment <= -0.5 THEN 1 ELSE 0 END) AS n_negative"
+    )
+}
+
+/// The same columns summed over rollup rows.
+fn ticket_rollup_sums_sql() -> String {
+    let counts = TICKET_COUNT_COLUMNS.iter().map(|column| format!("CAST(SUM({column}) AS BIGINT) AS {column}"));
+    let sums = TICKET_SUM_COLUMNS.iter().map(|column| format!("SUM({column}) AS {column}"));
+    counts.chain(sums).collect::<Vec<_>>().join(", ")
+}
+
+/// The sums of a group of decisions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct DecisionTotals {
+    pub n_decisions: i64,
+    pub n_auto_replied: i64,
+    pub n_human_queue: i64,
+    pub n_safety_queue: i64,
+    pub n_reopened: i64,
+}
+
+const DECISION_COLUMNS: [&str; 5] = ["n_decisions", "n_auto_replied", "n_human_queue", "n_safety_queue", "n_reopened"];
+
+impl DecisionTotals {
+    fn add(&mut self, other: &DecisionTotals) {
+        self.n_decisions += other.n_decisions;
+        self.n_auto_replied += other.n_auto_replied;
+        self.n_human_queue += other.n_human_queue;
+        self.n_safety_queue += other.n_safety_queue;
+        self.n_reopened += other.n_reopened;
+    }
+
+    fn decode(row: &impl DbRow) -> Result<DecisionTotals> {
+        Ok(DecisionTotals {
+            n_decisions: row.i64("n_decisions")?,
+            n_auto_replied: row.i64("n_auto_replied")?,
+            n_human_queue: row.i64("n_human_queue")?,
+            n_safety_queue: row.i64("n_safety_queue")?,
+            n_reopened: row.i64("n_reopened")?,
+        })
+    }
+}
+
+/// The aggregate columns of [`DecisionTotals`] over `decisions d JOIN tickets t`. A later
+/// inbound message on the ticket has a larger id than the decided message: ids grow with
+/// time, and the ticket's messages are read through `messages_ticket`.
+const DECISION_AGGREGATES_SQL: &str = "COUNT(*) AS n_decisions, \
+     SUM(CASE WHEN d.route = 'auto_reply' THEN 1 ELSE 0 END) AS n_auto_replied, \
+     SUM(CASE WHEN d.route = 'human_queue' THEN 1 ELSE 0 END) AS n_human_queue, \
+     SUM(CASE WHEN d.route = 'safety_queue' THEN 1 ELSE 0 END) AS n_safety_queue, \
+     SUM(CASE WHEN d.route = 'auto_reply' AND EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = d.ticket_id AND m.id > d.message_id \
+     AND m.direction = 'inbound') THEN 1 ELSE 0 END) AS n_reopened";
+
+/// `[start, end)` stretches of epoch milliseconds as an SQL condition on `column`.
+fn ranges_sql(column: &str, ranges: &[(i64, i64)]) -> String {
+    let parts: Vec<String> = ranges.iter().map(|(start, end)| format!("({column} >= {start} AND {column} < {end})")).collect();
+    format!("({})", parts.join(" OR "))
+}
+
+fn floor_hour(ms: i64) -> i64 {
+    ms - ms.rem_euclid(HOUR_MS)
+}
+
+/// Which parts of a window a report reads from rollups and which it scans.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct RollupPlan {
+    /// Whole hours, each inside one period, whose rollup rows are current.
+    pub rolled: Vec<(i64, i64)>,
+    /// The rest of the window.
+    pub scanned: Vec<(i64, i64)>,
+}
+
+impl RollupPlan {
+    fn scan_all(window: &ReportWindow) -> RollupPlan {
+        RollupPlan { rolled: Vec::new(), scanned: vec![(window.from_ms(), window.to_ms())] }
+    }
+}
+
+/// One rolled-up hour as the plan reads it.
+struct HourState {
+    hour_ms: i64,
+    dirty: bool,
+    built: bool,
+    first_response_valid_until: Option<i64>,
+    resolution_valid_until: Option<i64>,
+}
+
+impl HourState {
+    fn current_at(&self, now_ms: i64) -> bool {
+        self.built && !self.dirty && self.first_response_valid_until.is_none_or(|until| now_ms <= until) && self.resolution_valid_until.is_none_or(|until| now_ms <= until)
+    }
+}
+
+/// What one call of [`Store::refresh_report_rollups`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RollupRefresh {
+    /// Hours (of both families) built or rebuilt.
+    pub built_hours: usize,
+    /// Hours still missing, dirty or expired after this call.
+    pub remaining_hours: usize,
+    /// True when another process held the builder's lock (PostgreSQL): nothing was done.
+    pub busy: bool,
+}
+
+impl Store {
+    /// Reads which hours of `window` have current rollups of `family` at `now_ms`.
+    pub(crate) async fn rollup_plan(&self, family: Family, window: &ReportWindow, now_ms: i64) -> Result<RollupPlan> {
+        let (from_ms, to_ms) = (window.from_ms(), window.to_ms());
+        let first_hour = floor_hour(from_ms) + if from_ms.rem_euclid(HOUR_MS) == 0 { 0 } else { HOUR_MS };
+        if first_hour + HOUR_MS > to_ms {
+            return Ok(RollupPlan::scan_all(window));
+        }
+        let sql = format!(
+            "SELECT hour_ms, dirty, built_at, first_response_valid_until, resolution_valid_until FROM report_rollup_hours \
+             WHERE family = '{family}' AND hour_ms >= {first_hour} AND hour_ms <= {last_hour} ORDER BY hour_ms",
+            family = family.as_str(),
+            last_hour = to_ms - HOUR_MS,
+        );
+        fn decode(row: &impl DbRow) -> Result<HourState> {
+            Ok(HourState {
+                hour_ms: row.i64("hour_ms")?,
+                dirty: row.bool("dirty")?,
+                built: row.opt_i64("built_at")?.is_some(),
+                first_response_valid_until: row.opt_i64("first_response_valid_until")?,
+                resolution_valid_until: row.opt_i64("resolution_valid_until")?,
+            })
+        }
+        let hours: Vec<HourState> = fetch_report_rows!(self, &*sql, decode);
+        let mut rolled: Vec<(i64, i64)> = Vec::new();
+        for hour in hours.iter().filter(|hour| hour.current_at(now_ms)) {
+            let (start, end) = (hour.hour_ms, hour.hour_ms + HOUR_MS);
+            if window.period_index(start) != window.period_index(end - 1) {
+                continue;
+            }
+            match rolled.last_mut() {
+                Some(last) if last.1 == start => last.1 = end,
+                _ => rolled.push((start, end)),
+            }
+        }
+        let mut scanned = Vec::new();
+        let mut cursor = from_ms;
+        for (start, end) in &rolled {
+            if cursor < *start {
+                scanned.push((cursor, *start));
+            }
+            cursor = *end;
+        }
+        if cursor < to_ms {
+            scanned.push((cursor, to_ms));
+        }
+        if scanned.len() > MAX_SCAN_RANGES {
+            return Ok(RollupPlan::scan_all(window));
+        }
+        Ok(RollupPlan { rolled, scanned })
+    }
+
+    /// Ticket totals of `window` per (period, key1, key2, agent id), from rollups where they
+    /// are current and from the tickets elsewhere.
+    pub(crate) async fn ticket_totals(&self, window: &ReportWindow, breakdown: TicketBreakdown, now: DateTime<Utc>) -> Result<Vec<(TotalsKey, TicketTotals)>> {
+        let now_ms = to_ms(now);
+        let plan = self.rollup_plan(Family::Tickets, window, now_ms).await?;
+        let (key1, key2, agent, extra) = breakdown.keys_sql();
+        fn decode(row: &impl DbRow) -> Result<(TotalsKey, TicketTotals)> {
+            Ok((TotalsKey::decode(row)?, TicketTotals::decode(row)?))
+        }
+        let mut totals: BTreeMap<TotalsKey, TicketTotals> = BTreeMap::new();
+        if !plan.scanned.is_empty() {
+            let sql = format!(
+                "SELECT CAST({period} AS BIGINT) AS period_idx, {key1} AS key1, {key2} AS key2, {agent} AS agent_id, {aggregates} \
+                 FROM tickets WHERE {ranges} AND status <> 'merged'{extra} GROUP BY period_idx, key1, key2, agent_id",
+                period = window.period_sql("created_at"),
+                aggregates = ticket_aggregates_sql(now_ms),
+                ranges = ranges_sql("created_at", &plan.scanned),
+            );
+            let rows: Vec<(TotalsKey, TicketTotals)> = fetch_report_rows!(self, &*sql, decode);
+            for (key, row) in rows {
+                totals.entry(key).or_default().add(&row);
+            }
+        }
+        if !plan.rolled.is_empty() {
+            let sql = format!(
+                "SELECT CAST({period} AS BIGINT) AS period_idx, key1, key2, agent_id, {sums} FROM report_rollup_tickets \
+                 WHERE dimension = '{label}' AND {ranges} GROUP BY period_idx, key1, key2, agent_id",
+                period = window.period_sql("hour_ms"),
+                sums = ticket_rollup_sums_sql(),
+                label = breakdown.label(),
+                ranges = ranges_sql("hour_ms", &plan.rolled),
+            );
+            let rows: Vec<(TotalsKey, TicketTotals)> = fetch_report_rows!(self, &*sql, decode);
+            for (key, row) in rows {
+                totals.entry(key).or_default().add(&row);
+            }
+        }
+        Ok(totals.into_iter().collect())
+    }
+
+    /// Decision totals of `window` per (period, the ticket's intent).
+    pub(crate) async fn decision_totals(&self, window: &ReportWindow) -> Result<Vec<(TotalsKey, DecisionTotals)>> {
+        // Decision rollups never depend on the clock (no hour keeps a deadline), so any `now`.
+        let plan = self.rollup_plan(Family::Decisions, window, 0).await?;
+        fn decode(row: &impl DbRow) -> Result<(TotalsKey, DecisionTotals)> {
+            Ok((TotalsKey::decode(row)?, DecisionTotals::decode(row)?))
+        }
+        let mut totals: BTreeMap<TotalsKey, DecisionTotals> = BTreeMap::new();
+        if !plan.scanned.is_empty() {
+            let sql = format!(
+                "SELECT CAST({period} AS BIGINT) AS period_idx, t.intent AS key1, CAST(NULL AS TEXT) AS key2, CAST(NULL AS BIGINT) AS agent_id, {DECISION_AGGREGATES_SQL} \
+                 FROM decisions d JOIN tickets t ON t.id = d.ticket_id WHERE {ranges} GROUP BY period_idx, t.intent",
+                period = window.period_sql("d.created_at"),
+                ranges = ranges_sql("d.created_at", &plan.scanned),
+            );
+            let rows: Vec<(TotalsKey, DecisionTotals)> = fetch_report_rows!(self, &*sql, decode);
+            for (key, row) in rows {
+                totals.entry(key).or_default().add(&row);
+            }
+        }
+        if !plan.rolled.is_empty() {
+            let sums = DECISION_COLUMNS.iter().map(|column| format!("CAST(SUM({column}) AS BIGINT) AS {column}")).collect::<Vec<_>>().join(", ");
+            let sql = format!(
+                "SELECT CAST({period} AS BIGINT) AS period_idx, intent AS key1, CAST(NULL AS TEXT) AS key2, CAST(NULL AS BIGINT) AS agent_id, {sums} \
+                 FROM report_rollup_decisions WHERE {ranges} GROUP BY period_idx, intent",
+                period = window.period_sql("hour_ms"),
+                ranges = ranges_sql("hour_ms", &plan.rolled),
+            );
+            let rows: Vec<(TotalsKey, DecisionTotals)> = fetch_report_rows!(self, &*sql, decode);
+            for (key, row) in rows {
+                totals.entry(key).or_default().add(&row);
+            }
+        }
+        Ok(totals.into_iter().collect())
+    }
+
+    /// Builds or rebuilds up to `max_hours` hours of rollups: hours not rolled up yet (from the
+    /// oldest ticket or decision to the last whole hour before `now`), dirty ones, and ones
+    /// whose running deadlines have passed since they were built. Call it again while
+    /// `remaining_hours` is not zero.
+    pub async fn refresh_report_rollups(&self, now: DateTime<Utc>, max_hours: usize) -> Result<RollupRefresh> {
+        let now_ms = to_ms(now);
+        let mut refresh = RollupRefresh::default();
+        for family in [Family::Tickets, Family::Decisions] {
+            let stale = self.stale_hours(family, now_ms).await?;
+            let budget = max_hours.saturating_sub(refresh.built_hours);
+            let (todo, later) = stale.split_at(stale.len().min(budget));
+            refresh.remaining_hours += later.len();
+            for chunk in todo.chunks(HOURS_PER_TRANSACTION) {
+                if !self.build_hours(family, chunk, now_ms).await? {
+                    refresh.busy = true;
+                    refresh.remaining_hours += chunk.len();
+                    continue;
+                }
+                refresh.built_hours += chunk.len();
+            }
+        }
+        Ok(refresh)
+    }
+
+    /// Deletes every rollup (reports then scan until the builder has run again).
+    pub async fn clear_report_rollups(&self) -> Result<()> {
+        on_writer!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            for table in ["report_rollup_hours", "report_rollup_tickets", "report_rollup_decisions"] {
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Hours of `family` to build, oldest first: missing between the oldest source row and the
+    /// last whole hour before `now_ms`, dirty, or past a deadline that was running at build.
+    async fn stale_hours(&self, family: Family, now_ms: i64) -> Result<Vec<i64>> {
+        let (table, column) = family.source();
+        let end_hour = floor_hour(now_ms);
+        let oldest: Option<i64> = on_writer!(self, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT MIN({column}) FROM {table}"))).fetch_one(pool).await?);
+        let Some(oldest) = oldest else {
+            return Ok(Vec::new());
+        };
+        let sql = format!("SELECT hour_ms, dirty, built_at, first_response_valid_until, resolution_valid_until FROM report_rollup_hours WHERE family = '{}' ORDER BY hour_ms", family.as_str());
+        fn decode(row: &impl DbRow) -> Result<HourState> {
+            Ok(HourState {
+                hour_ms: row.i64("hour_ms")?,
+                dirty: row.bool("dirty")?,
+                built: row.opt_i64("built_at")?.is_some(),
+                first_response_valid_until: row.opt_i64("first_response_valid_until")?,
+                resolution_valid_until: row.opt_i64("resolution_valid_until")?,
+            })
+        }
+        let known: Vec<HourState> = fetch_report_rows!(self, &*sql, decode);
+        let known_hours: std::collections::HashSet<i64> = known.iter().map(|hour| hour.hour_ms).collect();
+        let mut stale: Vec<i64> = known.iter().filter(|hour| !hour.current_at(now_ms)).map(|hour| hour.hour_ms).collect();
+        let mut hour = floor_hour(oldest);
+        while hour < end_hour {
+            if !known_hours.contains(&hour) {
+                stale.push(hour);
+            }
+            hour += HOUR_MS;
+        }
+        stale.sort_unstable();
+        Ok(stale)
+    }
+
+    /// Builds `hours` (sorted) of `family` in one transaction. False when another process holds
+    /// the builder's lock.
+    async fn build_hours(&self, family: Family, hours: &[i64], now_ms: i64) -> Result<bool> {
+        let family_label = family.as_str();
+        let hour_list = hours.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        // Rows for new hours first, committed on their own and dirty: from now on the triggers
+        // see them, so a change during the build below marks the hour dirty again.
+        let values = hours.iter().map(|hour| format!("('{family_label}', {hour}, TRUE)")).collect::<Vec<_>>().join(", ");
+        on_writer!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO report_rollup_hours (family, hour_ms, dirty) VALUES {values} ON CONFLICT (family, hour_ms) DO NOTHING")))
+                .execute(pool)
+                .await?;
+        });
+        let ranges: Vec<(i64, i64)> = contiguous(hours);
+        let postgres = matches!(self.backend(), crate::Backend::Postgres);
+        let built = on_writer!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let locked = if postgres {
+                sqlx::query_scalar::<_, bool>(sqlx::AssertSqlSafe(format!("SELECT pg_try_advisory_xact_lock({BUILDER_LOCK_KEY})"))).fetch_one(&mut *tx).await?
+            } else {
+                true
+            };
+            if locked {
+                // Taking the hour rows first: a trigger of a concurrent ticket change waits for
+                // this commit and then marks the hour dirty (SQLite has one writer anyway).
+                sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE report_rollup_hours SET dirty = FALSE WHERE family = '{family_label}' AND hour_ms IN ({hour_list})")))
+                    .execute(&mut *tx)
+                    .await?;
+                let hour_ranges = ranges_sql("hour_ms", &ranges);
+                match family {
+                    Family::Tickets => {
+                        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM report_rollup_tickets WHERE {hour_ranges}"))).execute(&mut *tx).await?;
+                        let columns = TICKET_COUNT_COLUMNS.iter().chain(TICKET_SUM_COLUMNS.iter()).copied().collect::<Vec<_>>();
+                        for breakdown in TicketBreakdown::ALL {
+                            let (key1, key2, agent, extra) = breakdown.keys_sql();
+                            let sql = format!(
+                                "INSERT INTO report_rollup_tickets (hour_ms, dimension, key1, key2, agent_id, {columns}) \
+                                 SELECT hour_ms, '{label}', key1, key2, agent_id, {columns} FROM ( \
+                                 SELECT created_at - created_at % {HOUR_MS} AS hour_ms, {key1} AS key1, {key2} AS key2, {agent} AS agent_id, {aggregates} \
+                                 FROM tickets WHERE {ticket_ranges} AND status <> 'merged'{extra} \
+                                 GROUP BY hour_ms, key1, key2, agent_id) grouped",
+                                columns = columns.join(", "),
+                                label = breakdown.label(),
+                                aggregates = ticket_aggregates_sql(now_ms),
+                                ticket_ranges = ranges_sql("created_at", &ranges),
+                            );
+                            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                        }
+                        // The earliest deadline still running at `now_ms` per hour (no response
+                        // or resolution yet, clock not paused, not flagged, not passed): until
+                        // then the breach counts above hold.
+                        let sql = format!(
+                            "UPDATE report_rollup_hours SET built_at = {now_ms}, \
+                             first_response_valid_until = (SELECT MIN(first_response_due_at) FROM tickets t WHERE t.created_at >= report_rollup_hours.hour_ms \
+                               AND t.created_at < report_rollup_hours.hour_ms + {HOUR_MS} AND t.status <> 'merged' AND t.first_responded_at IS NULL AND t.sla_paused_at IS NULL \
+                               AND NOT t.first_response_breached AND t.first_response_due_at >= {now_ms}), \
+                             resolution_valid_until = (SELECT MIN(resolution_due_at) FROM tickets t WHERE t.created_at >= report_rollup_hours.hour_ms \
+                               AND t.created_at < report_rollup_hours.hour_ms + {HOUR_MS} AND t.status <> 'merged' AND t.resolved_at IS NULL AND t.sla_paused_at IS NULL \
+                               AND NOT t.resolution_breached AND t.resolution_due_at >= {now_ms}) \
+                             WHERE family = '{family_label}' AND hour_ms IN ({hour_list})"
+                        );
+                        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                    }
+                    Family::Decisions => {
+                        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM report_rollup_decisions WHERE {hour_ranges}"))).execute(&mut *tx).await?;
+                        let columns = DECISION_COLUMNS.join(", ");
+                        let sql = format!(
+                            "INSERT INTO report_rollup_decisions (hour_ms, intent, {columns}) \
+                             SELECT d.created_at - d.created_at % {HOUR_MS}, t.intent, {DECISION_AGGREGATES_SQL} \
+                             FROM decisions d JOIN tickets t ON t.id = d.ticket_id WHERE {decision_ranges} \
+                             GROUP BY d.created_at - d.created_at % {HOUR_MS}, t.intent",
+                            decision_ranges = ranges_sql("d.created_at", &ranges),
+                        );
+                        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "UPDATE report_rollup_hours SET built_at = {now_ms}, first_response_valid_until = NULL, resolution_valid_until = NULL \
+                             WHERE family = '{family_label}' AND hour_ms IN ({hour_list})"
+                        )))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+            locked
+        });
+        Ok(built)
+    }
+}
+
+/// Sorted hour starts as `[start, end)` stretches of consecutive hours.
+fn contiguous(hours: &[i64]) -> Vec<(i64, i64)> {
+    let mut ranges: Vec<(i64, i64)> = Vec::new();
+    for hour in hours {
+        match ranges.last_mut() {
+            Some(last) if last.1 == *hour => last.1 = hour + HOUR_MS,
+            _ => ranges.push((*hour, hour + HOUR_MS)),
+        }
+    }
+    ranges
+}
+
+/// A group of a report: its period and up to two text keys and an agent id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct TotalsKey {
+    pub period_idx: i64,
+    pub key1: Option<String>,
+    pub key2: Option<String>,
+    pub agent_id: Option<i64>,
+}
+
+impl TotalsKey {
+    fn decode(row: &impl DbRow) -> Result<TotalsKey> {
+        Ok(TotalsKey { period_idx: row.i64("period_idx")?, key1: row.opt_string("key1")?, key2: row.opt_string("key2")?, agent_id: row.opt_i64("agent_id")? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consecutive_hours_become_one_stretch() {
+        let h = HOUR_MS;
+        assert_eq!(contiguous(&[0, h, 2 * h, 5 * h, 6 * h, 9 * h]), vec![(0, 3 * h), (5 * h, 7 * h), (9 * h, 10 * h)]);
+        assert_eq!(contiguous(&[]), Vec::<(i64, i64)>::new());
+    }
+
+    #[test]
+    fn an_hour_is_current_until_its_earliest_running_deadline() {
+        let hour = HourState { hour_ms: 0, dirty: false, built: true, first_response_valid_until: Some(5_000), resolution_valid_until: Some(9_000) };
+        assert!(hour.current_at(5_000));
+        assert!(!hour.current_at(5_001));
+        assert!(!HourState { dirty: true, ..hour }.current_at(0));
+        assert!(!HourState { built: false, dirty: false, ..hour }.current_at(0));
+        assert!(HourState { first_response_valid_until: None, resolution_valid_until: None, ..hour }.current_at(i64::MAX));
+    }
+}
