@@ -5,22 +5,34 @@
 -- One row per family and UTC hour that has been rolled up. `dirty` is set by the triggers
 -- below when a row the hour's rollup summed changes; `*_valid_until` is the earliest running
 -- deadline among the hour's tickets when it was built (its breach counts hold until then);
--- NULL means nothing in the hour depends on the clock.
+-- NULL means nothing in the hour depends on the clock. `generation` numbers the builds, so a
+-- day's rollup knows whether its hours were rebuilt since it summed them.
 CREATE TABLE report_rollup_hours (
     family                      TEXT NOT NULL CHECK (family IN ('tickets', 'decisions')),
     hour_ms                     BIGINT NOT NULL,
     dirty                       BOOLEAN NOT NULL DEFAULT TRUE,
     built_at                    BIGINT,
+    generation                  BIGINT NOT NULL DEFAULT 0,
     first_response_valid_until  BIGINT,
     resolution_valid_until      BIGINT,
     PRIMARY KEY (family, hour_ms)
 );
 
--- Tickets created in an hour (merged ones left out), summed per breakdown: `dimension` names
--- what key1/key2/agent_id hold (`all`, `category`, `intent`, `priority`, `severity`,
--- `channel`, `category_intent`, `agent`).
+-- UTC days whose 24 hours are rolled up, summed once more: a day row holds when every hour of
+-- the day is current and none was rebuilt after it (the largest generation it summed).
+CREATE TABLE report_rollup_days (
+    family          TEXT NOT NULL CHECK (family IN ('tickets', 'decisions')),
+    day_ms          BIGINT NOT NULL,
+    generation      BIGINT NOT NULL,
+    PRIMARY KEY (family, day_ms)
+);
+
+-- Tickets created in an hour (`span_hours` 1) or a UTC day (24; `hour_ms` is its start), merged
+-- ones left out, summed per breakdown: `dimension` names what key1/key2/agent_id hold (`all`,
+-- `category`, `intent`, `priority`, `severity`, `channel`, `category_intent`, `agent`).
 CREATE TABLE report_rollup_tickets (
     hour_ms                 BIGINT NOT NULL,
+    span_hours              BIGINT NOT NULL,
     dimension               TEXT NOT NULL,
     key1                    TEXT,
     key2                    TEXT,
@@ -45,11 +57,12 @@ CREATE TABLE report_rollup_tickets (
     n_sentiment             BIGINT NOT NULL,
     n_negative              BIGINT NOT NULL
 );
-CREATE INDEX report_rollup_tickets_dimension ON report_rollup_tickets (dimension, hour_ms);
+CREATE INDEX report_rollup_tickets_dimension ON report_rollup_tickets (dimension, span_hours, hour_ms);
 
--- Decisions made in an hour, per the intent of their ticket.
+-- Decisions made in an hour or a UTC day, per the intent of their ticket.
 CREATE TABLE report_rollup_decisions (
     hour_ms         BIGINT NOT NULL,
+    span_hours      BIGINT NOT NULL,
     intent          TEXT,
     n_decisions     BIGINT NOT NULL,
     n_auto_replied  BIGINT NOT NULL,
@@ -57,7 +70,7 @@ CREATE TABLE report_rollup_decisions (
     n_safety_queue  BIGINT NOT NULL,
     n_reopened      BIGINT NOT NULL
 );
-CREATE INDEX report_rollup_decisions_hour ON report_rollup_decisions (hour_ms);
+CREATE INDEX report_rollup_decisions_hour ON report_rollup_decisions (span_hours, hour_ms);
 
 -- What makes a rolled-up hour dirty. An hour without a row is not rolled up (reports read its
 -- tickets), so the common case — a change to a ticket of the current hour — finds no row and

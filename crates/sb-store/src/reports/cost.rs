@@ -94,13 +94,6 @@ impl Store {
             from = window.from_ms(),
             to = window.to_ms(),
         );
-        let tickets_sql = format!(
-            "SELECT CAST({period} AS BIGINT) AS period_idx, COUNT(*) AS n_tickets FROM tickets \
-             WHERE created_at >= {from} AND created_at < {to} AND status <> 'merged' GROUP BY period_idx",
-            period = window.period_sql("created_at"),
-            from = window.from_ms(),
-            to = window.to_ms(),
-        );
         fn decode_usage(row: &impl DbRow) -> Result<(i64, CostRow)> {
             Ok((
                 row.i64("period_idx")?,
@@ -117,11 +110,14 @@ impl Store {
                 },
             ))
         }
-        fn decode_tickets(row: &impl DbRow) -> Result<(i64, i64)> {
-            Ok((row.i64("period_idx")?, row.i64("n_tickets")?))
-        }
         let mut usage_rows: Vec<(i64, CostRow)> = fetch_report_rows!(self, &*usage_sql, decode_usage);
-        let ticket_counts: std::collections::HashMap<i64, i64> = fetch_report_rows!(self, &*tickets_sql, decode_tickets).into_iter().collect();
+        // Ticket counts do not depend on the clock, so any built, clean rollup hour serves them.
+        let ticket_counts: std::collections::HashMap<i64, i64> = self
+            .ticket_totals(window, super::rollup::TicketBreakdown::Sla(super::SlaDimension::All), DateTime::<Utc>::MIN_UTC)
+            .await?
+            .into_iter()
+            .map(|(key, totals)| (key.period_idx, totals.n_tickets))
+            .collect();
         usage_rows.sort_by(|(left_period, left), (right_period, right)| {
             left_period.cmp(right_period).then_with(|| (&left.provider, &left.model, &left.currency).cmp(&(&right.provider, &right.model, &right.currency)))
         });

@@ -28,7 +28,7 @@
 //!   milliseconds are exact, sums of confidence and sentiment may differ from a scan's in the
 //!   last bits only.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
@@ -38,6 +38,7 @@ use crate::records::DbRow;
 use crate::{on_writer, to_ms, Result, Store};
 
 const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// Hours built per transaction: a day of tickets is about 2,700 rows at a million a year, read
 /// once per breakdown, so the writer is held for tens of milliseconds (a whole year's first
@@ -47,6 +48,9 @@ const HOURS_PER_TRANSACTION: usize = 24;
 /// More separate stretches to scan than this and the report scans its whole window instead
 /// (the SQL would grow long; it only happens when the builder is far behind).
 const MAX_SCAN_RANGES: usize = 48;
+
+/// Days summed per transaction (a month).
+const DAYS_PER_TRANSACTION: usize = 31;
 
 /// PostgreSQL advisory lock key of the rollup builder ("sb-rollu").
 const BUILDER_LOCK_KEY: i64 = 0x7362_2d72_6f6c_6c75;
@@ -319,6 +323,11 @@ const DECISION_AGGREGATES_SQL: &str = "COUNT(*) AS n_decisions, \
      SUM(CASE WHEN d.route = 'auto_reply' AND EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = d.ticket_id AND m.id > d.message_id \
      AND m.direction = 'inbound') THEN 1 ELSE 0 END) AS n_reopened";
 
+/// The columns of [`DecisionTotals`] summed over rollup rows.
+fn decision_rollup_sums_sql() -> String {
+    DECISION_COLUMNS.iter().map(|column| format!("CAST(SUM({column}) AS BIGINT) AS {column}")).collect::<Vec<_>>().join(", ")
+}
+
 /// `[start, end)` stretches of epoch milliseconds as an SQL condition on `column`.
 fn ranges_sql(column: &str, ranges: &[(i64, i64)]) -> String {
     let parts: Vec<String> = ranges.iter().map(|(start, end)| format!("({column} >= {start} AND {column} < {end})")).collect();
@@ -332,23 +341,48 @@ fn floor_hour(ms: i64) -> i64 {
 /// Which parts of a window a report reads from rollups and which it scans.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct RollupPlan {
-    /// Whole hours, each inside one period, whose rollup rows are current.
-    pub rolled: Vec<(i64, i64)>,
+    /// Whole hours, each inside one period, whose hour rows are current.
+    pub rolled_hours: Vec<(i64, i64)>,
+    /// Whole UTC days, each inside one period, whose day rows are current.
+    pub rolled_days: Vec<(i64, i64)>,
     /// The rest of the window.
     pub scanned: Vec<(i64, i64)>,
 }
 
 impl RollupPlan {
     fn scan_all(window: &ReportWindow) -> RollupPlan {
-        RollupPlan { rolled: Vec::new(), scanned: vec![(window.from_ms(), window.to_ms())] }
+        RollupPlan { scanned: vec![(window.from_ms(), window.to_ms())], ..RollupPlan::default() }
+    }
+
+    /// The plan's rolled rows of a rollup table as one derived table: one `SELECT columns FROM
+    /// table WHERE filter AND span_hours = … AND hour_ms` range per stretch, joined by UNION
+    /// ALL, so each is an index range (an OR of the stretches made SQLite scan every row of
+    /// the breakdown); `None` when nothing is rolled.
+    fn rolled_rows_sql(&self, table: &str, columns: &str, filter: &str) -> Option<String> {
+        let selects: Vec<String> = [(1, &self.rolled_hours), (24, &self.rolled_days)]
+            .into_iter()
+            .flat_map(|(span_hours, ranges)| {
+                ranges.iter().map(move |(start, end)| format!("SELECT {columns} FROM {table} WHERE {filter}span_hours = {span_hours} AND hour_ms >= {start} AND hour_ms < {end}"))
+            })
+            .collect();
+        (!selects.is_empty()).then(|| format!("({}) rolled", selects.join(" UNION ALL ")))
     }
 }
 
-/// One rolled-up hour as the plan reads it.
+/// Appends `[start, end)` to sorted stretches, joining it to the last one when they touch.
+fn push_range(ranges: &mut Vec<(i64, i64)>, start: i64, end: i64) {
+    match ranges.last_mut() {
+        Some(last) if last.1 == start => last.1 = end,
+        _ => ranges.push((start, end)),
+    }
+}
+
+/// One rolled-up hour's state.
 struct HourState {
     hour_ms: i64,
     dirty: bool,
     built: bool,
+    generation: i64,
     first_response_valid_until: Option<i64>,
     resolution_valid_until: Option<i64>,
 }
@@ -359,11 +393,24 @@ impl HourState {
     }
 }
 
+/// The largest build generation of the day starting at `day_ms` when all its 24 hours are
+/// current at `now_ms`; `None` otherwise (a day row may then not be used or built).
+fn day_generation(hours: &HashMap<i64, HourState>, day_ms: i64, now_ms: i64) -> Option<i64> {
+    let mut generation = 0;
+    for hour_idx in 0..24 {
+        let hour = hours.get(&(day_ms + hour_idx * HOUR_MS)).filter(|hour| hour.current_at(now_ms))?;
+        generation = generation.max(hour.generation);
+    }
+    Some(generation)
+}
+
 /// What one call of [`Store::refresh_report_rollups`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RollupRefresh {
     /// Hours (of both families) built or rebuilt.
     pub built_hours: usize,
+    /// Days (of both families) summed from their hours.
+    pub built_days: usize,
     /// Hours still missing, dirty or expired after this call.
     pub remaining_hours: usize,
     /// True when another process held the builder's lock (PostgreSQL): nothing was done.
@@ -371,55 +418,107 @@ pub struct RollupRefresh {
 }
 
 impl Store {
-    /// Reads which hours of `window` have current rollups of `family` at `now_ms`.
-    pub(crate) async fn rollup_plan(&self, family: Family, window: &ReportWindow, now_ms: i64) -> Result<RollupPlan> {
-        let (from_ms, to_ms) = (window.from_ms(), window.to_ms());
-        let first_hour = floor_hour(from_ms) + if from_ms.rem_euclid(HOUR_MS) == 0 { 0 } else { HOUR_MS };
-        if first_hour + HOUR_MS > to_ms {
-            return Ok(RollupPlan::scan_all(window));
-        }
+    /// The hour states of `family` whose hour starts in one of `ranges` (all hours: `None`), by
+    /// hour.
+    async fn hour_states(&self, family: Family, ranges: Option<&[(i64, i64)]>) -> Result<HashMap<i64, HourState>> {
         let sql = format!(
-            "SELECT hour_ms, dirty, built_at, first_response_valid_until, resolution_valid_until FROM report_rollup_hours \
-             WHERE family = '{family}' AND hour_ms >= {first_hour} AND hour_ms <= {last_hour} ORDER BY hour_ms",
+            "SELECT hour_ms, dirty, built_at, generation, first_response_valid_until, resolution_valid_until FROM report_rollup_hours \
+             WHERE family = '{family}'{ranges}",
             family = family.as_str(),
-            last_hour = to_ms - HOUR_MS,
+            ranges = ranges.map_or_else(String::new, |ranges| format!(" AND {}", ranges_sql("hour_ms", ranges))),
         );
         fn decode(row: &impl DbRow) -> Result<HourState> {
             Ok(HourState {
                 hour_ms: row.i64("hour_ms")?,
                 dirty: row.bool("dirty")?,
                 built: row.opt_i64("built_at")?.is_some(),
+                generation: row.i64("generation")?,
                 first_response_valid_until: row.opt_i64("first_response_valid_until")?,
                 resolution_valid_until: row.opt_i64("resolution_valid_until")?,
             })
         }
         let hours: Vec<HourState> = fetch_report_rows!(self, &*sql, decode);
-        let mut rolled: Vec<(i64, i64)> = Vec::new();
-        for hour in hours.iter().filter(|hour| hour.current_at(now_ms)) {
-            let (start, end) = (hour.hour_ms, hour.hour_ms + HOUR_MS);
-            if window.period_index(start) != window.period_index(end - 1) {
-                continue;
-            }
-            match rolled.last_mut() {
-                Some(last) if last.1 == start => last.1 = end,
-                _ => rolled.push((start, end)),
-            }
+        Ok(hours.into_iter().map(|hour| (hour.hour_ms, hour)).collect())
+    }
+
+    /// The generation each built day of `family` summed.
+    async fn day_states(&self, family: Family) -> Result<HashMap<i64, i64>> {
+        let sql = format!("SELECT day_ms, generation FROM report_rollup_days WHERE family = '{}'", family.as_str());
+        fn decode(row: &impl DbRow) -> Result<(i64, i64)> {
+            Ok((row.i64("day_ms")?, row.i64("generation")?))
         }
-        let mut scanned = Vec::new();
-        let mut cursor = from_ms;
-        for (start, end) in &rolled {
-            if cursor < *start {
-                scanned.push((cursor, *start));
-            }
-            cursor = *end;
+        let days: Vec<(i64, i64)> = fetch_report_rows!(self, &*sql, decode);
+        Ok(days.into_iter().collect())
+    }
+
+    /// The days of `family` between the two (inclusive) whose day rows are current at `now_ms`:
+    /// all 24 hours built, clean, within their deadlines and not rebuilt since the day was
+    /// summed (the same test as [`day_generation`], made in SQL so a year's plan does not read
+    /// 8,760 hour states).
+    async fn current_days(&self, family: Family, first_day: i64, last_day: i64, now_ms: i64) -> Result<std::collections::HashSet<i64>> {
+        let sql = format!(
+            "SELECT d.day_ms FROM report_rollup_days d WHERE d.family = '{family}' AND d.day_ms >= {first_day} AND d.day_ms <= {last_day} \
+             AND (SELECT COUNT(*) FROM report_rollup_hours h WHERE h.family = d.family AND h.hour_ms >= d.day_ms AND h.hour_ms < d.day_ms + {DAY_MS} \
+             AND NOT h.dirty AND h.built_at IS NOT NULL AND h.generation <= d.generation \
+             AND (h.first_response_valid_until IS NULL OR h.first_response_valid_until >= {now_ms}) \
+             AND (h.resolution_valid_until IS NULL OR h.resolution_valid_until >= {now_ms})) = 24",
+            family = family.as_str(),
+        );
+        fn decode(row: &impl DbRow) -> Result<i64> {
+            row.i64("day_ms")
         }
-        if cursor < to_ms {
-            scanned.push((cursor, to_ms));
-        }
-        if scanned.len() > MAX_SCAN_RANGES {
+        let days: Vec<i64> = fetch_report_rows!(self, &*sql, decode);
+        Ok(days.into_iter().collect())
+    }
+
+    /// Reads which days and hours of `window` have current rollups of `family` at `now_ms`.
+    pub(crate) async fn rollup_plan(&self, family: Family, window: &ReportWindow, now_ms: i64) -> Result<RollupPlan> {
+        let (from_ms, to_ms) = (window.from_ms(), window.to_ms());
+        let first_hour = floor_hour(from_ms) + if from_ms.rem_euclid(HOUR_MS) == 0 { 0 } else { HOUR_MS };
+        if first_hour + HOUR_MS > to_ms {
             return Ok(RollupPlan::scan_all(window));
         }
-        Ok(RollupPlan { rolled, scanned })
+        let current_days = self.current_days(family, first_hour - first_hour.rem_euclid(DAY_MS), to_ms - DAY_MS, now_ms).await?;
+        let in_one_period = |start: i64, end: i64| window.period_index(start) == window.period_index(end - 1);
+        let mut plan = RollupPlan::default();
+        // Whole days first; the hours elsewhere are candidates, judged on their own states.
+        let mut candidate_hours: Vec<(i64, i64)> = Vec::new();
+        let mut hour = first_hour;
+        while hour + HOUR_MS <= to_ms {
+            if hour.rem_euclid(DAY_MS) == 0 && hour + DAY_MS <= to_ms && in_one_period(hour, hour + DAY_MS) && current_days.contains(&hour) {
+                push_range(&mut plan.rolled_days, hour, hour + DAY_MS);
+                hour += DAY_MS;
+            } else {
+                push_range(&mut candidate_hours, hour, hour + HOUR_MS);
+                hour += HOUR_MS;
+            }
+        }
+        if !candidate_hours.is_empty() {
+            let hours = if candidate_hours.len() <= MAX_SCAN_RANGES { self.hour_states(family, Some(&candidate_hours)).await? } else { self.hour_states(family, None).await? };
+            for (start, end) in &candidate_hours {
+                for hour in (*start..*end).step_by(HOUR_MS as usize) {
+                    if hours.get(&hour).is_some_and(|state| state.current_at(now_ms)) && in_one_period(hour, hour + HOUR_MS) {
+                        push_range(&mut plan.rolled_hours, hour, hour + HOUR_MS);
+                    }
+                }
+            }
+        }
+        let mut rolled: Vec<(i64, i64)> = plan.rolled_hours.iter().chain(&plan.rolled_days).copied().collect();
+        rolled.sort_unstable();
+        let mut cursor = from_ms;
+        for (start, end) in rolled {
+            if cursor < start {
+                plan.scanned.push((cursor, start));
+            }
+            cursor = end;
+        }
+        if cursor < to_ms {
+            plan.scanned.push((cursor, to_ms));
+        }
+        if plan.scanned.len() > MAX_SCAN_RANGES {
+            return Ok(RollupPlan::scan_all(window));
+        }
+        Ok(plan)
     }
 
     /// Ticket totals of `window` per (period, key1, key2, agent id), from rollups where they
@@ -445,14 +544,12 @@ impl Store {
                 totals.entry(key).or_default().add(&row);
             }
         }
-        if !plan.rolled.is_empty() {
+        let columns = format!("hour_ms, key1, key2, agent_id, {}", TICKET_COUNT_COLUMNS.iter().chain(TICKET_SUM_COLUMNS.iter()).copied().collect::<Vec<_>>().join(", "));
+        if let Some(rolled) = plan.rolled_rows_sql("report_rollup_tickets", &columns, &format!("dimension = '{}' AND ", breakdown.label())) {
             let sql = format!(
-                "SELECT CAST({period} AS BIGINT) AS period_idx, key1, key2, agent_id, {sums} FROM report_rollup_tickets \
-                 WHERE dimension = '{label}' AND {ranges} GROUP BY period_idx, key1, key2, agent_id",
+                "SELECT CAST({period} AS BIGINT) AS period_idx, key1, key2, agent_id, {sums} FROM {rolled} GROUP BY period_idx, key1, key2, agent_id",
                 period = window.period_sql("hour_ms"),
                 sums = ticket_rollup_sums_sql(),
-                label = breakdown.label(),
-                ranges = ranges_sql("hour_ms", &plan.rolled),
             );
             let rows: Vec<(TotalsKey, TicketTotals)> = fetch_report_rows!(self, &*sql, decode);
             for (key, row) in rows {
@@ -482,13 +579,13 @@ impl Store {
                 totals.entry(key).or_default().add(&row);
             }
         }
-        if !plan.rolled.is_empty() {
-            let sums = DECISION_COLUMNS.iter().map(|column| format!("CAST(SUM({column}) AS BIGINT) AS {column}")).collect::<Vec<_>>().join(", ");
+        let columns = format!("hour_ms, intent, {}", DECISION_COLUMNS.join(", "));
+        if let Some(rolled) = plan.rolled_rows_sql("report_rollup_decisions", &columns, "") {
             let sql = format!(
                 "SELECT CAST({period} AS BIGINT) AS period_idx, intent AS key1, CAST(NULL AS TEXT) AS key2, CAST(NULL AS BIGINT) AS agent_id, {sums} \
-                 FROM report_rollup_decisions WHERE {ranges} GROUP BY period_idx, intent",
+                 FROM {rolled} GROUP BY period_idx, intent",
                 period = window.period_sql("hour_ms"),
-                ranges = ranges_sql("hour_ms", &plan.rolled),
+                sums = decision_rollup_sums_sql(),
             );
             let rows: Vec<(TotalsKey, DecisionTotals)> = fetch_report_rows!(self, &*sql, decode);
             for (key, row) in rows {
@@ -518,6 +615,11 @@ impl Store {
                 }
                 refresh.built_hours += chunk.len();
             }
+            if !refresh.busy {
+                let (built_days, busy) = self.build_days(family, now_ms).await?;
+                refresh.built_days += built_days;
+                refresh.busy |= busy;
+            }
         }
         Ok(refresh)
     }
@@ -526,7 +628,7 @@ impl Store {
     pub async fn clear_report_rollups(&self) -> Result<()> {
         on_writer!(self, |pool| {
             let mut tx = pool.begin().await?;
-            for table in ["report_rollup_hours", "report_rollup_tickets", "report_rollup_decisions"] {
+            for table in ["report_rollup_hours", "report_rollup_days", "report_rollup_tickets", "report_rollup_decisions"] {
                 sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -543,22 +645,11 @@ impl Store {
         let Some(oldest) = oldest else {
             return Ok(Vec::new());
         };
-        let sql = format!("SELECT hour_ms, dirty, built_at, first_response_valid_until, resolution_valid_until FROM report_rollup_hours WHERE family = '{}' ORDER BY hour_ms", family.as_str());
-        fn decode(row: &impl DbRow) -> Result<HourState> {
-            Ok(HourState {
-                hour_ms: row.i64("hour_ms")?,
-                dirty: row.bool("dirty")?,
-                built: row.opt_i64("built_at")?.is_some(),
-                first_response_valid_until: row.opt_i64("first_response_valid_until")?,
-                resolution_valid_until: row.opt_i64("resolution_valid_until")?,
-            })
-        }
-        let known: Vec<HourState> = fetch_report_rows!(self, &*sql, decode);
-        let known_hours: std::collections::HashSet<i64> = known.iter().map(|hour| hour.hour_ms).collect();
-        let mut stale: Vec<i64> = known.iter().filter(|hour| !hour.current_at(now_ms)).map(|hour| hour.hour_ms).collect();
+        let known = self.hour_states(family, None).await?;
+        let mut stale: Vec<i64> = known.values().filter(|hour| !hour.current_at(now_ms)).map(|hour| hour.hour_ms).collect();
         let mut hour = floor_hour(oldest);
         while hour < end_hour {
-            if !known_hours.contains(&hour) {
+            if !known.contains_key(&hour) {
                 stale.push(hour);
             }
             hour += HOUR_MS;
@@ -595,16 +686,18 @@ impl Store {
                 sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE report_rollup_hours SET dirty = FALSE WHERE family = '{family_label}' AND hour_ms IN ({hour_list})")))
                     .execute(&mut *tx)
                     .await?;
+                // This build's number: the days summed from these hours before are now stale.
+                let generation: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(MAX(generation), 0) + 1 AS BIGINT) FROM report_rollup_hours").fetch_one(&mut *tx).await?;
                 let hour_ranges = ranges_sql("hour_ms", &ranges);
                 match family {
                     Family::Tickets => {
-                        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM report_rollup_tickets WHERE {hour_ranges}"))).execute(&mut *tx).await?;
+                        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM report_rollup_tickets WHERE span_hours = 1 AND {hour_ranges}"))).execute(&mut *tx).await?;
                         let columns = TICKET_COUNT_COLUMNS.iter().chain(TICKET_SUM_COLUMNS.iter()).copied().collect::<Vec<_>>();
                         for breakdown in TicketBreakdown::ALL {
                             let (key1, key2, agent, extra) = breakdown.keys_sql();
                             let sql = format!(
-                                "INSERT INTO report_rollup_tickets (hour_ms, dimension, key1, key2, agent_id, {columns}) \
-                                 SELECT hour_ms, '{label}', key1, key2, agent_id, {columns} FROM ( \
+                                "INSERT INTO report_rollup_tickets (hour_ms, span_hours, dimension, key1, key2, agent_id, {columns}) \
+                                 SELECT hour_ms, 1, '{label}', key1, key2, agent_id, {columns} FROM ( \
                                  SELECT created_at - created_at % {HOUR_MS} AS hour_ms, {key1} AS key1, {key2} AS key2, {agent} AS agent_id, {aggregates} \
                                  FROM tickets WHERE {ticket_ranges} AND status <> 'merged'{extra} \
                                  GROUP BY hour_ms, key1, key2, agent_id) grouped",
@@ -619,7 +712,7 @@ impl Store {
                         // or resolution yet, clock not paused, not flagged, not passed): until
                         // then the breach counts above hold.
                         let sql = format!(
-                            "UPDATE report_rollup_hours SET built_at = {now_ms}, \
+                            "UPDATE report_rollup_hours SET built_at = {now_ms}, generation = {generation}, \
                              first_response_valid_until = (SELECT MIN(first_response_due_at) FROM tickets t WHERE t.created_at >= report_rollup_hours.hour_ms \
                                AND t.created_at < report_rollup_hours.hour_ms + {HOUR_MS} AND t.status <> 'merged' AND t.first_responded_at IS NULL AND t.sla_paused_at IS NULL \
                                AND NOT t.first_response_breached AND t.first_response_due_at >= {now_ms}), \
@@ -631,18 +724,18 @@ impl Store {
                         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
                     }
                     Family::Decisions => {
-                        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM report_rollup_decisions WHERE {hour_ranges}"))).execute(&mut *tx).await?;
+                        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM report_rollup_decisions WHERE span_hours = 1 AND {hour_ranges}"))).execute(&mut *tx).await?;
                         let columns = DECISION_COLUMNS.join(", ");
                         let sql = format!(
-                            "INSERT INTO report_rollup_decisions (hour_ms, intent, {columns}) \
-                             SELECT d.created_at - d.created_at % {HOUR_MS}, t.intent, {DECISION_AGGREGATES_SQL} \
+                            "INSERT INTO report_rollup_decisions (hour_ms, span_hours, intent, {columns}) \
+                             SELECT d.created_at - d.created_at % {HOUR_MS}, 1, t.intent, {DECISION_AGGREGATES_SQL} \
                              FROM decisions d JOIN tickets t ON t.id = d.ticket_id WHERE {decision_ranges} \
                              GROUP BY d.created_at - d.created_at % {HOUR_MS}, t.intent",
                             decision_ranges = ranges_sql("d.created_at", &ranges),
                         );
                         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
                         sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "UPDATE report_rollup_hours SET built_at = {now_ms}, first_response_valid_until = NULL, resolution_valid_until = NULL \
+                            "UPDATE report_rollup_hours SET built_at = {now_ms}, generation = {generation}, first_response_valid_until = NULL, resolution_valid_until = NULL \
                              WHERE family = '{family_label}' AND hour_ms IN ({hour_list})"
                         )))
                         .execute(&mut *tx)
@@ -654,6 +747,65 @@ impl Store {
             locked
         });
         Ok(built)
+    }
+
+    /// Sums the hour rows of every UTC day of `family` whose 24 hours are current at `now_ms`
+    /// and were rebuilt since the day was last summed (or never summed), a month of days per
+    /// transaction. Returns the days built and whether another process held the lock.
+    async fn build_days(&self, family: Family, now_ms: i64) -> Result<(usize, bool)> {
+        let hours = self.hour_states(family, None).await?;
+        let days = self.day_states(family).await?;
+        let mut candidates: Vec<i64> = hours.keys().map(|hour| hour - hour.rem_euclid(DAY_MS)).collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        let todo: Vec<(i64, i64)> = candidates
+            .into_iter()
+            .filter_map(|day| day_generation(&hours, day, now_ms).filter(|generation| days.get(&day) != Some(generation)).map(|generation| (day, generation)))
+            .collect();
+        let family_label = family.as_str();
+        let postgres = matches!(self.backend(), crate::Backend::Postgres);
+        let mut built = 0;
+        for chunk in todo.chunks(DAYS_PER_TRANSACTION) {
+            let day_ranges = ranges_sql("hour_ms", &chunk.iter().map(|(day, _)| (*day, day + DAY_MS)).collect::<Vec<_>>());
+            let (table, columns, group) = match family {
+                Family::Tickets => ("report_rollup_tickets", format!("dimension, key1, key2, agent_id, {}", TICKET_COUNT_COLUMNS.iter().chain(TICKET_SUM_COLUMNS.iter()).copied().collect::<Vec<_>>().join(", ")), "dimension, key1, key2, agent_id"),
+                Family::Decisions => ("report_rollup_decisions", format!("intent, {}", DECISION_COLUMNS.join(", ")), "intent"),
+            };
+            let sums = match family {
+                Family::Tickets => ticket_rollup_sums_sql(),
+                Family::Decisions => decision_rollup_sums_sql(),
+            };
+            let values = chunk.iter().map(|(day, generation)| format!("('{family_label}', {day}, {generation})")).collect::<Vec<_>>().join(", ");
+            let locked = on_writer!(self, |pool| {
+                let mut tx = pool.begin().await?;
+                let locked = if postgres {
+                    sqlx::query_scalar::<_, bool>(sqlx::AssertSqlSafe(format!("SELECT pg_try_advisory_xact_lock({BUILDER_LOCK_KEY})"))).fetch_one(&mut *tx).await?
+                } else {
+                    true
+                };
+                if locked {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE span_hours = 24 AND {day_ranges}"))).execute(&mut *tx).await?;
+                    let sql = format!(
+                        "INSERT INTO {table} (hour_ms, span_hours, {columns}) SELECT day_ms, 24, {columns} FROM ( \
+                         SELECT hour_ms - hour_ms % {DAY_MS} AS day_ms, {group}, {sums} FROM {table} WHERE span_hours = 1 AND {day_ranges} \
+                         GROUP BY hour_ms - hour_ms % {DAY_MS}, {group}) summed"
+                    );
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO report_rollup_days (family, day_ms, generation) VALUES {values} ON CONFLICT (family, day_ms) DO UPDATE SET generation = excluded.generation"
+                    )))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                locked
+            });
+            if !locked {
+                return Ok((built, true));
+            }
+            built += chunk.len();
+        }
+        Ok((built, false))
     }
 }
 

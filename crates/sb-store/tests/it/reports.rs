@@ -519,15 +519,17 @@ fn assert_same(actual: &serde_json::Value, expected: &serde_json::Value, path: &
     }
 }
 
-/// Builds every rollup up to `at`, in small steps as the server's builder does.
-async fn build_rollups(store: &Store, at: DateTime<Utc>) -> usize {
-    let mut built = 0;
+/// Builds every rollup up to `at`, in small steps as the server's builder does; returns the
+/// hours and days built.
+async fn build_rollups(store: &Store, at: DateTime<Utc>) -> (usize, usize) {
+    let (mut hours, mut days) = (0, 0);
     loop {
         let refresh = store.refresh_report_rollups(at, 30).await.unwrap();
         assert!(!refresh.busy);
-        built += refresh.built_hours;
+        hours += refresh.built_hours;
+        days += refresh.built_days;
         if refresh.remaining_hours == 0 {
-            return built;
+            return (hours, days);
         }
     }
 }
@@ -539,17 +541,22 @@ async fn rollups_give_the_same_reports_as_a_scan(db: &TestDb) {
     let store = &db.store;
     let (ticket_ids, _, _) = scenario(store).await;
     let scanned = rollup_reports(store, now()).await;
-    let built = build_rollups(store, now()).await;
-    // From T1's hour (10-24 21:00) to the last whole hour before now (10-27 11:00), both families.
-    assert_eq!(built, 2 * (3 + 24 + 24 + 12), "hours built");
-    assert_eq!(store.refresh_report_rollups(now(), 1000).await.unwrap().built_hours, 0, "nothing is stale right after a build");
+    let (hours, days) = build_rollups(store, now()).await;
+    // From T1's hour (10-24 21:00) to the last whole hour before now (10-27 11:00), and the
+    // whole UTC days 25 and 26, of both families.
+    assert_eq!((hours, days), (2 * (3 + 24 + 24 + 12), 2 * 2), "hours and days built");
+    let again = store.refresh_report_rollups(now(), 1000).await.unwrap();
+    assert_eq!((again.built_hours, again.built_days), (0, 0), "nothing is stale right after a build");
     assert_same(&json!(rollup_reports(store, now()).await), &json!(scanned), "after the build");
 
-    // The rollups are read: a tampered rollup row shows in the reports (then it is put back).
-    db.raw_execute("UPDATE report_rollup_tickets SET n_tickets = n_tickets + 100 WHERE dimension = 'all'").await.unwrap();
+    // Both the day rows and the hour rows are read: a tampered row shows in the reports (then
+    // it is put back). The window holds the UTC days 25 and 26 and the hours around them.
     let whole = window("2026-10-24", "2026-10-27", None);
-    assert!(store.report_sla(&whole, SlaDimension::All, now()).await.unwrap()[0].n_tickets > 100, "the SLA report reads the rollup");
-    db.raw_execute("UPDATE report_rollup_tickets SET n_tickets = n_tickets - 100 WHERE dimension = 'all'").await.unwrap();
+    for span_hours in [24, 1] {
+        db.raw_execute(&format!("UPDATE report_rollup_tickets SET n_tickets = n_tickets + 100 WHERE dimension = 'all' AND span_hours = {span_hours}")).await.unwrap();
+        assert!(store.report_sla(&whole, SlaDimension::All, now()).await.unwrap()[0].n_tickets > 100, "the SLA report reads rollup rows of {span_hours} h");
+        db.raw_execute(&format!("UPDATE report_rollup_tickets SET n_tickets = n_tickets - 100 WHERE dimension = 'all' AND span_hours = {span_hours}")).await.unwrap();
+    }
 
     // T6's first response falls due at 12:30 with nothing written: at 13:00 its hour is
     // scanned again, and the reports say breached as a scan does.
