@@ -849,7 +849,7 @@ mod tests {
 
     #[test]
     fn an_hour_is_current_until_its_earliest_running_deadline() {
-        let hour = HourState { hour_ms: 0, dirty: false, built: true, first_response_valid_until: Some(5_000), resolution_valid_until: Some(9_000) };
+        let hour = HourState { hour_ms: 0, dirty: false, built: true, generation: 1, first_response_valid_until: Some(5_000), resolution_valid_until: Some(9_000) };
         assert!(hour.current_at(5_000));
         assert!(!hour.current_at(5_001));
         assert!(!HourState { dirty: true, ..hour }.current_at(0));
