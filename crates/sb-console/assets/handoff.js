@@ -105,12 +105,12 @@ export function mergeCandidates(ticketId, assist, openTickets) {
     seen.add(duplicate.ticket_id);
     const why = [duplicate.flagged_for_merge ? "Flagged as a duplicate" : "Possible duplicate", `${percent(duplicate.similarity)} similar`];
     if ((duplicate.shared_order_numbers || []).length) why.push(`same order ${duplicate.shared_order_numbers.join(", ")}`);
-    candidates.push({ ticketId: duplicate.ticket_id, title: duplicate.subject || `Ticket #${duplicate.ticket_id}`, why: why.join(" · "), flagged: duplicate.flagged_for_merge });
+    candidates.push({ ticketId: duplicate.ticket_id, title: duplicate.subject, why: why.join(" · "), flagged: duplicate.flagged_for_merge });
   }
   for (const open of openTickets) {
     if (seen.has(open.ticket_id)) continue;
     seen.add(open.ticket_id);
-    candidates.push({ ticketId: open.ticket_id, title: open.subject || label(open.intent) || `Ticket #${open.ticket_id}`, why: `Same customer · ${label(open.status)} · ${relative(open.created_at)}`, flagged: false });
+    candidates.push({ ticketId: open.ticket_id, title: open.subject || (open.intent ? label(open.intent) : null), why: `Same customer · ${label(open.status)} · ${relative(open.created_at)}`, flagged: false });
   }
   return candidates;
 }
@@ -126,7 +126,7 @@ export function openMerge(ticket, nMessages, candidates, done) {
       "label.merge-choice",
       { dataset: { ticketId: String(candidate.ticketId) } },
       h("input", { type: "radio", name: "target", value: String(candidate.ticketId), checked: index === 0 }),
-      h("span.merge-choice-text", {}, h("strong", {}, `#${candidate.ticketId} ${candidate.title}`), h(`span.meta${candidate.flagged ? ".flagged" : ""}`, {}, candidate.why)),
+      h("span.merge-choice-text", {}, h("strong", {}, candidate.title ? `#${candidate.ticketId} · ${candidate.title}` : `Ticket #${candidate.ticketId}`), h(`span.meta${candidate.flagged ? ".flagged" : ""}`, {}, candidate.why)),
     ),
   );
   const review = h("button.button.primary#merge-review", { type: "submit" }, "Review merge");

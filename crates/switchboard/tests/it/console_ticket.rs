@@ -117,6 +117,7 @@ async fn an_agent_sees_the_customer_uses_canned_responses_merges_and_transfers()
     assert_eq!(dots, json!([3, 1, true]));
     assert!(browser.find(Locator::Id("vip-toggle")).await.is_err(), "agents do not change the VIP flag");
     assert_eq!(text_of(&browser, "#c360-vip").await, "Not VIP");
+    browser.execute("document.getElementById('customer-360').scrollIntoView();", vec![]).await.unwrap();
     screenshot(&browser, "ticket-customer").await;
 
     // ---- canned responses by shortcut, by keyboard ----
