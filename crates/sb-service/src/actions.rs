@@ -118,6 +118,11 @@ fn end_pause(update: &mut TicketUpdate, ticket: &Ticket, now: DateTime<Utc>) {
     }
 }
 
+/// An internal note by `actor` on `ticket` (never sent, no effect on the SLA).
+pub(crate) fn internal_note(ticket: &Ticket, body: &str, actor: &Actor, metadata: Option<serde_json::Value>) -> NewOutbound {
+    NewOutbound { direction: Direction::Note, channel: ticket.channel, author_user_id: actor.user_id, subject: None, body: body.to_string(), recipient: None, metadata }
+}
+
 fn reply_recipient(channel: Channel, customer: Option<&Customer>) -> Option<String> {
     let customer = customer?;
     match channel {
@@ -305,15 +310,7 @@ impl Service {
     pub async fn add_ticket_note(&self, ticket_id: i64, body: &str, actor: &Actor) -> Result<i64> {
         let body = required_text("body", body, MAX_ACTION_TEXT_CHARS)?;
         let ticket = self.ticket_for_action(ticket_id).await?;
-        let outbound = NewOutbound {
-            direction: Direction::Note,
-            channel: ticket.channel,
-            author_user_id: actor.user_id,
-            subject: None,
-            body: body.clone(),
-            recipient: None,
-            metadata: None,
-        };
+        let outbound = internal_note(&ticket, &body, actor, None);
         let audit = [NewAuditEntry::new(&actor.audit_name, "ticket.note_added", "ticket", ticket_id, serde_json::json!({"chars": body.chars().count()}))];
         let (_, message_id) = self.store().apply_ticket_action(ticket_id, ticket.updated_at, &TicketUpdate::default(), Some(&outbound), &audit, Utc::now()).await?;
         let message_id = message_id.ok_or_else(|| Error::Internal("the note was not stored".into()))?;

@@ -14,9 +14,9 @@
 //! works tickets (not a viewer).
 
 use chrono::Utc;
-use sb_store::{Direction, NewAuditEntry, NewOutbound, Queue, Role, Ticket, TicketUpdate};
+use sb_store::{Direction, NewAuditEntry, Queue, Role, Ticket, TicketUpdate};
 
-use crate::actions::{required_text, Actor, MAX_ACTION_TEXT_CHARS};
+use crate::actions::{internal_note, required_text, Actor, MAX_ACTION_TEXT_CHARS};
 use crate::{Result, Service};
 
 /// Where a ticket goes. At least one of `assignee_id` and `queue`.
@@ -94,15 +94,7 @@ impl Service {
         } else if to_queue != ticket.queue {
             update.queue = Some(to_queue);
         }
-        let outbound = note.as_ref().map(|body| NewOutbound {
-            direction: Direction::Note,
-            channel: ticket.channel,
-            author_user_id: actor.user_id,
-            subject: None,
-            body: body.clone(),
-            recipient: None,
-            metadata: Some(serde_json::json!({"transfer": {"to_queue": to_queue.as_str(), "to_assignee": to_assignee}})),
-        });
+        let outbound = note.as_deref().map(|body| internal_note(&ticket, body, actor, Some(serde_json::json!({"transfer": {"to_queue": to_queue.as_str(), "to_assignee": to_assignee}}))));
         let audit = [NewAuditEntry::new(
             &actor.audit_name,
             "ticket.transferred",
