@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 scripts/services.sh
 mkdir -p docs/screenshots
 # --workspace (not -p switchboard) builds with the same features as scripts/test, so nothing is
-# rebuilt; the filters run only the console's, the dashboard's and the chat widget's tests of the binaries named `it`.
-SWITCHBOARD_SCREENSHOTS=docs/screenshots cargo test --workspace --test it -- console:: dashboard:: widget:: --nocapture
+# rebuilt; the filters run only the console's (and its ticket tools'), the dashboard's and the chat widget's tests of the binaries named `it`.
+SWITCHBOARD_SCREENSHOTS=docs/screenshots cargo test --workspace --test it -- console:: console_ticket:: dashboard:: widget:: --nocapture
 ls -l docs/screenshots

@@ -5,7 +5,10 @@
 # (aiosmtpd's Mailbox handler, Debian package python3-aiosmtpd), and Dovecot (Debian package
 # dovecot-imapd) with the test user switchboard / switchboard-test on 127.0.0.1:3143 (plain) and
 # 3993 (TLS, a certificate for localhost from the test CA /tmp/switchboard-imap/ca.pem); and that
-# the console's browser tests find Debian's Chromium and chromedriver.
+# the console's browser tests find Debian's Chromium and chromedriver, and Debian's Firefox ESR
+# (package firefox-esr) with geckodriver (not packaged by Debian: built once from crates.io with
+# `cargo install geckodriver --locked` into ~/.cache/switchboard/geckodriver, where the tests
+# look for it when it is not on PATH).
 # On a machine where they are not running, starts them from Debian's packages (installing
 # them if needed) in a throwaway folder. Fails loudly, saying what to do, if they still do not
 # answer.
@@ -126,7 +129,23 @@ ensure_browser() {
   fi
 }
 
+GECKODRIVER_ROOT="$HOME/.cache/switchboard/geckodriver"
+
+has_geckodriver() { command -v geckodriver >/dev/null 2>&1 || [ -x "$GECKODRIVER_ROOT/bin/geckodriver" ]; }
+
+ensure_firefox() {
+  if ! command -v firefox-esr >/dev/null 2>&1 && ! command -v firefox >/dev/null 2>&1; then
+    echo "services: installing Firefox (Debian package firefox-esr)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq firefox-esr >/dev/null
+  fi
+  if ! has_geckodriver; then
+    echo "services: building geckodriver from crates.io into $GECKODRIVER_ROOT (once; a few minutes)"
+    cargo install geckodriver --locked --quiet --root "$GECKODRIVER_ROOT"
+  fi
+}
+
 ensure_browser
+ensure_firefox
 answers 5432 || start_postgres
 answers 4222 || start_nats
 answers "$SMTP_PORT" || start_smtp
@@ -158,5 +177,10 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   echo "  install them with: apt-get install -y chromium chromium-driver" >&2
   failed=1
 fi
+if { ! command -v firefox-esr >/dev/null 2>&1 && ! command -v firefox >/dev/null 2>&1; } || ! has_geckodriver; then
+  echo "services: Firefox or geckodriver is missing (the console's browser tests run the main flow in Firefox too)." >&2
+  echo "  install them with: apt-get install -y firefox-esr && cargo install geckodriver --locked --root $GECKODRIVER_ROOT" >&2
+  failed=1
+fi
 [ "$failed" = 0 ] || exit 1
-echo "services: PostgreSQL (127.0.0.1:5432), NATS (127.0.0.1:4222), SMTP (127.0.0.1:$SMTP_PORT, Maildir $SMTP_DIR/maildir) and IMAP (127.0.0.1:$IMAP_PORT, TLS $IMAPS_PORT) answer; Chromium and chromedriver are installed"
+echo "services: PostgreSQL (127.0.0.1:5432), NATS (127.0.0.1:4222), SMTP (127.0.0.1:$SMTP_PORT, Maildir $SMTP_DIR/maildir) and IMAP (127.0.0.1:$IMAP_PORT, TLS $IMAPS_PORT) answer; Chromium with chromedriver and Firefox with geckodriver are installed"

@@ -218,3 +218,24 @@ export function clearChart(container) {
   drawn.delete(container);
   container.replaceChildren();
 }
+
+/// A sentiment sparkline: `points` ([{value (−1…1), label}], oldest first) as a line over a
+/// zero baseline in a fixed viewBox that scales to its container's width; every point has a
+/// <title> (hover), and the last one is marked. Returns the SVG node (no redraw needed).
+export function sparkline(points, { width = 240, height = 44, label = "Trend" } = {}) {
+  const pad = 5;
+  const x = (index) => (points.length < 2 ? width / 2 : pad + (index * (width - 2 * pad)) / (points.length - 1));
+  const y = (value) => pad + ((1 - Math.max(-1, Math.min(1, value))) / 2) * (height - 2 * pad);
+  const tone = (value) => (value <= -0.25 ? "negative" : value >= 0.25 ? "positive" : "neutral");
+  const path = points.map((point, index) => `${index ? "L" : "M"}${x(index).toFixed(1)},${y(point.value).toFixed(1)}`).join(" ");
+  return s(
+    "svg",
+    { class: "sparkline", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label },
+    tip(label),
+    s("line", { class: "spark-zero", x1: 0, x2: width, y1: y(0), y2: y(0) }),
+    points.length > 1 ? s("path", { class: "spark-line", d: path }) : null,
+    points.map((point, index) =>
+      s("circle", { class: `spark-dot ${tone(point.value)}${index === points.length - 1 ? " last" : ""}`, cx: x(index), cy: y(point.value), r: index === points.length - 1 ? 3.5 : 2.5 }, tip(point.label)),
+    ),
+  );
+}

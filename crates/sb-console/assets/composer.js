@@ -2,6 +2,12 @@
 // assist panel could not fill: they are highlighted in place (a backdrop behind the
 // transparent textarea paints them) and listed as chips, and a reply is not sent while one is
 // left, so a customer never receives a template hole.
+//
+// Canned responses by shortcut: typing `/` and a word (at the start or after a space) offers
+// the canned responses whose shortcut or name matches, in a list above the editor (arrow keys
+// move, Enter or Tab inserts, Escape closes it and keeps the text). The chosen one replaces
+// the typed shortcut, filled for the ticket by `canned.fill` (variables it cannot fill stay
+// `{{…}}` and block sending, as in a suggested reply).
 
 import { h, clear } from "./dom.js";
 
@@ -11,9 +17,14 @@ export function placeholders(text) {
   return [...new Set(text.match(PLACEHOLDER) || [])];
 }
 
+const SHORTCUT_TYPED = /(^|\s)(\/[\p{L}\p{N}_-]*)$/u;
+const MAX_OFFERED = 8;
+
 /// Builds the composer. `onSend(mode, text)` returns a promise; mode is "reply" or "note".
-/// `onTyping()`, when given, is called as the agent types a reply.
-export function composer({ canWrite, onSend, onTyping }) {
+/// `onTyping()`, when given, is called as the agent types a reply. `canned`, when given:
+/// `{ list(): Promise<[{shortcut, name, body}]> (in the order to offer), fill(shortcut):
+/// Promise<string> }`.
+export function composer({ canWrite, onSend, onTyping, canned }) {
   let mode = "reply";
   const backdrop = h("div.editor-backdrop", { "aria-hidden": "true" });
   const textarea = h("textarea#composer-text", { rows: "5", placeholder: "Write a reply to the customer…", "aria-label": "Reply", disabled: !canWrite });
@@ -22,7 +33,8 @@ export function composer({ canWrite, onSend, onTyping }) {
   const send = h("button.button.primary#composer-send", { type: "button", disabled: !canWrite }, "Send reply");
   const replyTab = h("button.tab", { type: "button", role: "tab", "aria-selected": "true", onclick: () => setMode("reply") }, "Reply");
   const noteTab = h("button.tab", { type: "button", role: "tab", "aria-selected": "false", onclick: () => setMode("note") }, "Internal note");
-  const root = h("div.composer", {}, h("div.composer-tabs", { role: "tablist" }, replyTab, noteTab), h("div.editor", {}, backdrop, textarea), h("div.composer-foot", {}, missing, hint, send));
+  const menu = h("ul.canned-menu#canned-menu", { role: "listbox", "aria-label": "Canned responses", hidden: true });
+  const root = h("div.composer", {}, h("div.composer-tabs", { role: "tablist" }, replyTab, noteTab), h("div.editor", {}, backdrop, textarea, menu), h("div.composer-foot", {}, missing, hint, send));
   const drafts = { reply: "", note: "" };
 
   function paint() {
@@ -78,6 +90,102 @@ export function composer({ canWrite, onSend, onTyping }) {
       paint();
     }
   }
+
+  // ---- canned responses ----
+  // offered: [{template, node}], active: index of the highlighted one, typed: {start, end}
+  // of the shortcut being typed.
+  let offered = [];
+  let active = 0;
+  let typed = null;
+  let menuSeq = 0;
+
+  function closeMenu() {
+    menu.hidden = true;
+    offered = [];
+    typed = null;
+    textarea.removeAttribute("aria-activedescendant");
+    textarea.setAttribute("aria-expanded", "false");
+  }
+
+  function highlight(index) {
+    active = (index + offered.length) % offered.length;
+    offered.forEach((entry, entryIdx) => entry.node.setAttribute("aria-selected", String(entryIdx === active)));
+    textarea.setAttribute("aria-activedescendant", offered[active].node.id);
+    offered[active].node.scrollIntoView({ block: "nearest" });
+  }
+
+  async function offer() {
+    const caret = textarea.selectionStart;
+    const match = textarea.selectionEnd === caret ? textarea.value.slice(0, caret).match(SHORTCUT_TYPED) : null;
+    if (!canned || !match) return closeMenu();
+    const seq = ++menuSeq;
+    const word = match[2].toLowerCase();
+    let templates;
+    try {
+      templates = await canned.list();
+    } catch {
+      return closeMenu();
+    }
+    if (seq !== menuSeq) return;
+    const matching = templates.filter((template) => template.shortcut.toLowerCase().startsWith(word) || (word.length > 1 && template.name.toLowerCase().includes(word.slice(1)))).slice(0, MAX_OFFERED);
+    if (!matching.length) return closeMenu();
+    typed = { start: caret - match[2].length, end: caret };
+    clear(menu);
+    offered = matching.map((template, index) => {
+      const node = h(
+        "li.canned-option",
+        { id: `canned-option-${index}`, role: "option", dataset: { shortcut: template.shortcut }, onmousedown: (event) => { event.preventDefault(); choose(index); } },
+        h("span.canned-shortcut", {}, template.shortcut),
+        h("span.canned-name", {}, template.name),
+        h("span.canned-preview", {}, template.body),
+      );
+      menu.append(node);
+      return { template, node };
+    });
+    menu.hidden = false;
+    textarea.setAttribute("aria-expanded", "true");
+    highlight(0);
+  }
+
+  async function choose(index) {
+    const entry = offered[index];
+    const range = typed;
+    closeMenu();
+    if (!entry || !range) return;
+    let text;
+    try {
+      text = await canned.fill(entry.template.shortcut);
+    } catch {
+      // Unfilled, its variables stay highlighted and keep the reply from being sent.
+      text = entry.template.body;
+    }
+    // The shortcut the agent typed is replaced only if it is still there.
+    const current = textarea.value;
+    const start = current.slice(range.start, range.end).startsWith("/") ? range.start : textarea.selectionStart;
+    const end = current.slice(range.start, range.end).startsWith("/") ? range.end : textarea.selectionStart;
+    textarea.value = current.slice(0, start) + text + current.slice(end);
+    const caret = start + text.length;
+    textarea.focus();
+    textarea.setSelectionRange(caret, caret);
+    paint();
+    if (mode === "reply" && onTyping) onTyping();
+  }
+
+  textarea.setAttribute("aria-autocomplete", "list");
+  textarea.setAttribute("aria-controls", "canned-menu");
+  textarea.setAttribute("aria-expanded", "false");
+  textarea.addEventListener("input", offer);
+  textarea.addEventListener("blur", () => setTimeout(() => document.activeElement !== textarea && closeMenu(), 150));
+  textarea.addEventListener("keydown", (event) => {
+    if (menu.hidden || !offered.length) return;
+    const keys = { ArrowDown: () => highlight(active + 1), ArrowUp: () => highlight(active - 1), Enter: () => choose(active), Tab: () => choose(active), Escape: closeMenu };
+    const action = keys[event.key];
+    if (!action || event.ctrlKey || event.metaKey || event.altKey) return;
+    event.preventDefault();
+    // Escape here closes the list only; the workspace's Escape (leave the field) must not see it.
+    event.stopPropagation();
+    action();
+  });
 
   textarea.addEventListener("input", paint);
   textarea.addEventListener("input", () => mode === "reply" && onTyping && onTyping());

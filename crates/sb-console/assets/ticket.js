@@ -1,17 +1,20 @@
 // The ticket view: header with facts and actions, the conversation, the composer, and the side
 // panels — the AI analysis of the latest decision and the agent-assist panel (suggested
-// reply, articles, similar solved tickets, summary, possible duplicates). Everything comes from
-// GET /tickets/{id} and GET /tickets/{id}/assist, already masked by the API for the role.
+// reply, articles, similar solved tickets, summary, possible duplicates) and the customer 360.
+// Everything comes from GET /tickets/{id}, GET /tickets/{id}/assist and the customer report,
+// already masked by the API for the role. Transfer and merge open dialogs (handoff.js).
 
 import { api, ApiError } from "./api.js";
 import { h, clear, label, percent, relative, dateTime, priorityBadge, slaBadge, toast, can, me } from "./dom.js";
 import { composer } from "./composer.js";
 import * as typing from "./typing.js";
+import * as customer360 from "./customer360.js";
+import { openTransfer, openMerge, mergeCandidates } from "./handoff.js";
 
 const view = document.getElementById("ticket-view");
 const placeholder = document.getElementById("ticket-placeholder");
 
-let current = null; // { id, detail, assist, composer, parts }
+let current = null; // { id, detail, assist, report, composer, mergedFrom }
 let loadSeq = 0;
 
 function customerName(detail) {
@@ -43,6 +46,8 @@ function header(detail) {
         !done ? h("button.button#action-resolve", { type: "button", onclick: () => act("status", { status: "resolved" }) }, "Resolve ", h("kbd", {}, "e")) : null,
         done ? h("button.button#action-reopen", { type: "button", onclick: () => act("status", { status: "open" }) }, "Reopen ", h("kbd", {}, "o")) : null,
         !done && ticket.status !== "pending" ? h("button.button#action-pending", { type: "button", onclick: () => act("status", { status: "pending" }) }, "Wait on customer") : null,
+        h("button.button#action-transfer", { type: "button", onclick: transfer }, "Transfer ", h("kbd", {}, "t")),
+        h("button.button#action-merge", { type: "button", onclick: merge }, "Merge ", h("kbd", {}, "m")),
         h("button.button.danger#action-escalate", { type: "button", onclick: () => { escalateForm.hidden = false; escalateForm.reason.focus(); } }, "Escalate ", h("kbd", {}, "x")),
       )
     : h("p.muted#read-only-note", {}, ticket.status === "merged" ? `Merged into ticket #${ticket.merged_into}.` : can("write") ? "Assigned to someone else: you can read it, not act on it." : "Read-only: your role cannot act on tickets.");
@@ -81,6 +86,27 @@ async function act(action, body) {
   } catch (error) {
     toast(error instanceof ApiError ? error.message : "The action failed", "error");
   }
+}
+
+function transfer() {
+  if (!current) return;
+  openTransfer(current.detail.ticket, async () => refresh());
+}
+
+function merge() {
+  if (!current) return;
+  const { detail, assist, report } = current;
+  const candidates = mergeCandidates(detail.ticket.id, assist, customer360.otherOpenTickets(report, detail.ticket.id));
+  const nMessages = detail.messages.filter((entry) => entry.direction !== "note").length;
+  openMerge(detail.ticket, nMessages, candidates, async (target) => {
+    // Show the result: the ticket merged into, with the moved messages, and a notice.
+    const from = detail.ticket.id;
+    await open(target.id);
+    if (current && current.id === target.id) {
+      current.mergedFrom = from;
+      render(true);
+    }
+  });
 }
 
 // ---- conversation ----
@@ -125,6 +151,7 @@ function size(bytes) {
 
 function conversation(detail) {
   const node = h("div.conversation#conversation", { "aria-label": "Conversation" });
+  if (current && current.mergedFrom) node.append(h("p.merge-notice#merge-result", { role: "status" }, `Ticket #${current.mergedFrom} was merged into this one: its messages are in this conversation.`));
   if (!detail.messages.length) node.append(h("p.panel-empty", {}, "No messages yet."));
   for (const entry of detail.messages) node.append(message(entry));
   return node;
@@ -213,8 +240,36 @@ function assistPanels(assist, reply) {
 // ---- loading and rendering ----
 
 async function fetchTicket(ticketId) {
-  const [detail, assist] = await Promise.all([api.get(`/tickets/${ticketId}`), api.get(`/tickets/${ticketId}/assist`).catch(() => null)]);
-  return { detail, assist };
+  const detailLoaded = api.get(`/tickets/${ticketId}`);
+  const reportLoaded = detailLoaded.then((detail) => customer360.load(detail.ticket.customer_id)).catch(() => null);
+  const [detail, assist, report] = await Promise.all([detailLoaded, api.get(`/tickets/${ticketId}/assist`).catch(() => null), reportLoaded]);
+  return { detail, assist, report };
+}
+
+// Canned responses, read once per page: one per shortcut, in the ticket's language when there
+// is one (else English, else any), those in the ticket's language first.
+let cannedLoaded = null;
+
+async function cannedFor(language) {
+  cannedLoaded ??= api.get("/templates?kind=canned").then((answer) => answer.templates).catch((error) => {
+    cannedLoaded = null;
+    throw error;
+  });
+  const templates = (await cannedLoaded).filter((template) => template.shortcut);
+  const byShortcut = new Map();
+  const rank = (template) => (template.language === language ? 0 : template.language === "en" ? 1 : 2);
+  for (const template of templates) {
+    const known = byShortcut.get(template.shortcut);
+    if (!known || rank(template) < rank(known)) byShortcut.set(template.shortcut, template);
+  }
+  return [...byShortcut.values()].sort((left, right) => rank(left) - rank(right) || left.shortcut.localeCompare(right.shortcut));
+}
+
+/// A canned response filled for the open ticket as the suggested reply is (the assist API).
+async function fillCanned(ticketId, shortcut) {
+  const assist = await api.get(`/tickets/${ticketId}/assist?canned=${encodeURIComponent(shortcut)}`);
+  if (!assist.canned_reply) throw new Error("no canned reply");
+  return assist.canned_reply.text;
 }
 
 function render(keepComposer) {
@@ -222,14 +277,22 @@ function render(keepComposer) {
   const writable = can("write") && detail.ticket.status !== "merged" && (!detail.ticket.assignee_id || detail.ticket.assignee_id === me() || can("assign"));
   if (!keepComposer || !current.composer) {
     const ticketNow = () => current.detail.ticket;
-    current.composer = composer({ canWrite: writable, onSend: send, onTyping: () => typing.agentTyping(ticketNow()) });
+    const ticketId = current.id;
+    const canned = {
+      list: () => cannedFor((current && current.assist && current.assist.language) || "en"),
+      fill: (shortcut) => fillCanned(ticketId, shortcut),
+    };
+    current.composer = composer({ canWrite: writable, onSend: send, onTyping: () => typing.agentTyping(ticketNow()), canned });
   }
   const scroll = view.querySelector(".conversation");
   const atBottom = !scroll || scroll.scrollTop + scroll.clientHeight >= scroll.scrollHeight - 40;
   clear(view);
   const talk = conversation(detail);
+  // The customer right after the suggested reply: who they are decides how to answer.
+  const panels = assistPanels(assist, writable ? current.composer : null);
+  panels.splice(1, 0, customer360.card(current.report, detail.ticket.id, refresh));
   // Read-only callers get no editor at all: the header says why.
-  view.append(h("div.ticket-main", {}, header(detail), talk, typing.indicator(detail.ticket.id), writable ? current.composer.root : null), h("aside.side#side", { "aria-label": "Analysis and assist" }, aiPanel(detail), assistPanels(assist, writable ? current.composer : null)));
+  view.append(h("div.ticket-main", {}, header(detail), talk, typing.indicator(detail.ticket.id), writable ? current.composer.root : null), h("aside.side#side", { "aria-label": "Analysis and assist" }, aiPanel(detail), panels));
   if (atBottom || !keepComposer) talk.scrollTop = talk.scrollHeight;
   if (!keepComposer && assist && assist.suggested_reply && assist.suggested_reply.text && detail.ticket.status !== "resolved") {
     current.composer.suggest(assist.suggested_reply.text);
@@ -296,4 +359,6 @@ export const shortcuts = {
   resolve: () => document.getElementById("action-resolve")?.click(),
   reopen: () => document.getElementById("action-reopen")?.click(),
   escalate: () => document.getElementById("action-escalate")?.click(),
+  transfer: () => document.getElementById("action-transfer")?.click(),
+  merge: () => document.getElementById("action-merge")?.click(),
 };

@@ -36,6 +36,8 @@ bind("a", ticket.shortcuts.assign);
 bind("e", ticket.shortcuts.resolve);
 bind("o", ticket.shortcuts.reopen);
 bind("x", ticket.shortcuts.escalate);
+bind("t", ticket.shortcuts.transfer);
+bind("m", ticket.shortcuts.merge);
 bind("/", queue.focusFilters);
 bind("?", () => document.getElementById("shortcuts-help")?.showModal());
 install();

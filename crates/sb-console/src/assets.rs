@@ -33,6 +33,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("dashboard.js", JS, include_str!("../assets/dashboard.js")),
     ("charts.js", JS, include_str!("../assets/charts.js")),
     ("typing.js", JS, include_str!("../assets/typing.js")),
+    ("customer360.js", JS, include_str!("../assets/customer360.js")),
+    ("handoff.js", JS, include_str!("../assets/handoff.js")),
     ("chat.css", "text/css; charset=utf-8", include_str!("../assets/chat.css")),
     ("chat.js", JS, include_str!("../assets/chat.js")),
 ];

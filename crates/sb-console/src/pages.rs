@@ -19,7 +19,7 @@ use sb_store::{Session, User};
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Which permissions the scripts are told about (they show or hide controls by them).
-const PERMISSIONS_SHOWN: &[Permission] = &[Permission::Write, Permission::Assign, Permission::SeePii, Permission::ManageUsers, Permission::ManageTokens, Permission::ReadAudit, Permission::ManageKnowledge, Permission::ResolveAlerts, Permission::ReadReports];
+const PERMISSIONS_SHOWN: &[Permission] = &[Permission::Write, Permission::Assign, Permission::SeePii, Permission::ManageUsers, Permission::ManageTokens, Permission::ManageCustomers, Permission::ReadAudit, Permission::ManageKnowledge, Permission::ResolveAlerts, Permission::ReadReports];
 
 pub(crate) fn page_response(status: StatusCode, markup: Markup) -> Response {
     let mut response = (status, markup).into_response();
@@ -184,6 +184,9 @@ fn workspace_page(caller: &Caller, session: &Session, ticket_id: Option<i64>) ->
                 dt { kbd { "e" } } dd { "Resolve" }
                 dt { kbd { "o" } } dd { "Reopen" }
                 dt { kbd { "x" } } dd { "Escalate" }
+                dt { kbd { "t" } } dd { "Transfer to another agent or queue" }
+                dt { kbd { "m" } } dd { "Merge into another ticket" }
+                dt { kbd { "/" } " in the reply" } dd { "Insert a canned response by its shortcut (" kbd { "↑" } " " kbd { "↓" } ", " kbd { "Enter" } ")" }
                 dt { kbd { "/" } } dd { "Filter the queue" }
                 dt { kbd { "Esc" } } dd { "Leave the text field / close" }
             }

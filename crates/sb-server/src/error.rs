@@ -50,6 +50,10 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A conflict with the state of the thing acted on that has a code of its own (a
+    /// transfer out of the safety queue, a transfer to where the ticket already is).
+    #[error("{message}")]
+    StateConflict { code: &'static str, message: String },
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("the request body must be JSON (Content-Type: application/json)")]
@@ -81,6 +85,7 @@ impl ApiError {
             ApiError::CsrfFailed => (StatusCode::FORBIDDEN, "csrf_failed"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::StateConflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType | ApiError::WrongMediaType { .. } => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
@@ -132,6 +137,17 @@ impl From<sb_service::Error> for ApiError {
                 sb_service::NotMail::NoHeaders => ApiError::validation("not_a_mail", not_mail.to_string()),
                 sb_service::NotMail::TooLarge { limit, .. } => ApiError::PayloadTooLarge(limit),
             },
+            sb_service::Error::Transfer(refusal) => {
+                let message = refusal.to_string();
+                match refusal {
+                    sb_service::TransferRefusal::NoTarget => ApiError::validation("no_target", message),
+                    sb_service::TransferRefusal::UnknownAgent(_) => ApiError::validation("unknown_agent", message),
+                    sb_service::TransferRefusal::AgentUnavailable(..) => ApiError::validation("agent_unavailable", message),
+                    sb_service::TransferRefusal::QueueNotTransferable(_) => ApiError::validation("unknown_queue", message),
+                    sb_service::TransferRefusal::SafetyStays(_) => ApiError::StateConflict { code: "safety_wins", message },
+                    sb_service::TransferRefusal::AlreadyThere(_) => ApiError::StateConflict { code: "already_there", message },
+                }
+            }
             sb_service::Error::KnowledgeNotLoaded => ApiError::Unavailable("the knowledge-base index is still opening".into()),
             error @ (sb_service::Error::Triage(_) | sb_service::Error::Policy(_) | sb_service::Error::Encode(_) | sb_service::Error::Internal(_)) => ApiError::Internal(error.to_string()),
         }

@@ -29,6 +29,7 @@ mod sla;
 mod ticket_actions;
 mod throttle;
 mod tickets;
+mod transfer;
 mod ws;
 
 use std::net::SocketAddr;
@@ -146,6 +147,8 @@ pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
         .route("/tickets/{ticket_id}/notes", post(ticket_actions::add_note))
         .route("/tickets/{ticket_id}/escalate", post(ticket_actions::escalate))
         .route("/tickets/{ticket_id}/merge", post(ticket_actions::merge))
+        .route("/tickets/{ticket_id}/transfer", post(transfer::transfer))
+        .route("/agents", get(transfer::list_agents))
         .route("/tickets/{ticket_id}/assist", get(assist::ticket_assist))
         .route("/tickets/{ticket_id}/typing", post(chat::agent_typing))
         .route("/tickets/{ticket_id}/kb-draft", post(assist::create_kb_draft))

@@ -138,6 +138,8 @@ impl Modify for SecuritySchemes {
         crate::ticket_actions::escalate,
         crate::ticket_actions::record_csat,
         crate::ticket_actions::merge,
+        crate::transfer::transfer,
+        crate::transfer::list_agents,
         crate::ticket_actions::get_customer,
         crate::ticket_actions::set_vip,
         crate::tickets::compliance_records,
@@ -244,6 +246,7 @@ mod tests {
             ApiError::CsrfFailed,
             ApiError::NotFound("x".into()),
             ApiError::Conflict("x".into()),
+            ApiError::StateConflict { code: "safety_wins", message: "x".into() },
             ApiError::PayloadTooLarge(1),
             ApiError::UnsupportedMediaType,
             ApiError::WrongMediaType { expected: "message/rfc822" },
@@ -263,6 +266,7 @@ mod tests {
                 | ApiError::CsrfFailed
                 | ApiError::NotFound(_)
                 | ApiError::Conflict(_)
+                | ApiError::StateConflict { .. }
                 | ApiError::PayloadTooLarge(_)
                 | ApiError::UnsupportedMediaType
                 | ApiError::WrongMediaType { .. }
@@ -283,6 +287,8 @@ mod tests {
                 ApiError::Validation { .. } => assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY),
                 // Like 422, the report parameters' codes are written on each report operation.
                 ApiError::BadParameter { .. } => assert_eq!(status, StatusCode::BAD_REQUEST),
+                // 409 codes of one operation's own (a transfer's) are written on that operation.
+                ApiError::StateConflict { .. } => assert_eq!(status, StatusCode::CONFLICT),
                 ApiError::Internal(_) => assert_eq!((status, code), (StatusCode::INTERNAL_SERVER_ERROR, "internal")),
                 _ => {
                     let documented: Vec<u16> = ERROR_RESPONSES.iter().filter(|(_, _, codes)| codes.contains(&code)).map(|(_, status, _)| *status).collect();

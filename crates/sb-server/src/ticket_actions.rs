@@ -65,7 +65,7 @@ pub struct VipRequest {
 }
 
 /// A ticket the caller may work on (agents: theirs or nobody's).
-async fn workable_ticket(state: &AppState, caller: &Caller, ticket_id: i64) -> Result<Ticket, ApiError> {
+pub(crate) async fn workable_ticket(state: &AppState, caller: &Caller, ticket_id: i64) -> Result<Ticket, ApiError> {
     caller.require(Permission::Write)?;
     let ticket = state.service.store().ticket(ticket_id).await?;
     caller.require_work_on(&ticket)?;
@@ -76,10 +76,10 @@ async fn workable_ticket(state: &AppState, caller: &Caller, ticket_id: i64) -> R
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketEnvelope {
     #[schema(value_type = TicketDto)]
-    ticket: Value,
+    pub(crate) ticket: Value,
 }
 
-fn ticket_response(caller: &Caller, ticket: &Ticket) -> Json<TicketEnvelope> {
+pub(crate) fn ticket_response(caller: &Caller, ticket: &Ticket) -> Json<TicketEnvelope> {
     Json(TicketEnvelope { ticket: dto::ticket(ticket, caller.can(Permission::SeePii)) })
 }
 

@@ -65,7 +65,7 @@ fn conflict(message: impl Into<String>) -> Error {
     Error::Store(sb_store::Error::Conflict(message.into()))
 }
 
-fn required_text(field: &str, text: &str, max_chars: usize) -> Result<String> {
+pub(crate) fn required_text(field: &str, text: &str, max_chars: usize) -> Result<String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(Error::Invalid(format!("`{field}` is empty")));
@@ -118,6 +118,11 @@ fn end_pause(update: &mut TicketUpdate, ticket: &Ticket, now: DateTime<Utc>) {
     }
 }
 
+/// An internal note by `actor` on `ticket` (never sent, no effect on the SLA).
+pub(crate) fn internal_note(ticket: &Ticket, body: &str, actor: &Actor, metadata: Option<serde_json::Value>) -> NewOutbound {
+    NewOutbound { direction: Direction::Note, channel: ticket.channel, author_user_id: actor.user_id, subject: None, body: body.to_string(), recipient: None, metadata }
+}
+
 fn reply_recipient(channel: Channel, customer: Option<&Customer>) -> Option<String> {
     let customer = customer?;
     match channel {
@@ -163,7 +168,7 @@ fn dummy_hash() -> &'static str {
 
 impl Service {
     /// Reads the ticket a change is computed from; merged tickets take no more actions.
-    async fn ticket_for_action(&self, ticket_id: i64) -> Result<Ticket> {
+    pub(crate) async fn ticket_for_action(&self, ticket_id: i64) -> Result<Ticket> {
         let ticket = self.store().ticket(ticket_id).await?;
         if ticket.status == TicketStatus::Merged {
             let into = ticket.merged_into.map_or_else(String::new, |id| format!(" into ticket {id}"));
@@ -305,15 +310,7 @@ impl Service {
     pub async fn add_ticket_note(&self, ticket_id: i64, body: &str, actor: &Actor) -> Result<i64> {
         let body = required_text("body", body, MAX_ACTION_TEXT_CHARS)?;
         let ticket = self.ticket_for_action(ticket_id).await?;
-        let outbound = NewOutbound {
-            direction: Direction::Note,
-            channel: ticket.channel,
-            author_user_id: actor.user_id,
-            subject: None,
-            body: body.clone(),
-            recipient: None,
-            metadata: None,
-        };
+        let outbound = internal_note(&ticket, &body, actor, None);
         let audit = [NewAuditEntry::new(&actor.audit_name, "ticket.note_added", "ticket", ticket_id, serde_json::json!({"chars": body.chars().count()}))];
         let (_, message_id) = self.store().apply_ticket_action(ticket_id, ticket.updated_at, &TicketUpdate::default(), Some(&outbound), &audit, Utc::now()).await?;
         let message_id = message_id.ok_or_else(|| Error::Internal("the note was not stored".into()))?;
@@ -330,23 +327,15 @@ impl Service {
         let priority = (ticket.priority + ESCALATION_STEP).clamp(ESCALATION_FLOOR, 100);
         let to_safety = reason_says_safety(&reason);
         let mut update = TicketUpdate { priority: Some(priority), ..TicketUpdate::default() };
+        let now = Utc::now();
         if to_safety {
-            update.queue = Some(Queue::Safety);
-            update.category = Some(Some(Category::SafetyCompliance.as_str().to_string()));
-            if ticket.severity.is_none() {
-                update.severity = Some(Some("high".to_string()));
-            }
-            update.compliance = self.escalation_record(&ticket, &reason, actor).await?;
+            self.move_to_safety_queue(&ticket, "escalation", &reason, actor, &mut update, now).await?;
         } else if ticket.queue == Queue::Auto || ticket.queue == Queue::Triage {
             update.queue = Some(Queue::Human);
         }
         if matches!(ticket.status, TicketStatus::Resolved | TicketStatus::Closed) {
             update.status = Some(TicketStatus::Open);
             update.resolved_at = Some(None);
-        }
-        let now = Utc::now();
-        if to_safety {
-            self.tighten_sla_for_safety(&ticket, priority, &mut update, now)?;
         }
         let queue = update.queue.unwrap_or(ticket.queue);
         let audit = [NewAuditEntry::new(
@@ -361,15 +350,26 @@ impl Service {
         Ok(ticket)
     }
 
-    /// A ticket escalated to the safety queue gets the severity SLA when that promises an
-    /// earlier first response than the clocks it has (the promise only ever gets tighter, as
-    /// in `sla::start_or_keep`). The clocks restart from the ticket's creation; a response
-    /// already sent still counts. Paused clocks are left alone: the ticket waits on the
-    /// customer, and resuming will show the deadline.
+    /// What a person's move of a ticket into the safety queue changes (an escalation about
+    /// safety, a transfer): the queue, the category, severity `high` unless it has one, a
+    /// compliance record about its latest customer message (`source` and `reason` kept in
+    /// it), and the severity SLA when that is tighter.
+    /// The SLA is chosen with the priority `update` sets, else the ticket's.
+    pub(crate) async fn move_to_safety_queue(&self, ticket: &Ticket, source: &str, reason: &str, actor: &Actor, update: &mut TicketUpdate, now: DateTime<Utc>) -> Result<()> {
+        let priority = update.priority.unwrap_or(ticket.priority);
+        update.queue = Some(Queue::Safety);
+        update.category = Some(Some(Category::SafetyCompliance.as_str().to_string()));
+        if ticket.severity.is_none() {
+            update.severity = Some(Some("high".to_string()));
+        }
+        update.compliance = self.escalation_record(ticket, source, reason, actor).await?;
+        self.tighten_sla_for_safety(ticket, priority, update, now)
+    }
+
     /// The compliance record of a person's escalation to the safety queue (PRODUCT.md: every
     /// safety case has one): about the ticket's latest customer message, in its redacted form.
     /// `None` only for a ticket without any customer message.
-    async fn escalation_record(&self, ticket: &Ticket, reason: &str, actor: &Actor) -> Result<Option<sb_store::NewComplianceRecord>> {
+    async fn escalation_record(&self, ticket: &Ticket, source: &str, reason: &str, actor: &Actor) -> Result<Option<sb_store::NewComplianceRecord>> {
         let messages = self.store().ticket_messages(ticket.id).await?;
         let Some(message) = messages.iter().rev().find(|message| message.direction == Direction::Inbound) else { return Ok(None) };
         // The triage of that message holds its redacted copy; one that was never triaged is
@@ -390,7 +390,7 @@ impl Service {
             severity: severity.to_string(),
             redacted_text,
             record: serde_json::json!({
-                "source": "escalation",
+                "source": source,
                 "escalated_by": actor.audit_name,
                 "reason": reason,
                 "from_queue": ticket.queue.as_str(),
@@ -401,6 +401,11 @@ impl Service {
         }))
     }
 
+    /// A ticket moved to the safety queue gets the severity SLA when that promises an
+    /// earlier first response than the clocks it has (the promise only ever gets tighter, as
+    /// in `sla::start_or_keep`). The clocks restart from the ticket's creation; a response
+    /// already sent still counts. Paused clocks are left alone: the ticket waits on the
+    /// customer, and resuming will show the deadline.
     fn tighten_sla_for_safety(&self, ticket: &Ticket, priority: i64, update: &mut TicketUpdate, now: DateTime<Utc>) -> Result<()> {
         let existing = ticket_sla(ticket);
         if existing.as_ref().is_some_and(|sla| running_clocks(sla).any(SlaClock::is_paused)) {

@@ -16,6 +16,8 @@ pub enum Error {
     Encode(#[from] serde_json::Error),
     #[error("not a mail: {0}")]
     NotMail(#[from] crate::email::NotMail),
+    #[error(transparent)]
+    Transfer(#[from] crate::transfer::TransferRefusal),
     #[error("invalid request: {0}")]
     Invalid(String),
     #[error("internal error: {0}")]

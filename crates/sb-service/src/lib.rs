@@ -30,6 +30,7 @@ mod orders;
 mod pipeline;
 mod sla;
 mod sla_watch;
+mod transfer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +53,7 @@ pub use crate::metrics::{EmailSendOutcome, ServiceMetrics};
 pub use crate::orders::DemoStoreConnector;
 pub use crate::pipeline::{IncomingMessage, MessageReceipt, ReceiptStatus};
 pub use crate::sla_watch::SlaRound;
+pub use crate::transfer::{Transfer, TransferRefusal};
 
 /// How the background worker retries.
 #[derive(Debug, Clone)]

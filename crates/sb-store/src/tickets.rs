@@ -639,6 +639,10 @@ impl Store {
     /// clocks); otherwise nothing is written and the answer is a conflict, so two agents acting
     /// at once never silently overwrite each other's SLA pause or status. Returns the ticket
     /// after the change and the new message id.
+    ///
+    /// Safety wins: an update that sets any queue but `safety` never applies to a ticket in the
+    /// safety queue (enforced in the UPDATE itself, as for triage writes); that is a conflict
+    /// which names the safety queue.
     pub async fn apply_ticket_action(
         &self,
         ticket_id: i64,
@@ -653,15 +657,18 @@ impl Store {
         let mut set_clause: Vec<String> = assignments.iter().enumerate().map(|(idx, (column, _))| format!("{column} = ${}", idx + 1)).collect();
         // `updated_at` must move even when the clock has not (two actions in one millisecond).
         set_clause.push(format!("updated_at = CASE WHEN ${0} > updated_at THEN ${0} ELSE updated_at + 1 END", assignments.len() + 1));
-        let sql = format!("UPDATE tickets SET {} WHERE id = ${} AND updated_at = ${}", set_clause.join(", "), assignments.len() + 2, assignments.len() + 3);
+        let leaves_safety = update.queue.is_some_and(|queue| queue != Queue::Safety);
+        let safety_guard = if leaves_safety { " AND queue <> 'safety'" } else { "" };
+        let sql = format!("UPDATE tickets SET {} WHERE id = ${} AND updated_at = ${}{safety_guard}", set_clause.join(", "), assignments.len() + 2, assignments.len() + 3);
         let values: Vec<SqlValue> = assignments.into_iter().map(|(_, value)| value).collect();
         let message_id = on_writer!(self, |pool| {
             let mut tx = pool.begin().await?;
             let updated = bind_values!(sqlx::query(AssertSqlSafe(&*sql)), &values).bind(now_ms).bind(ticket_id).bind(to_ms(seen_updated_at)).execute(&mut *tx).await?.rows_affected();
             if updated == 0 {
-                let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE id = $1").bind(ticket_id).fetch_optional(&mut *tx).await?;
-                return Err(match exists {
+                let queue: Option<String> = sqlx::query_scalar("SELECT queue FROM tickets WHERE id = $1").bind(ticket_id).fetch_optional(&mut *tx).await?;
+                return Err(match queue {
                     None => Error::not_found("ticket", ticket_id),
+                    Some(queue) if leaves_safety && queue == Queue::Safety.as_str() => Error::Conflict(format!("ticket {ticket_id} is in the safety queue and stays there (safety wins)")),
                     Some(_) => Error::Conflict(format!("ticket {ticket_id} changed since it was read; reload it and try again")),
                 });
             }

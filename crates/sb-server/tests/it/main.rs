@@ -10,6 +10,7 @@
 //! - `reports`: the report endpoints (parameter errors, JSON, CSV, personal data);
 //! - `sla`: the SLA policies endpoint;
 //! - `live`: the `/ws` event stream over a real socket (the one test here with a listener);
+//! - `transfer`: handing a ticket to another agent or queue, and the agents list;
 //! - `chat`: the chat widget's public API (conversation secrets, limits, origins) and a
 //!   customer's `/ws`.
 
@@ -23,3 +24,4 @@ mod openapi;
 mod reports;
 mod sla;
 mod support;
+mod transfer;

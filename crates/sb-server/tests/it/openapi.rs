@@ -24,12 +24,13 @@ invalid_format 400 | invalid_parameter 400
 unauthorized 401 | invalid_credentials 401
 forbidden 403 | csrf_failed 403
 not_found 404
-conflict 409
+conflict 409 | safety_wins 409 | already_there 409
 payload_too_large 413
 unsupported_media_type 415
 invalid_field 422 | unknown_channel 422 | empty_text 422 | text_too_long 422 | invalid_filter 422 | invalid_query 422
 invalid_path 422 | invalid_status 422 | invalid_role 422 | invalid_scopes 422 | invalid 422 | not_a_session 422 | no_draft 422 | not_a_websocket 422
 empty_mail 422 | not_a_mail 422
+no_target 422 | unknown_agent 422 | agent_unavailable 422 | unknown_queue 422
 rate_limited 429
 unavailable 503
 ";

@@ -111,6 +111,13 @@ pub struct CustomerOrderRow {
     pub placed_at: String,
     pub total_minor: i64,
     pub currency: String,
+    /// `ups`, `fedex`, `usps` or `dhl`, once shipped.
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    /// The carrier's public tracking page for the tracking number.
+    pub tracking_url: Option<String>,
+    /// The delivery date promised to the customer (ISO date).
+    pub promised_delivery: Option<String>,
 }
 
 /// Everything an agent sees about a customer beside a ticket.
@@ -357,6 +364,10 @@ impl Store {
                     number: order.number,
                     total_minor: order.total_minor,
                     currency: order.currency,
+                    carrier: order.carrier.map(|carrier| carrier.as_str().to_string()),
+                    tracking_url: order.carrier.zip(order.tracking_number.as_deref()).filter(|(_, number)| !number.trim().is_empty()).map(|(carrier, number)| carrier.tracking_url(number)),
+                    tracking_number: order.tracking_number,
+                    promised_delivery: order.promised_delivery.map(|date| date.format("%Y-%m-%d").to_string()),
                 })
                 .collect(),
         })

@@ -592,6 +592,29 @@ async fn ticket_actions_apply_whole_and_refuse_stale_versions(db: &TestDb) {
     assert!(matches!(store.apply_ticket_action(424_242, at(0), &TicketUpdate::default(), None, &[], at(7)).await, Err(Error::NotFound { .. })));
 }
 
+/// Safety wins in ticket actions too: no action moves a ticket out of the safety queue (the
+/// service refuses first; the store's UPDATE is the last word when two changes race).
+async fn ticket_actions_never_take_a_ticket_out_of_the_safety_queue(db: &TestDb) {
+    let store = &db.store;
+    let ingested = store.ingest(&inbound(Some("safe-1"), "the cream gave me a rash", Some("safe@example.com"))).await.unwrap();
+    store.record_triage(&outcome(ingested.message_id, ingested.ticket_id, "safety_queue", true), at(1)).await.unwrap();
+    let read = store.ticket(ingested.ticket_id).await.unwrap();
+    assert_eq!(read.queue, Queue::Safety);
+    let audit = [NewAuditEntry::new("user:1", "ticket.transferred", "ticket", ingested.ticket_id, json!({}))];
+    let note = NewOutbound { direction: Direction::Note, ..reply("over to the human queue") };
+    let leaving = TicketUpdate { queue: Some(Queue::Human), assignee_id: Some(None), ..TicketUpdate::default() };
+    let refused = store.apply_ticket_action(ingested.ticket_id, read.updated_at, &leaving, Some(&note), &audit, at(5)).await;
+    assert!(matches!(&refused, Err(Error::Conflict(message)) if message.contains("safety queue")), "{refused:?}");
+    let after = store.ticket(ingested.ticket_id).await.unwrap();
+    assert_eq!((after.queue, after.updated_at), (Queue::Safety, read.updated_at), "nothing written");
+    assert_eq!(store.ticket_messages(ingested.ticket_id).await.unwrap().len(), 1, "no note written");
+    assert!(store.list_audit(Some(("ticket", &ingested.ticket_id.to_string())), 10).await.unwrap().iter().all(|entry| entry.action != "ticket.transferred"));
+    // Within the safety queue, changes apply.
+    let staying = TicketUpdate { queue: Some(Queue::Safety), priority: Some(95), ..TicketUpdate::default() };
+    let (ticket, _) = store.apply_ticket_action(ingested.ticket_id, read.updated_at, &staying, None, &audit, at(6)).await.unwrap();
+    assert_eq!((ticket.queue, ticket.priority), (Queue::Safety, 95));
+}
+
 async fn queue_depths_and_the_triage_backlog_count_open_work(db: &TestDb) {
     let store = &db.store;
     assert_eq!(store.queue_depths().await.unwrap(), vec![]);
@@ -1080,6 +1103,7 @@ conformance_tests!(
     orders_are_found_by_number_and_customer,
     sla_events_are_recorded_once,
     ticket_actions_apply_whole_and_refuse_stale_versions,
+    ticket_actions_never_take_a_ticket_out_of_the_safety_queue,
     queue_depths_and_the_triage_backlog_count_open_work,
     articles_keep_every_version_and_refuse_stale_edits,
     article_imports_create_update_or_leave_alone,

@@ -14,10 +14,10 @@
 //! - T6 10-27 11:30 (27th): email, return_refund, first response due at 12:30, negative.
 //! - T7 10-25 12:00 (25th): merged into T2: left out of every report.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use expect_test::{expect, Expect};
-use sb_domain::{Channel, Order, OrderStatus};
+use sb_domain::{Carrier, Channel, Order, OrderStatus};
 use sb_store::{
     Direction, NewAuditEntry, NewCustomer, NewInbound, NewLlmUsage, NewOutbound, NewUser, Queue, ReportWindow, Role, SlaDimension, Store, TicketStatus, TicketTriageUpdate,
     TicketUpdate, TriageOutcome, WindowParams,
@@ -424,9 +424,9 @@ async fn customer_360_gathers_history_trend_and_orders(db: &TestDb) {
         placed_at: Utc.with_ymd_and_hms(2026, 10, 20, 9, 0, 0).unwrap(),
         shipped_at: None,
         delivered_at: None,
-        promised_delivery: None,
-        carrier: None,
-        tracking_number: None,
+        promised_delivery: NaiveDate::from_ymd_opt(2026, 10, 24),
+        carrier: Some(Carrier::Ups),
+        tracking_number: Some("1Z 999 AA1 01 2345 6784".into()),
         total_minor: 4999,
         currency: "EUR".into(),
         items: Vec::new(),
@@ -457,7 +457,7 @@ async fn customer_360_gathers_history_trend_and_orders(db: &TestDb) {
         {"ticket_id":"T1","created_at":"2026-10-24T23:30:00+02:00","channel":"email","status":"resolved","category":"service_action","intent":"track_order","priority":40,"sentiment":0.2,"subject":"question 1","resolved_at":"2026-10-25T01:30:00+02:00"}
     "#]]);
     check(&view.orders, &ticket_ids, expect![[r#"
-        {"number":"A10493","status":"shipped","placed_at":"2026-10-20T11:00:00+02:00","total_minor":4999,"currency":"EUR"}
+        {"number":"A10493","status":"shipped","placed_at":"2026-10-20T11:00:00+02:00","total_minor":4999,"currency":"EUR","carrier":"ups","tracking_number":"1Z 999 AA1 01 2345 6784","tracking_url":"https://www.ups.com/track?tracknum=1Z999AA10123456784","promised_delivery":"2026-10-24"}
     "#]]);
     assert!(matches!(store.report_customer(999_999, &days).await, Err(sb_store::Error::NotFound { .. })));
 }

@@ -1,5 +1,7 @@
 //! The web console in real headless Chromium (Debian's `chromium` and `chromium-driver`),
-//! driven over WebDriver by fantoccini, against the real `switchboard serve`.
+//! driven over WebDriver by fantoccini, against the real `switchboard serve`; the main flow runs
+//! in headless Firefox too (Debian's `firefox-esr` and geckodriver, which `scripts/services.sh`
+//! builds from crates.io into `~/.cache/switchboard/geckodriver`).
 //!
 //! An agent logs in through the page; messages sent through the API appear live in the queue
 //! (no reload: a marker set on the page before survives); the agent opens the new ticket, sees
@@ -8,7 +10,7 @@
 //! refused (and the API refuses the viewer's session too), the ticket without actions or editor
 //! and with the customer masked. A safety report waits in the safety queue.
 //!
-//! The test fails, saying how to install them, when Chromium or chromedriver are missing.
+//! The tests fail, saying how to install them, when a browser or its driver is missing.
 //! With `SWITCHBOARD_SCREENSHOTS=DIR` set it also saves its pages as PNGs at 1440×900 into DIR
 //! (`scripts/screenshots.sh`), and one at tablet width (1024×768).
 
@@ -22,50 +24,110 @@ use serde_json::{json, Value};
 use crate::cli::repo_root;
 use crate::serve::{binary, create_token, Server, TestDatabase};
 
-const INSTALL_HINT: &str = "the console's browser tests need Debian's Chromium and its WebDriver: run `apt-get install -y chromium chromium-driver` (scripts/services.sh does it)";
 pub(crate) const PASSWORD: &str = "a long console password";
 
-fn find_program(names: &[&str]) -> PathBuf {
-    for name in names {
-        for dir in std::env::var("PATH").unwrap_or_default().split(':').chain(["/usr/bin", "/usr/lib/chromium"]) {
-            let candidate = PathBuf::from(dir).join(name);
-            if candidate.is_file() {
-                return candidate;
+/// The browsers the console is tested in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Engine {
+    Chromium,
+    Firefox,
+}
+
+impl Engine {
+    fn install_hint(self) -> &'static str {
+        match self {
+            Engine::Chromium => "the console's browser tests need Debian's Chromium and its WebDriver: run `apt-get install -y chromium chromium-driver` (scripts/services.sh does it)",
+            Engine::Firefox => "the console's Firefox tests need Debian's Firefox ESR and geckodriver: run `apt-get install -y firefox-esr && cargo install geckodriver --locked --root ~/.cache/switchboard/geckodriver` (scripts/services.sh does both)",
+        }
+    }
+
+    /// Where the driver and the browser are looked for besides PATH.
+    fn extra_dirs(self) -> Vec<PathBuf> {
+        match self {
+            Engine::Chromium => vec![PathBuf::from("/usr/bin"), PathBuf::from("/usr/lib/chromium")],
+            Engine::Firefox => {
+                let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+                vec![PathBuf::from("/usr/bin"), home.join(".cache/switchboard/geckodriver/bin")]
             }
         }
     }
-    panic!("{} not found: {INSTALL_HINT}", names.join(" or "));
+
+    fn find(self, names: &[&str]) -> PathBuf {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        for name in names {
+            for dir in std::env::split_paths(&path).chain(self.extra_dirs()) {
+                let candidate = dir.join(name);
+                if candidate.is_file() {
+                    return candidate;
+                }
+            }
+        }
+        panic!("{} not found: {}", names.join(" or "), self.install_hint());
+    }
 }
 
-/// chromedriver on a free port; killed when dropped.
+/// The browser's WebDriver (chromedriver or geckodriver) on a free port; killed when dropped.
 pub(crate) struct Driver {
     child: Child,
     url: String,
+    engine: Engine,
 }
 
 impl Driver {
+    /// chromedriver: the browser most tests use.
     pub(crate) async fn start() -> Driver {
-        let chromedriver = find_program(&["chromedriver"]);
+        Driver::start_for(Engine::Chromium).await
+    }
+
+    pub(crate) async fn start_for(engine: Engine) -> Driver {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(chromedriver).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|error| panic!("chromedriver does not start ({error}): {INSTALL_HINT}"));
-        let driver = Driver { child, url: format!("http://127.0.0.1:{port}") };
+        let mut command = match engine {
+            Engine::Chromium => {
+                let mut command = Command::new(engine.find(&["chromedriver"]));
+                command.arg(format!("--port={port}"));
+                command
+            }
+            Engine::Firefox => {
+                // Each geckodriver picks its own free Marionette port, so tests run side by side.
+                let mut command = Command::new(engine.find(&["geckodriver"]));
+                command.args(["--host", "127.0.0.1", "--port", &port.to_string(), "--log", "error"]);
+                command
+            }
+        };
+        let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|error| panic!("the {engine:?} WebDriver does not start ({error}): {}", engine.install_hint()));
+        let driver = Driver { child, url: format!("http://127.0.0.1:{port}"), engine };
         let deadline = Instant::now() + Duration::from_secs(20);
         while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not listen within 20 s: {INSTALL_HINT}");
+            assert!(Instant::now() < deadline, "the {engine:?} WebDriver did not listen within 20 s: {}", engine.install_hint());
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         driver
     }
 
     pub(crate) async fn browser(&self) -> Client {
-        let chromium = find_program(&["chromium", "chromium-browser"]);
         let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            json!({"binary": chromium, "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1440,900", "--hide-scrollbars", "--lang=en-US"]}),
-        );
+        match self.engine {
+            Engine::Chromium => {
+                let chromium = self.engine.find(&["chromium", "chromium-browser"]);
+                capabilities.insert(
+                    "goog:chromeOptions".into(),
+                    json!({"binary": chromium, "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1440,900", "--hide-scrollbars", "--lang=en-US"]}),
+                );
+            }
+            Engine::Firefox => {
+                let firefox = self.engine.find(&["firefox-esr", "firefox"]);
+                capabilities.insert(
+                    "moz:firefoxOptions".into(),
+                    json!({"binary": firefox, "args": ["-headless", "-width=1440", "-height=900"], "prefs": {"intl.accept_languages": "en-US", "intl.locale.requested": "en-US"}}),
+                );
+            }
+        }
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let browser = ClientBuilder::new(connector).capabilities(capabilities).connect(&self.url).await.unwrap_or_else(|error| panic!("chromium does not start through chromedriver ({error}): {INSTALL_HINT}"));
+        let browser = ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .unwrap_or_else(|error| panic!("{:?} does not start through its WebDriver ({error}): {}", self.engine, self.engine.install_hint()));
         set_viewport(&browser, 1440, 900).await;
         browser
     }
@@ -153,7 +215,23 @@ pub(crate) async fn send_message(client: &reqwest::Client, base_url: &str, token
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_works_a_live_ticket_in_chromium_and_a_viewer_stays_read_only() {
-    let driver = Driver::start().await;
+    an_agent_works_a_live_ticket_and_a_viewer_stays_read_only(Engine::Chromium).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_works_a_live_ticket_in_firefox_and_a_viewer_stays_read_only() {
+    an_agent_works_a_live_ticket_and_a_viewer_stays_read_only(Engine::Firefox).await;
+}
+
+/// The pictures come from Chromium only, so one run of `scripts/screenshots.sh` gives one set.
+async fn picture(engine: Engine, browser: &Client, name: &str) {
+    if engine == Engine::Chromium {
+        screenshot(browser, name).await;
+    }
+}
+
+async fn an_agent_works_a_live_ticket_and_a_viewer_stays_read_only(engine: Engine) {
+    let driver = Driver::start_for(engine).await;
     let database = TestDatabase::new(false).await;
     create_user(&database.url, "agent@example.com", "Alex Agent", "agent");
     create_user(&database.url, "viewer@example.com", "Vic Viewer", "viewer");
@@ -164,11 +242,11 @@ async fn an_agent_works_a_live_ticket_in_chromium_and_a_viewer_stays_read_only()
     let browser = driver.browser().await;
 
     browser.goto(&format!("{base_url}/console/login")).await.unwrap();
-    screenshot(&browser, "login").await;
+    picture(engine, &browser, "login").await;
     log_in(&browser, &base_url, "agent@example.com").await;
     let empty = text_of(&browser, "#queue-empty .empty-title").await;
     assert_eq!(empty, "No tickets match these filters", "an empty queue says so");
-    screenshot(&browser, "queue-empty").await;
+    picture(engine, &browser, "queue-empty").await;
 
     // Messages arrive while the page is open: no reload (the marker survives), rows appear.
     browser.execute("window.__noReload = true;", vec![]).await.unwrap();
@@ -187,7 +265,7 @@ async fn an_agent_works_a_live_ticket_in_chromium_and_a_viewer_stays_read_only()
         wait_for(&browser, &format!("document.querySelector('#queue-list [data-ticket-id=\"{ticket_id}\"]')"), &format!("ticket {ticket_id} in the queue, live")).await;
     }
     assert_eq!(browser.execute("return window.__noReload === true;", vec![]).await.unwrap(), json!(true), "the queue updated without a reload");
-    screenshot(&browser, "queue").await;
+    picture(engine, &browser, "queue").await;
 
     // Open the order question: AI analysis and the suggested reply.
     let ticket_id = ticket_ids[0];
@@ -211,7 +289,7 @@ async fn an_agent_works_a_live_ticket_in_chromium_and_a_viewer_stays_read_only()
         let n_marks = browser.find_all(Locator::Css(".editor-backdrop mark")).await.unwrap().len();
         assert!(n_marks > 0, "missing variables are highlighted");
     }
-    screenshot(&browser, "ticket").await;
+    picture(engine, &browser, "ticket").await;
 
     // Take it and answer it: the reply shows in the conversation, and the API has it.
     browser.find(Locator::Id("action-assign")).await.unwrap().click().await.unwrap();
@@ -232,12 +310,13 @@ async fn an_agent_works_a_live_ticket_in_chromium_and_a_viewer_stays_read_only()
     wait_for(&browser, "document.querySelector('#ai-panel #ai-severity')", "the safety ticket").await;
     let facts = text_of(&browser, ".ticket-facts").await;
     assert!(facts.contains("Safety queue"), "{facts}");
-    screenshot(&browser, "ticket-safety").await;
+    picture(engine, &browser, "ticket-safety").await;
     // A tablet in landscape: the panels move below the conversation, nothing is cut off.
     set_viewport(&browser, 1024, 768).await;
-    let overflow = browser.execute("return document.documentElement.scrollWidth - window.innerWidth;", vec![]).await.unwrap();
+    // Against the width inside the scroll bar: Firefox draws one where headless Chromium hides it.
+    let overflow = browser.execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth;", vec![]).await.unwrap();
     assert_eq!(overflow, json!(0), "no horizontal scrolling at tablet width");
-    screenshot(&browser, "ticket-tablet").await;
+    picture(engine, &browser, "ticket-tablet").await;
     set_viewport(&browser, 1440, 900).await;
 
     // A mail with a photo: the attachment is listed under the message and downloads (as a
@@ -261,7 +340,7 @@ async fn an_agent_works_a_live_ticket_in_chromium_and_a_viewer_stays_read_only()
     assert_eq!(n_admin_links, 0, "no admin navigation for a viewer");
     browser.goto(&format!("{base_url}/console/admin")).await.unwrap();
     wait_for(&browser, "document.getElementById('forbidden')", "the refusal of the admin page").await;
-    screenshot(&browser, "viewer-admin-refused").await;
+    picture(engine, &browser, "viewer-admin-refused").await;
     browser.goto(&format!("{base_url}/console/tickets/{ticket_id}")).await.unwrap();
     wait_for(&browser, "document.querySelector('#ai-panel')", "the ticket, as a viewer").await;
     assert!(browser.find(Locator::Id("ticket-actions")).await.is_err(), "no action buttons for a viewer");
@@ -271,7 +350,7 @@ async fn an_agent_works_a_live_ticket_in_chromium_and_a_viewer_stays_read_only()
     let page_text = text_of(&browser, "body").await;
     assert!(!page_text.contains("ana.silva@example.com"), "no contact details on a viewer's page");
     assert!(browser.find(Locator::Id("composer-text")).await.is_err(), "no reply editor for a viewer");
-    screenshot(&browser, "ticket-viewer").await;
+    picture(engine, &browser, "ticket-viewer").await;
     // Attachments cannot be masked: a viewer gets neither the list nor the file.
     browser.goto(&format!("{base_url}/console/tickets/{photo_ticket}")).await.unwrap();
     wait_for(&browser, "document.querySelector('.message.inbound .bubble')", "the photo ticket, as a viewer").await;

@@ -2,6 +2,7 @@
 
 mod cli;
 mod console;
+mod console_ticket;
 mod dashboard;
 mod kb;
 mod email;
