@@ -6,6 +6,8 @@
 // token. Sending gives each message an id before the first attempt, so retries after a network
 // failure never store it twice. Replies arrive live over /ws (?chat_token=…), which sends this
 // conversation's events only; on each the page reads the messages after the last it shows.
+// Once the conversation's latest ticket is resolved, the page asks for a rating (1–5 stars and
+// an optional comment) once per ticket: the tickets asked about are remembered in localStorage.
 
 import { h, clear } from "./dom.js";
 
@@ -13,6 +15,8 @@ const STORAGE_KEY = "switchboard.chat.v1";
 const TYPING_ANNOUNCE_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
 const PRESENCE_POLL_MS = 30000;
+const RATING_POLL_MS = 10000;
+const ASKED_KEY = "switchboard.chat.rated.v1";
 
 const $ = (id) => document.getElementById(id);
 const embedded = document.body.dataset.embedded === "true";
@@ -152,6 +156,8 @@ async function loadNewMessages() {
   try {
     const history = await call("GET", `/conversations/${session.conversationId}/messages?after=${lastMessageId}`);
     showMessages(history.messages);
+    resetRatingIfReopened(history.messages);
+    checkRating();
   } catch (error) {
     if (error.status === 401 || error.status === 404) forget();
   }
@@ -289,6 +295,98 @@ function reconnect() {
   connect();
 }
 
+// ---- rating ----
+
+let ratingTicketId = null;
+
+function askedTickets() {
+  try {
+    const stored = JSON.parse(window.localStorage.getItem(ASKED_KEY) || "[]");
+    return Array.isArray(stored) ? stored : [];
+  } catch {
+    return [];
+  }
+}
+
+function rememberAsked(ticketId) {
+  try {
+    const asked = askedTickets().filter((id) => id !== ticketId).slice(-50);
+    asked.push(ticketId);
+    window.localStorage.setItem(ASKED_KEY, JSON.stringify(asked));
+  } catch {
+    // Storage refused: the prompt may show again after a reload.
+  }
+}
+
+/// Reads whether the latest ticket is resolved and unrated, and offers the prompt the first
+/// time it is.
+async function checkRating() {
+  if (!session || ratingTicketId !== null) return;
+  let conversation;
+  try {
+    conversation = await call("GET", `/conversations/${session.conversationId}`);
+  } catch {
+    return;
+  }
+  const ticketId = conversation.rating_ticket_id;
+  if (!ticketId || conversation.rated || askedTickets().includes(ticketId)) return;
+  ratingTicketId = ticketId;
+  rememberAsked(ticketId);
+  $("chat-rating-form").reset();
+  lightStars(0);
+  $("chat-rating-form").hidden = false;
+  $("chat-rating-thanks").hidden = true;
+  $("chat-rating-error").hidden = true;
+  $("chat-rating").hidden = false;
+  scrollToEnd();
+}
+
+function lightStars(value) {
+  for (const star of document.querySelectorAll(".chat-star")) star.classList.toggle("lit", Number(star.dataset.stars) <= value);
+}
+
+function chosenRating() {
+  const checked = document.querySelector(".chat-star-input:checked");
+  return checked ? Number(checked.value) : 0;
+}
+
+async function submitRating(event) {
+  event.preventDefault();
+  const rating = chosenRating();
+  const error = $("chat-rating-error");
+  if (!rating) {
+    error.textContent = "Please choose from 1 to 5 stars.";
+    error.hidden = false;
+    return;
+  }
+  const comment = $("chat-rating-comment").value.trim();
+  const button = $("chat-rating-submit");
+  button.disabled = true;
+  try {
+    await call("POST", `/conversations/${session.conversationId}/rating`, comment ? { rating, comment } : { rating });
+    $("chat-rating-form").hidden = true;
+    $("chat-rating-thanks").hidden = false;
+  } catch (failure) {
+    error.textContent = failure instanceof ChatError ? failure.message : "We couldn't send your rating. Please try again.";
+    error.hidden = false;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function dismissRating() {
+  $("chat-rating").hidden = true;
+}
+
+/// A new message after the prompt means a new exchange: its ticket may be rated later.
+function resetRatingIfReopened(messages) {
+  if (ratingTicketId === null) return;
+  if (messages.some((message) => message.from === "customer")) {
+    ratingTicketId = null;
+    $("chat-rating").hidden = true;
+  }
+}
+
 // ---- start ----
 
 function showStart() {
@@ -352,6 +450,9 @@ $("chat-text").addEventListener("input", () => {
 $("chat-text").addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) submitComposer(event);
 });
+$("chat-rating-form").addEventListener("submit", submitRating);
+$("chat-rating-dismiss").addEventListener("click", dismissRating);
+$("chat-stars").addEventListener("change", () => lightStars(chosenRating()));
 $("chat-close")?.addEventListener("click", () => window.parent.postMessage({ type: "switchboard:close" }, "*"));
 window.addEventListener("message", (event) => {
   if (event.source === window.parent && event.data && event.data.type === "switchboard:visibility") visible = Boolean(event.data.open);
@@ -359,5 +460,7 @@ window.addEventListener("message", (event) => {
 
 refreshPresence();
 setInterval(refreshPresence, PRESENCE_POLL_MS);
+// The chat's socket carries messages, not status changes: a resolution is read here.
+setInterval(checkRating, RATING_POLL_MS);
 if (session) showConversation();
 else showStart();

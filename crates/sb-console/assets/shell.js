@@ -1,6 +1,8 @@
-// What every signed-in page has: the log-out button and the live-connection indicator.
+// What every signed-in page has: the log-out button, the live-connection indicator and, for
+// those who work tickets, the presence toggle.
 
 import { api } from "./api.js";
+import "./presence.js";
 
 export function setLiveState(state) {
   const node = document.getElementById("live-status");

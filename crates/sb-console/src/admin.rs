@@ -133,7 +133,28 @@ fn body(slug: &str, caller: &Caller) -> Markup {
                 }
             }
             section.card {
-                table.table { thead { tr { th { "Name" } th { "Email" } th { "Role" } th { "Status" } th.actions-col { span.visually-hidden { "Actions" } } } } tbody #users {} }
+                table.table { thead { tr { th { "Name" } th { "Email" } th { "Role" } th { "Status" } th { "Routing" } th.actions-col { span.visually-hidden { "Actions" } } } } tbody #users {} }
+            }
+            @if caller.can(Permission::ManageUsers) {
+                dialog #routing-dialog .dialog aria-labelledby="routing-title" {
+                    form #routing-form novalidate {
+                        h2 #routing-title { "Routing" }
+                        p.muted { "What the router may give this person. An empty list means any." }
+                        fieldset.field { legend { "Intents" } div.checks { @for intent in crate::pages::INTENTS { label.check { input type="checkbox" name="intents" value=(intent); (crate::pages::intent_label(intent)) } } } }
+                        fieldset.field { legend { "Channels" } div.checks { @for channel in ["email", "chat", "api", "sms", "voice"] { label.check { input type="checkbox" name="channels" value=(channel); (channel) } } } }
+                        label.field { span { "Languages (ISO codes, comma-separated)" } input name="languages" placeholder="en, es" autocomplete="off"; }
+                        label.check { input type="checkbox" name="safety" value="yes"; "Safety queue (adverse reactions, hazards)" }
+                        div.form-grid {
+                            label.field { span { "Open tickets at most" } input name="max_open_tickets" type="number" min="0" max="1000" required; }
+                            label.field { span { "Chats at most" } input name="max_chats" type="number" min="0" max="1000" required; }
+                        }
+                        div.form-foot {
+                            p.form-error #routing-error role="alert" hidden {}
+                            button.button.ghost type="button" #routing-cancel { "Cancel" }
+                            button.button.primary type="submit" { "Save routing" }
+                        }
+                    }
+                }
             }
         },
         "tokens" => html! {

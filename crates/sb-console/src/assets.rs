@@ -14,6 +14,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("api.js", JS, include_str!("../assets/api.js")),
     ("dom.js", JS, include_str!("../assets/dom.js")),
     ("shell.js", JS, include_str!("../assets/shell.js")),
+    ("presence.js", JS, include_str!("../assets/presence.js")),
     ("live.js", JS, include_str!("../assets/live.js")),
     ("queue.js", JS, include_str!("../assets/queue.js")),
     ("ticket.js", JS, include_str!("../assets/ticket.js")),

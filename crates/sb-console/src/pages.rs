@@ -82,6 +82,9 @@ pub(crate) fn layout(title: &str, caller: &Caller, session: &Session, active: &s
                         }
                     }
                     div.topbar-right {
+                        @if caller.can(Permission::Write) {
+                            button #presence .presence type="button" aria-pressed="false" data-state="away" hidden { span.dot aria-hidden="true" {} span.label { "Away" } }
+                        }
                         span #live-status .live-status data-state="connecting" title="Live updates" hidden { span.dot {} span.label { "Connecting" } }
                         span.user { span.user-name { (user.name) } span.role-chip { (role_label(user)) } }
                         button #logout .button.ghost type="button" { "Log out" }

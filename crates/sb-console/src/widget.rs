@@ -110,6 +110,25 @@ pub async fn chat_page(State(state): State<AppState>, query: Result<Query<ChatPa
                     section.chat-conversation #chat-conversation hidden {
                         ol.chat-messages #chat-messages aria-live="polite" aria-label="Messages" {}
                         div.chat-typing #chat-typing hidden { span.typing-dots aria-hidden="true" { span {} span {} span {} } span #chat-typing-text { "Typing…" } }
+                        section.chat-rating #chat-rating aria-labelledby="chat-rating-title" hidden {
+                            form #chat-rating-form novalidate {
+                                h3 #chat-rating-title { "How did we do?" }
+                                fieldset.chat-stars #chat-stars {
+                                    legend.chat-sr { "Your rating, from 1 (poor) to 5 stars (excellent)" }
+                                    @for stars in 1..=5_u8 {
+                                        input.chat-star-input id={ "chat-star-" (stars) } type="radio" name="rating" value=(stars);
+                                        label.chat-star for={ "chat-star-" (stars) } data-stars=(stars) { span aria-hidden="true" { "★" } span.chat-sr { (stars) @if stars == 1 { " star" } @else { " stars" } } }
+                                    }
+                                }
+                                label.chat-field { span { "Anything to add? (optional)" } textarea #chat-rating-comment name="comment" rows="2" maxlength="1000" {} }
+                                p.chat-error #chat-rating-error role="alert" hidden {}
+                                div.chat-rating-actions {
+                                    button.chat-link #chat-rating-dismiss type="button" { "No thanks" }
+                                    button.chat-button #chat-rating-submit type="submit" { "Send rating" }
+                                }
+                            }
+                            p.chat-rating-thanks #chat-rating-thanks role="status" hidden { "Thank you for your feedback!" }
+                        }
                         form.chat-composer #chat-composer {
                             textarea #chat-text name="text" rows="1" maxlength="5000" placeholder="Write a message…" aria-label="Message" {}
                             button.chat-send #chat-send type="submit" aria-label="Send" disabled { "Send" }

@@ -111,6 +111,9 @@ async fn pages_answer_each_role_as_the_table_says() {
         ("/console/assets/dashboard.js", "nobody", 200, "metrics_tick"),
         ("/console/assets/workspace.js", "nobody", 200, "import * as queue"),
         ("/console/assets/console.css", "nobody", 200, ".queue-item"),
+        ("/console", "agent", 200, "id=\"presence\""),
+        ("/console/admin/users", "admin", 200, "id=\"routing-dialog\""),
+        ("/console/assets/presence.js", "nobody", 200, "/me/presence/heartbeat"),
         ("/console/assets/../Cargo.toml", "nobody", 404, ""),
         ("/console/assets/secrets.js", "nobody", 404, "no such asset"),
     ];
@@ -134,6 +137,15 @@ async fn pages_answer_each_role_as_the_table_says() {
     let (_, _, agent_page) = console.get("/console", cookies[1].1.as_deref()).await;
     if agent_page.contains("data-nav=\"admin\"") || agent_page.contains("data-nav=\"dashboard\"") {
         mismatches.push("an agent's navigation offers admin or the dashboard".into());
+    }
+    // The presence toggle only for those who work tickets; the routing editor only for admins.
+    let (_, _, viewer_page) = console.get("/console", cookies[2].1.as_deref()).await;
+    if viewer_page.contains("id=\"presence\"") {
+        mismatches.push("a viewer's top bar offers the presence toggle".into());
+    }
+    let (_, _, supervisor_users) = console.get("/console/admin/users", cookies[4].1.as_deref()).await;
+    if supervisor_users.contains("id=\"routing-dialog\"") {
+        mismatches.push("a supervisor's users page offers the routing editor".into());
     }
     // The admin side navigation lists only the sections the role may open.
     let (_, _, supervisor_admin) = console.get("/console/admin", cookies[4].1.as_deref()).await;

@@ -278,6 +278,11 @@ pub struct ChatConversationDto {
     /// The conversation's tickets, oldest first: `/ws` sends the events of these.
     ticket_ids: Vec<i64>,
     agents_online: bool,
+    /// The latest ticket, once resolved or closed: what the widget asks the customer to rate
+    /// (`POST …/rating`). Null while the conversation is open.
+    rating_ticket_id: Option<i64>,
+    /// Whether that ticket has a rating already.
+    rated: bool,
 }
 
 /// Read a conversation
@@ -300,7 +305,16 @@ pub async fn get_conversation(State(state): State<AppState>, headers: HeaderMap,
     let Path(conversation_id) = conversation_id?;
     let conversation = conversation(&state, &headers, conversation_id).await?;
     let ticket_ids = state.service.chat_ticket_ids(&conversation).await?;
-    Ok(Json(ChatConversationDto { conversation_id: conversation.id, name: conversation.customer_name, email: conversation.customer_email, ticket_ids, agents_online: state.chat.presence.agents_online() }))
+    let rating = state.service.chat_rating_state(&conversation).await?;
+    Ok(Json(ChatConversationDto {
+        conversation_id: conversation.id,
+        name: conversation.customer_name,
+        email: conversation.customer_email,
+        ticket_ids,
+        agents_online: state.chat.presence.agents_online(),
+        rating_ticket_id: rating.map(|(ticket_id, _)| ticket_id),
+        rated: rating.is_some_and(|(_, rated)| rated),
+    }))
 }
 
 /// Who wrote a message, as the customer sees it.

@@ -24,8 +24,10 @@ mod openapi;
 mod rate_limit;
 mod reports;
 mod request_log;
+mod routing;
 mod session;
 mod sla;
+mod survey;
 mod ticket_actions;
 mod throttle;
 mod tickets;
@@ -161,6 +163,10 @@ pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
         .route("/audit/verify", get(admin::verify_audit))
         .route("/users", get(admin::list_users).post(admin::create_user))
         .route("/users/{user_id}", patch(admin::update_user))
+        .route("/users/{user_id}/routing", put(routing::set_skills))
+        .route("/agents/routing", get(routing::list_agents))
+        .route("/me/presence", get(routing::my_presence).put(routing::set_my_presence))
+        .route("/me/presence/heartbeat", post(routing::heartbeat))
         .route("/tokens", get(admin::list_tokens).post(admin::create_token))
         .route("/tokens/{token_id}", delete(admin::revoke_token))
         .route("/session", post(session::log_in).get(session::current).delete(session::log_out))
@@ -197,6 +203,7 @@ pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
         .route("/ready", get(ready))
         .route("/metrics", get(metrics::serve_metrics))
         .route("/help/{slug}", get(assist::help_page))
+        .route("/rate/{secret}", get(survey::survey_page).post(survey::submit_survey))
         .route("/ws", get(ws::events_socket))
         .nest("/api/v1", api)
         .merge(pages)

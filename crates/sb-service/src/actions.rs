@@ -270,6 +270,13 @@ impl Service {
         self.publish_ticket_updated(&ticket);
         if matches!(status, TicketStatus::Resolved | TicketStatus::Closed) && !was_done {
             self.after_resolution(ticket_id).await;
+            // A person resolved it: an email customer is asked to rate it (once per ticket). The
+            // resolution stands whether or not the survey could be queued.
+            if actor.user_id.is_some() {
+                if let Err(error) = self.send_csat_survey(&ticket).await {
+                    tracing::warn!(ticket_id, error = %error, "cannot queue the satisfaction survey");
+                }
+            }
         }
         Ok(ticket)
     }

@@ -28,6 +28,7 @@ mod knowledge;
 mod metrics;
 mod orders;
 mod pipeline;
+pub mod routing;
 mod sla;
 mod sla_watch;
 mod transfer;
@@ -43,7 +44,7 @@ use sb_triage::TriageEngine;
 
 pub use crate::admin::new_secret;
 pub use crate::chat::{TypingParty, MAX_CLIENT_MESSAGE_ID_CHARS};
-pub use crate::csat::{CsatSource, MAX_CSAT_COMMENT_CHARS};
+pub use crate::csat::{CsatSource, SurveyLink, MAX_CSAT_COMMENT_CHARS, SURVEY_VALID_DAYS};
 pub use crate::demo::{seed_demo_data, DemoSummary};
 pub use crate::email::{AttachmentFile, EmailConfig, EmailReceipt, MailSource, NotMail, ThreadedBy, RFC822};
 pub use crate::error::{Error, Result};
@@ -52,6 +53,7 @@ pub use crate::knowledge::{index_article, stored_article};
 pub use crate::metrics::{EmailSendOutcome, ServiceMetrics};
 pub use crate::orders::DemoStoreConnector;
 pub use crate::pipeline::{IncomingMessage, MessageReceipt, ReceiptStatus};
+pub use crate::routing::RoutingConfig;
 pub use crate::sla_watch::SlaRound;
 pub use crate::transfer::{Transfer, TransferRefusal};
 
@@ -106,6 +108,8 @@ pub struct ServiceConfig {
     pub alerts: alerts::AlertConfig,
     /// The email channel: parsing limits, our own addresses, loop protection, threading.
     pub email: EmailConfig,
+    /// Live routing of the human and safety queues to present agents.
+    pub routing: RoutingConfig,
 }
 
 impl ServiceConfig {
@@ -120,6 +124,7 @@ impl ServiceConfig {
             answer_signer: DEFAULT_ANSWER_SIGNER.to_string(),
             alerts: alerts::AlertConfig::default(),
             email: EmailConfig::default(),
+            routing: RoutingConfig::default(),
         }
     }
 }
@@ -149,13 +154,15 @@ struct Inner {
     events: EventHub,
     /// Today's forecast per time zone (see `dashboard.rs`): it reads only days before today.
     forecasts: dashboard::ForecastCache,
+    /// Wakes this process's router task (see `routing.rs`) for a round now.
+    router_wake: tokio::sync::Notify,
 }
 
 impl Service {
     /// `engine` is `None` while the models are not loaded (or failed to load): messages are then
     /// stored and acknowledged, and triaged by the worker once an engine is available.
     pub fn new(store: Store, engine: Option<Arc<TriageEngine>>, orders: Arc<dyn OrderConnector>, config: ServiceConfig) -> Service {
-        Service { inner: Arc::new(Inner { store, engine, orders, config, metrics: ServiceMetrics::default(), knowledge: std::sync::OnceLock::new(), similar: std::sync::OnceLock::new(), events: EventHub::default(), forecasts: Default::default() }) }
+        Service { inner: Arc::new(Inner { store, engine, orders, config, metrics: ServiceMetrics::default(), knowledge: std::sync::OnceLock::new(), similar: std::sync::OnceLock::new(), events: EventHub::default(), forecasts: Default::default(), router_wake: tokio::sync::Notify::new() }) }
     }
 
     pub fn store(&self) -> &Store {

@@ -29,6 +29,7 @@ mod orders;
 mod outbox;
 mod records;
 mod reports;
+mod routing;
 mod sqlite_batch;
 mod stats;
 mod tickets;
@@ -44,7 +45,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use crate::audit::{AuditEntry, AuditFilter, AuditVerification, NewAuditEntry};
 pub use crate::chat::{ChatConversation, ChatMessage};
-pub use crate::csat::CsatRating;
+pub use crate::csat::{CsatRating, CsatSurvey};
 pub use crate::auth::{parse_scopes, secret_hash, ApiToken, NewUser, Role, Scope, Session, User};
 pub use crate::error::{Error, Result};
 pub use crate::ingest::{ClaimedMessage, FinishTriage, Ingested, IngestedRows, IngestedWithTriage, NewCustomer, NewInbound, RecordedTriage, TicketTriageUpdate, TriageOutcome};
@@ -61,6 +62,7 @@ pub use crate::reports::{
     parse_time_zone, start_of_local_day, write_csv, AgentRow, AutomationRow, CategoryRow, CostRow, Customer360, CustomerOrderRow, CustomerTicketRow, NewLlmUsage, ParamError, PendingRow, Period,
     RealtimeRow, ReportName, ReportWindow, RollupRefresh, SentimentPoint, SlaDimension, SlaRow, WindowParams, DEFAULT_DAYS, MAX_PERIODS,
 };
+pub use crate::routing::{AgentRouting, PresenceStatus, ReleasedTickets, RoutableAgent, RoutableTicket, RoutedTicket, RoutingSkills, RoutingSnapshot, DEFAULT_MAX_CHATS, DEFAULT_MAX_OPEN_TICKETS, MAX_CAPACITY};
 pub use crate::stats::{QueueDepth, TriageBacklog, OPEN_TICKET_STATUSES};
 pub use crate::tickets::{NewComplianceRecord, NewOutbound, Page, TicketFilter, TicketUpdate};
 

@@ -37,6 +37,54 @@ pub struct Config {
     pub alerts: sb_service::alerts::AlertConfig,
     pub email: EmailConfig,
     pub chat: ChatConfig,
+    pub routing: RoutingConfig,
+}
+
+/// `[routing]`: live routing of unassigned human- and safety-queue tickets to present agents
+/// (skills, capacity and presence are set over the API and kept in the database).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoutingConfig {
+    /// Route automatically (each `serve` process runs one router).
+    pub enabled: bool,
+    /// Seconds between rounds when nothing wakes the router sooner (a new ticket, an agent
+    /// becoming present).
+    pub interval_seconds: u64,
+    /// Seconds a console's heartbeat keeps its agent present; the console beats three times
+    /// per period. Past it the agent's unstarted tickets go back to the queue.
+    pub presence_ttl_seconds: u64,
+    /// Waiting tickets one round considers, most urgent first.
+    pub batch_size: i64,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> RoutingConfig {
+        let defaults = sb_service::RoutingConfig::default();
+        RoutingConfig { enabled: defaults.enabled, interval_seconds: defaults.interval.as_secs(), presence_ttl_seconds: defaults.presence_ttl.as_secs(), batch_size: defaults.batch_size }
+    }
+}
+
+impl RoutingConfig {
+    pub fn to_service(&self) -> sb_service::RoutingConfig {
+        sb_service::RoutingConfig {
+            enabled: self.enabled,
+            interval: std::time::Duration::from_secs(self.interval_seconds),
+            presence_ttl: std::time::Duration::from_secs(self.presence_ttl_seconds),
+            batch_size: self.batch_size,
+        }
+    }
+
+    fn problems(&self, problems: &mut Vec<String>) {
+        if !(1..=3_600).contains(&self.interval_seconds) {
+            problems.push(format!("routing.interval_seconds: {} is outside 1..=3600", self.interval_seconds));
+        }
+        if !(15..=86_400).contains(&self.presence_ttl_seconds) {
+            problems.push(format!("routing.presence_ttl_seconds: {} is outside 15..=86400", self.presence_ttl_seconds));
+        }
+        if !(1..=5_000).contains(&self.batch_size) {
+            problems.push(format!("routing.batch_size: {} is outside 1..=5000", self.batch_size));
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -636,6 +684,7 @@ pub fn validate(config: &Config) -> Result<()> {
     }
     config.email.smtp.problems(&config.email.imap, &mut problems);
     config.chat.problems(&mut problems);
+    config.routing.problems(&mut problems);
     for mailbox in &config.email.imap {
         mailbox.problems(&mut problems);
     }

@@ -186,6 +186,7 @@ fn service_config(config: &crate::config::Config) -> ServiceConfig {
     service_config.worker = config.worker.to_service();
     service_config.email = config.email.to_service();
     service_config.alerts = config.alerts.clone();
+    service_config.routing = config.routing.to_service();
     service_config.answer_signer = config.knowledge.answer_signer.clone();
     service_config.public_url = if config.server.public_url.is_empty() { format!("http://{}", config.server.addr) } else { config.server.public_url.clone() };
     service_config
@@ -411,6 +412,11 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             let rollup_service = service.clone();
             let receiver = shutdown_receiver.clone();
             worker_handles.push(tokio::spawn(async move { rollup_service.run_report_rollups(rollup_interval, receiver).await }));
+        }
+        {
+            let router_service = service.clone();
+            let receiver = shutdown_receiver.clone();
+            worker_handles.push(tokio::spawn(async move { router_service.run_router(receiver).await }));
         }
         {
             let alert_interval = std::time::Duration::from_secs(config.alerts.evaluate_interval_seconds.max(1));

@@ -65,6 +65,8 @@ async fn status_changes_pause_resume_and_complete_the_sla_clocks() {
             format!("{actor} ticket.status_changed"),
             format!("{actor} ticket.status_changed"),
             format!("{actor} ticket.status_changed"),
+            // An agent resolved an email ticket: its customer is mailed the survey link.
+            "system csat.survey_sent".to_string(),
             format!("{actor} ticket.reopened")
         ]
     );

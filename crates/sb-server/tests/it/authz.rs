@@ -33,6 +33,8 @@ GET    /api/v1/tickets/{ticket}/assist                          -               
 POST   /api/v1/tickets/{ticket}/kb-draft                        -                   401 403 403 422 422  422 422 403 403 403
 POST   /api/v1/tickets/{ticket}/csat       {"rating":4}                             401 403 403 422 422  422 403 403 403 403
 GET    /help/no-such-article                                    -                   404 404 404 404 404  404 404 404 404 404
+GET    /rate/sbr_no-such-survey                                 -                   404 404 404 404 404  404 404 404 404 404
+POST   /rate/sbr_no-such-survey            {"rating":5}                             404 404 404 404 404  404 404 404 404 404
 GET    /ws                                                      -                   401 403 422 403 422  422 422 422 422 422
 POST   /api/v1/tickets/{ticket}/assign     {"assignee_id":{agent}}                  401 403 403 200 200  200 200 200 403 403
 POST   /api/v1/tickets/{ticket}/status     {"status":"pending"}                     401 403 403 200 200  200 200 200 403 403
@@ -52,6 +54,11 @@ GET    /api/v1/users                                            -               
 POST   /api/v1/users   {"email":"new-{n}@example.com","name":"New","role":"agent","password":"long enough password"}  401 403 403 403 201  201 403 403 403 403
 PATCH  /api/v1/users/{user}                {"role":"supervisor"}                    401 403 403 403 200  200 403 403 403 403
 PATCH  /api/v1/users/{user}                {"active":false}                         401 403 403 403 200  200 403 403 403 403
+GET    /api/v1/agents/routing                                   -                   401 403 403 403 200  200 200 403 403 403
+PUT    /api/v1/users/{agent}/routing  {"languages":["en"],"max_open_tickets":5}    401 403 403 403 200  200 403 403 403 403
+GET    /api/v1/me/presence                                      -                   401 403 403 403 403  200 200 200 403 403
+PUT    /api/v1/me/presence                {"status":"away"}                         401 403 403 403 403  200 200 200 403 403
+POST   /api/v1/me/presence/heartbeat                            -                   401 403 403 403 403  200 200 200 403 403
 GET    /api/v1/audit?actor=system&action=ticket.&from=2026-01-01  -                 401 403 403 403 200  200 403 403 200 403
 GET    /api/v1/audit/verify                                     -                   401 403 403 403 200  200 403 403 200 403
 GET    /api/v1/tokens                                           -                   401 403 403 403 200  200 403 403 403 403
@@ -140,7 +147,7 @@ async fn every_endpoint_answers_every_caller_as_the_matrix_says() {
     assert_eq!(callers.len(), CALLERS.len());
 
     let rows = parse_matrix();
-    assert_eq!(rows.len(), 75, "every row parsed");
+    assert_eq!(rows.len(), 82, "every row parsed");
     let mut mismatches = Vec::new();
     for row in &rows {
         assert_eq!(row.expected.len(), CALLERS.len(), "{}", row.path);

@@ -8,6 +8,7 @@
 //! - `observability`: `/metrics`, request ids, and what the logs hold (and never hold);
 //! - `openapi`: the OpenAPI document against the router and the real answers;
 //! - `reports`: the report endpoints (parameter errors, JSON, CSV, personal data);
+//! - `routing`: agents' skills and presence, and the satisfaction survey's public page;
 //! - `sla`: the SLA policies endpoint;
 //! - `live`: the `/ws` event stream over a real socket (the one test here with a listener);
 //! - `transfer`: handing a ticket to another agent or queue, and the agents list;
@@ -22,6 +23,7 @@ mod live;
 mod observability;
 mod openapi;
 mod reports;
+mod routing;
 mod sla;
 mod support;
 mod transfer;

@@ -179,8 +179,8 @@ async fn every_documented_error_answer_has_codes_the_api_answers_with_that_statu
         let responses = operation["responses"].as_object().unwrap();
         for (status, response) in responses {
             let status_code: u16 = status.parse().unwrap_or_else(|_| panic!("{method} {path}: status `{status}`"));
-            // The help centre's pages are HTML for people, errors included.
-            if status_code < 400 || path == "/ready" || path.starts_with("/help/") {
+            // The help centre's and the survey's pages are HTML for people, errors included.
+            if status_code < 400 || path == "/ready" || path.starts_with("/help/") || path.starts_with("/rate/") {
                 continue;
             }
             let response = resolve(&document, response);
@@ -382,6 +382,13 @@ async fn answers_conform_to_the_documented_schemas() {
         (Method::POST, "/api/v1/chat/conversations/{conversation_id}/messages", chat_messages.clone(), Some(json!({"text": "It was due Monday.", "client_message_id": "c-1"})), &chat, 200),
         (Method::GET, "/api/v1/chat/conversations/{conversation_id}/messages", chat_messages.clone(), None, &chat, 200),
         (Method::POST, "/api/v1/chat/conversations/{conversation_id}/messages", chat_messages.clone(), Some(json!({"text": "", "client_message_id": "c-2"})), &chat, 422),
+        (Method::PUT, "/api/v1/users/{user_id}/routing", format!("/api/v1/users/{agent}/routing"), Some(json!({"languages": ["en"], "safety": true})), &admin, 200),
+        (Method::PUT, "/api/v1/users/{user_id}/routing", format!("/api/v1/users/{agent}/routing"), Some(json!({"channels": ["fax"]})), &admin, 422),
+        (Method::GET, "/api/v1/agents/routing", "/api/v1/agents/routing".into(), None, &admin, 200),
+        (Method::PUT, "/api/v1/me/presence", "/api/v1/me/presence".into(), Some(json!({"status": "available"})), &admin, 200),
+        (Method::POST, "/api/v1/me/presence/heartbeat", "/api/v1/me/presence/heartbeat".into(), None, &admin, 200),
+        (Method::GET, "/api/v1/me/presence", "/api/v1/me/presence".into(), None, &admin, 200),
+        (Method::GET, "/api/v1/me/presence", "/api/v1/me/presence".into(), None, &viewer, 403),
     ];
     let mut problems = Vec::new();
     for (method, documented_path, path, body, credential, expected) in requests {

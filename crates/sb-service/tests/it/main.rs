@@ -1,7 +1,8 @@
-//! Integration tests of the service that need no triage models: the SLA watcher and today's
-//! forecast.
+//! Integration tests of the service that need no triage models: the SLA watcher, today's
+//! forecast and the live router.
 
 mod forecast_today;
+mod routing;
 mod sla_watch;
 
 use std::sync::Arc;

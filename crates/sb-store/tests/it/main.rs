@@ -31,4 +31,6 @@ macro_rules! conformance_tests {
 
 mod conformance;
 mod reports;
+mod routing;
+mod surveys;
 mod support;

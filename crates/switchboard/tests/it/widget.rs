@@ -7,17 +7,23 @@
 //! where an order is → the ticket appears live in the agent's queue → the agent opens it, sees
 //! the AI panel and the suggested reply, and typing shows on both sides → the agent sends the
 //! suggested reply → the customer sees it live → a reload of the shop's page keeps the whole
-//! conversation.
+//! conversation → the agent resolves the ticket → the widget asks for a rating once, given
+//! with the keyboard alone.
 //!
 //! With `SWITCHBOARD_SCREENSHOTS=DIR` it saves the shop page with the widget open at 1440×900
 //! (`widget.png`, `widget-start.png`) and the agent's view of the chat ticket (`widget-agent.png`).
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::console::{create_user, log_in, screenshot, text_of, wait_for, Driver};
 use crate::serve::{Server, TestDatabase};
+
+/// WebDriver's codes for the Space and → keys.
+const SPACE: char = '\u{e00d}';
+const ARROW_RIGHT: char = '\u{e014}';
 
 /// A shop's product page: its own styles try hard to restyle everything (they must not reach
 /// the widget), and the one tag that embeds the chat.
@@ -180,6 +186,39 @@ async fn a_customer_chats_from_a_shop_page_and_an_agent_answers_live_in_chromium
     wait_for(&customer, "document.querySelector('#chat-messages .chat-message.from-automatic a.chat-article')", "the automatic answer with its article card").await;
     let link = customer.execute("return document.querySelector('.chat-message.from-automatic a.chat-article').getAttribute('href');", vec![]).await.unwrap();
     assert!(link.as_str().is_some_and(|href| href.ends_with("/help/gift-wrap")), "{link}");
+
+    // The agent resolves the ticket: the widget asks for a rating, once, and the keyboard alone
+    // gives it (focus the first star, Space, three times →: four stars).
+    let conversation = customer.execute("const session = JSON.parse(localStorage.getItem('switchboard.chat.v1')); return fetch(`/api/v1/chat/conversations/${session.conversationId}`, {headers: {Authorization: `Bearer ${session.token}`}}).then(response => response.json());", vec![]).await.unwrap();
+    assert_eq!(conversation["rating_ticket_id"], Value::Null, "nothing to rate while the ticket is open: {conversation}");
+    let latest_ticket_id = conversation["ticket_ids"].as_array().and_then(|ids| ids.last()).and_then(Value::as_i64).unwrap();
+    let resolved = agent
+        .execute(&format!("return fetch('/api/v1/tickets/{latest_ticket_id}/status', {{method: 'POST', credentials: 'same-origin', headers: {{'Content-Type': 'application/json', 'X-CSRF-Token': document.body.dataset.csrf}}, body: JSON.stringify({{status: 'resolved'}})}}).then(response => response.status);"), vec![])
+        .await
+        .unwrap();
+    assert_eq!(resolved, json!(200));
+    wait_for(&customer, "!document.getElementById('chat-rating').hidden", "the rating prompt after the resolution").await;
+    customer.execute("document.getElementById('chat-star-1').focus();", vec![]).await.unwrap();
+    let mut keys = KeyActions::new("rating-keys".into()).then(KeyAction::Down { value: SPACE }).then(KeyAction::Up { value: SPACE });
+    for _ in 0..3 {
+        keys = keys.then(KeyAction::Down { value: ARROW_RIGHT }).then(KeyAction::Up { value: ARROW_RIGHT });
+    }
+    customer.perform_actions(keys).await.unwrap();
+    let chosen = customer.execute("return [document.querySelector('.chat-star-input:checked')?.value, document.querySelectorAll('.chat-star.lit').length, document.activeElement.id];", vec![]).await.unwrap();
+    assert_eq!(chosen, json!(["4", 4, "chat-star-4"]), "four stars, chosen and shown by the keyboard");
+    customer.find(Locator::Id("chat-rating-comment")).await.unwrap().send_keys("Quick and friendly.").await.unwrap();
+    customer.find(Locator::Id("chat-rating-submit")).await.unwrap().click().await.unwrap();
+    wait_for(&customer, "!document.getElementById('chat-rating-thanks').hidden && document.getElementById('chat-rating-form').hidden", "the thanks").await;
+    let conversation = customer.execute("const session = JSON.parse(localStorage.getItem('switchboard.chat.v1')); return fetch(`/api/v1/chat/conversations/${session.conversationId}`, {headers: {Authorization: `Bearer ${session.token}`}}).then(response => response.json());", vec![]).await.unwrap();
+    assert_eq!((conversation["rating_ticket_id"].as_i64(), conversation["rated"].as_bool()), (Some(latest_ticket_id), Some(true)), "{conversation}");
+    let store = sb_store::Store::connect(&database.url, &sb_store::StoreOptions::default()).await.unwrap();
+    let rating = store.ticket_csat(latest_ticket_id).await.unwrap().expect("the rating is stored");
+    assert_eq!((rating.rating, rating.comment.as_deref(), rating.source.as_str()), (4, Some("Quick and friendly."), "chat"));
+    // Shown once: a reload of the shop's page does not ask again.
+    open_widget(&customer, &shop_url).await;
+    wait_for(&customer, "document.querySelectorAll('#chat-messages .chat-message').length >= 4", "the history after a reload").await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(customer.find(Locator::Id("chat-rating")).await.unwrap().attr("hidden").await.unwrap().is_some(), "the prompt is not shown twice");
 
     customer.close().await.unwrap();
     agent.close().await.unwrap();
