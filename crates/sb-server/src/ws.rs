@@ -10,7 +10,13 @@
 //! - then every event as it is published (`sb_service::events::Event`: an `id`, an `at` and a
 //!   `type` with ids and labels, never message text — the client re-reads through the API,
 //!   which masks what the caller's role may not see);
-//! - `{"type":"reset"}` again if this connection fell too far behind the live stream.
+//! - `{"type":"reset"}` again if this connection fell too far behind the live stream, or
+//!   (`{"type":"reset","last_id":N}`) when events of other replicas may have been lost (their
+//!   LISTEN/NOTIFY link dropped: see `sb_service::events`).
+//!
+//! On PostgreSQL the stream holds the events of every replica on the database, each under an
+//! id of this process: a client resumes on the replica it was connected to; another replica is
+//! another epoch, so it resets.
 //!
 //! A cross-site page cannot open this socket with the user's cookie: the `Origin` header, when
 //! sent (browsers always send it), must name this server's own host.
@@ -137,7 +143,8 @@ fn customer_event(ticket_ids: &[i64], event: &Event) -> Option<serde_json::Value
         | EventKind::Sla { .. }
         | EventKind::AlertRaised { .. }
         | EventKind::AlertResolved { .. }
-        | EventKind::MetricsTick { .. } => None,
+        | EventKind::MetricsTick { .. }
+        | EventKind::Gap => None,
     }
 }
 
@@ -179,6 +186,13 @@ async fn stream_events(mut socket: WebSocket, subscription: Subscription, epoch:
     loop {
         tokio::select! {
             received = receiver.recv() => match received {
+                // Other replicas' events may have been lost here: every listener reloads, and
+                // resumes after this id.
+                Ok(event) if event.kind == EventKind::Gap => {
+                    if !send_json(&mut socket, &serde_json::json!({"type": "reset", "last_id": event.id})).await {
+                        return;
+                    }
+                }
                 Ok(event) => {
                     if let Some(shaped) = listener.shape(&event) {
                         if !send_json(&mut socket, &shaped).await {

@@ -5,6 +5,7 @@ mod console;
 mod dashboard;
 mod kb;
 mod email;
+mod replicas;
 mod report;
 mod serve;
 mod wfm;
