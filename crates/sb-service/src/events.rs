@@ -123,6 +123,21 @@ pub struct Event {
     pub at: DateTime<Utc>,
     #[serde(flatten)]
     pub kind: EventKind,
+    /// The event as JSON, written once for all subscribers (hundreds of sockets share one
+    /// event: writing it per socket cost more than sending it).
+    #[serde(skip)]
+    json: OnceLock<String>,
+}
+
+impl Event {
+    pub fn new(id: u64, at: DateTime<Utc>, kind: EventKind) -> Event {
+        Event { id, at, kind, json: OnceLock::new() }
+    }
+
+    /// The event as a JSON object (what a staff subscriber is sent), written on first use.
+    pub fn json(&self) -> &str {
+        self.json.get_or_init(|| serde_json::to_string(self).unwrap_or_default())
+    }
 }
 
 /// Where a new subscriber starts.
@@ -227,7 +242,7 @@ impl EventHub {
     }
 
     fn push(ring: &mut Ring, capacity: usize, at: DateTime<Utc>, kind: EventKind) -> Arc<Event> {
-        let event = Arc::new(Event { id: ring.next_id, at, kind });
+        let event = Arc::new(Event::new(ring.next_id, at, kind));
         ring.next_id += 1;
         if ring.events.len() == capacity {
             ring.events.pop_front();
@@ -241,7 +256,7 @@ impl EventHub {
     /// are worthless a moment later (typing), so they never push real events out of the ring.
     pub fn publish_transient(&self, kind: EventKind) {
         let ring = self.ring.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let event = Arc::new(Event { id: ring.next_id - 1, at: Utc::now(), kind });
+        let event = Arc::new(Event::new(ring.next_id - 1, Utc::now(), kind));
         let _ = self.sender.send(event.clone());
         self.relay(&event, true);
     }
@@ -257,7 +272,7 @@ impl EventHub {
         let mut ring = self.ring.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let event = match relayed {
             Relayed::Gap { .. } => Self::push(&mut ring, self.capacity, Utc::now(), EventKind::Gap),
-            Relayed::Event { at, transient: true, event, .. } => Arc::new(Event { id: ring.next_id - 1, at, kind: event }),
+            Relayed::Event { at, transient: true, event, .. } => Arc::new(Event::new(ring.next_id - 1, at, event)),
             Relayed::Event { at, transient: false, event, .. } => Self::push(&mut ring, self.capacity, at, event),
         };
         let _ = self.sender.send(event);
@@ -372,6 +387,7 @@ mod tests {
         assert_eq!(json["type"], "message_added");
         assert_eq!(json["direction"], "inbound");
         assert_eq!(json["ticket_id"], 1);
+        assert_eq!(serde_json::from_str::<serde_json::Value>(live.json()).unwrap(), json, "the JSON written once is the event");
     }
 
     #[tokio::test]

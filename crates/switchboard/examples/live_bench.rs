@@ -72,8 +72,9 @@ enum Bench {
         rate: f64,
         #[arg(long, default_value_t = 20)]
         seconds: u64,
-        /// Tickets the notes go to, round-robin.
-        #[arg(long, default_value_t = 40)]
+        /// Tickets the notes go to, round-robin (enough that two notes rarely meet on one
+        /// ticket: a change to a ticket that changed meanwhile is refused as a conflict).
+        #[arg(long, default_value_t = 1_000)]
         tickets: usize,
         /// Server processes (2 needs --postgres): clients spread over them, notes sent to the first.
         #[arg(long, default_value_t = 1)]
@@ -426,7 +427,15 @@ async fn fanout(cli: &Cli, clients: usize, rate: f64, seconds: u64, n_tickets: u
             let answer = client.post(&url).bearer_auth(&token).json(&json!({"body": format!("bench note {event_idx}")})).send().await;
             let answer = match answer {
                 Ok(response) if response.status().is_success() => response.json::<Value>().await.ok(),
-                _ => None,
+                Ok(response) => {
+                    let status = response.status();
+                    eprintln!("note refused: {status} {}", response.text().await.unwrap_or_default());
+                    None
+                }
+                Err(error) => {
+                    eprintln!("note failed: {error}");
+                    None
+                }
             };
             match answer.and_then(|answer| answer["message_id"].as_i64()) {
                 Some(message_id) => {
