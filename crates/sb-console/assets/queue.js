@@ -1,6 +1,7 @@
 // The queue: filters (kept in this browser), the list of tickets most urgent first, keyboard
 // selection, "load more", and live refresh: any ticket event reloads the visible page (the
-// API applies the filters), and tickets that were not shown before flash once.
+// API applies the filters; the first event of a burst at once, the rest together), and tickets
+// that were not shown before flash once.
 
 import { api, query } from "./api.js";
 import { h, clear, label, relative, priorityBadge, slaBadge, me } from "./dom.js";
@@ -19,6 +20,8 @@ let tickets = [];
 let selectedId = null;
 let onOpen = () => {};
 let refreshTimer = null;
+let lastLoadAt = 0;
+const REFRESH_QUIET_MS = 150;
 let knownIds = new Set();
 
 function filterValues() {
@@ -101,10 +104,21 @@ export async function load() {
   }
 }
 
-/// Reloads soon; several events in a burst make one request.
+/// Reloads for a live event: the first event after a quiet moment at once (a new ticket shows
+/// without waiting), the rest of a burst together in one request 150 ms after the last.
 export function refreshSoon() {
+  const now = Date.now();
+  if (refreshTimer === null && now - lastLoadAt >= REFRESH_QUIET_MS) {
+    lastLoadAt = now;
+    load();
+    return;
+  }
   clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(load, 150);
+  refreshTimer = setTimeout(() => {
+    refreshTimer = null;
+    lastLoadAt = Date.now();
+    load();
+  }, REFRESH_QUIET_MS);
 }
 
 export function open(ticketId) {

@@ -10,7 +10,13 @@
 //! - then every event as it is published (`sb_service::events::Event`: an `id`, an `at` and a
 //!   `type` with ids and labels, never message text — the client re-reads through the API,
 //!   which masks what the caller's role may not see);
-//! - `{"type":"reset"}` again if this connection fell too far behind the live stream.
+//! - `{"type":"reset"}` again if this connection fell too far behind the live stream, or
+//!   (`{"type":"reset","last_id":N}`) when events of other replicas may have been lost (their
+//!   LISTEN/NOTIFY link dropped: see `sb_service::events`).
+//!
+//! On PostgreSQL the stream holds the events of every replica on the database, each under an
+//! id of this process: a client resumes on the replica it was connected to; another replica is
+//! another epoch, so it resets.
 //!
 //! A cross-site page cannot open this socket with the user's cookie: the `Origin` header, when
 //! sent (browsers always send it), must name this server's own host.
@@ -21,6 +27,8 @@
 //! holds the filter). A console session that can answer customers counts as an agent online
 //! while it is connected.
 
+use std::borrow::Cow;
+
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -28,7 +36,8 @@ use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use sb_service::{Event, EventKind, Resume, Subscription};
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
+use futures_util::SinkExt;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::auth::Permission;
 use crate::error::ErrorBody;
@@ -109,11 +118,12 @@ enum Listener {
 }
 
 impl Listener {
-    /// What this listener is sent of `event`, if anything.
-    fn shape(&self, event: &Event) -> Option<serde_json::Value> {
+    /// What this listener is sent of `event`, if anything: staff get the event's own JSON,
+    /// written once for every socket.
+    fn shape<'event>(&self, event: &'event Event) -> Option<Cow<'event, str>> {
         match self {
-            Listener::Staff { .. } => serde_json::to_value(event).ok(),
-            Listener::Customer { ticket_ids } => customer_event(ticket_ids, event),
+            Listener::Staff { .. } => Some(Cow::Borrowed(event.json())),
+            Listener::Customer { ticket_ids } => customer_event(ticket_ids, event).map(|value| Cow::Owned(value.to_string())),
         }
     }
 }
@@ -137,7 +147,8 @@ fn customer_event(ticket_ids: &[i64], event: &Event) -> Option<serde_json::Value
         | EventKind::Sla { .. }
         | EventKind::AlertRaised { .. }
         | EventKind::AlertResolved { .. }
-        | EventKind::MetricsTick { .. } => None,
+        | EventKind::MetricsTick { .. }
+        | EventKind::Gap => None,
     }
 }
 
@@ -155,6 +166,25 @@ async fn send_json(socket: &mut WebSocket, value: &impl serde::Serialize) -> boo
     socket.send(Message::Text(text.into())).await.is_ok()
 }
 
+/// Queues what `listener` is sent of one received event (not flushed); false when the socket
+/// is gone or the stream closed.
+async fn feed_received(socket: &mut WebSocket, listener: &Listener, received: Result<std::sync::Arc<Event>, RecvError>) -> bool {
+    let text: Cow<'_, str> = match &received {
+        // Other replicas' events may have been lost here: every listener reloads, and resumes
+        // after this id.
+        Ok(event) if event.kind == EventKind::Gap => Cow::Owned(serde_json::json!({"type": "reset", "last_id": event.id}).to_string()),
+        Ok(event) => match listener.shape(event) {
+            Some(shaped) => shaped,
+            None => return true,
+        },
+        // Too slow for the live stream: the events it missed are gone from this receiver, so
+        // the client must reload rather than believe it is up to date.
+        Err(RecvError::Lagged(_)) => Cow::Borrowed(r#"{"type":"reset"}"#),
+        Err(RecvError::Closed) => return false,
+    };
+    socket.feed(Message::Text(text.as_ref().into())).await.is_ok()
+}
+
 async fn stream_events(mut socket: WebSocket, subscription: Subscription, epoch: String, listener: Listener) {
     let Subscription { resume, mut receiver, last_id } = subscription;
     if !send_json(&mut socket, &serde_json::json!({"type": "hello", "epoch": epoch, "last_id": last_id})).await {
@@ -169,31 +199,35 @@ async fn stream_events(mut socket: WebSocket, subscription: Subscription, epoch:
         Resume::Replay(events) => {
             for event in events {
                 if let Some(shaped) = listener.shape(&event) {
-                    if !send_json(&mut socket, &shaped).await {
+                    if socket.feed(Message::Text(shaped.as_ref().into())).await.is_err() {
                         return;
                     }
                 }
+            }
+            if socket.flush().await.is_err() {
+                return;
             }
         }
     }
     loop {
         tokio::select! {
-            received = receiver.recv() => match received {
-                Ok(event) => {
-                    if let Some(shaped) = listener.shape(&event) {
-                        if !send_json(&mut socket, &shaped).await {
-                            return;
-                        }
-                    }
-                }
-                // Too slow for the live stream: the events it missed are gone from this
-                // receiver, so the client must reload rather than believe it is up to date.
-                Err(RecvError::Lagged(_)) => {
-                    if !send_json(&mut socket, &serde_json::json!({"type": "reset"})).await {
+            received = receiver.recv() => {
+                // This event and whatever else is queued already go out in one write.
+                let mut next = Some(received);
+                while let Some(received) = next.take() {
+                    if !feed_received(&mut socket, &listener, received).await {
                         return;
                     }
+                    next = match receiver.try_recv() {
+                        Ok(event) => Some(Ok(event)),
+                        Err(TryRecvError::Lagged(n_missed)) => Some(Err(RecvError::Lagged(n_missed))),
+                        Err(TryRecvError::Closed) => Some(Err(RecvError::Closed)),
+                        Err(TryRecvError::Empty) => None,
+                    };
                 }
-                Err(RecvError::Closed) => return,
+                if socket.flush().await.is_err() {
+                    return;
+                }
             },
             incoming = socket.recv() => match incoming {
                 // Clients send nothing but pings (answered by the library) and close.
@@ -210,7 +244,7 @@ mod tests {
 
     #[test]
     fn a_customer_hears_only_messages_and_agent_typing_of_its_own_tickets() {
-        let event = |kind: EventKind| Event { id: 9, at: chrono::Utc::now(), kind };
+        let event = |kind: EventKind| Event::new(9, chrono::Utc::now(), kind);
         let heard = |kind: EventKind| customer_event(&[3, 5], &event(kind)).map(|value| value["type"].as_str().unwrap_or_default().to_string());
         let message = |ticket_id, direction: &str| EventKind::MessageAdded { ticket_id, message_id: 1, direction: direction.into() };
         let typing = |ticket_id, party: &str| EventKind::Typing { ticket_id, party: party.into() };

@@ -8,7 +8,9 @@
 //! Hidden contracts:
 //! - Events carry ids and routing labels only (ticket, message, status, queue): never message
 //!   text or customer details. A subscriber re-reads what it shows through the API, which
-//!   masks personal data for the caller's role; the hub never needs to know who listens.
+//!   masks personal data for the caller's role; the hub never needs to know who listens. The
+//!   same holds for what travels between replicas (a NOTIFY payload is visible to anyone who
+//!   can LISTEN on the database).
 //! - Publishing happens after the commit, so an event never names something a reader cannot
 //!   see yet. A crash between commit and publish loses the event, not the change: clients
 //!   re-read the store when they (re)connect past what the ring holds.
@@ -16,15 +18,24 @@
 //!   lifetime — told apart by [`EventHub::epoch`] — or a subscriber too slow for the broadcast
 //!   channel) the subscriber is told [`Resume::Reset`]: it must reload its view from the API
 //!   instead of replaying. Nothing is silently skipped.
-//! - Events are per process. Several replicas on one PostgreSQL do not see each other's events
-//!   yet (LISTEN/NOTIFY fan-out is a later step).
-
+//! - Several replicas on one PostgreSQL hear each other (`fanout.rs`): each event published
+//!   here is also relayed, tagged with this hub's epoch as its origin, and every other
+//!   replica's hub publishes it again under an id of its own ([`EventHub::publish_relayed`]),
+//!   so ids stay one gap-free sequence per process and resume works per connection whichever
+//!   replica an event came from; a hub ignores its own relayed events, so nothing arrives
+//!   twice. Ids are never compared across replicas (a reconnect to another replica is another
+//!   epoch: reset). Metrics ticks are not relayed: every replica computes them from the shared
+//!   database.
+//! - When relayed events may have been lost (the LISTEN connection dropped, or this hub could
+//!   not hand its events to the relay), the hub publishes [`EventKind::Gap`]: a ring event like
+//!   any other, so live subscribers and those resuming from before it are told to reset.
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use tokio::sync::broadcast;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc};
 
 /// Events kept for resumption. At a few events per second that is minutes of history, far
 /// more than a reconnect takes; a busier site just sees more `reset`s after long outages.
@@ -35,7 +46,7 @@ const BROADCAST_CAPACITY: usize = 1_024;
 
 /// What happened.
 // Not `Eq`: the metrics carry rates as floats.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     /// A message opened a new ticket.
@@ -59,10 +70,13 @@ pub enum EventKind {
     /// Someone is writing in a ticket's conversation: `party` is `customer` (the chat widget)
     /// or `agent` (the console's composer). Not kept in any store: a hint that fades.
     Typing { ticket_id: i64, party: String },
+    /// Events of other replicas may have been lost here (see the module docs): whoever follows
+    /// this hub must reload its view. Never relayed; the WebSocket turns it into `reset`.
+    Gap,
 }
 
 /// The dashboard tiles' figures at one instant ("today" is the UTC day).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LiveMetrics {
     pub n_open: i64,
     /// Tickets waiting for a person: the human and safety queues, not waiting on the customer.
@@ -89,7 +103,7 @@ impl EventKind {
     pub fn ticket_id(&self) -> Option<i64> {
         match self {
             EventKind::TicketCreated { ticket_id } | EventKind::TicketUpdated { ticket_id, .. } | EventKind::MessageAdded { ticket_id, .. } | EventKind::Sla { ticket_id, .. } | EventKind::Typing { ticket_id, .. } => Some(*ticket_id),
-            EventKind::AlertRaised { .. } | EventKind::AlertResolved { .. } | EventKind::MetricsTick { .. } => None,
+            EventKind::AlertRaised { .. } | EventKind::AlertResolved { .. } | EventKind::MetricsTick { .. } | EventKind::Gap => None,
         }
     }
 
@@ -109,6 +123,21 @@ pub struct Event {
     pub at: DateTime<Utc>,
     #[serde(flatten)]
     pub kind: EventKind,
+    /// The event as JSON, written once for all subscribers (hundreds of sockets share one
+    /// event: writing it per socket cost more than sending it).
+    #[serde(skip)]
+    json: OnceLock<String>,
+}
+
+impl Event {
+    pub fn new(id: u64, at: DateTime<Utc>, kind: EventKind) -> Event {
+        Event { id, at, kind, json: OnceLock::new() }
+    }
+
+    /// The event as a JSON object (what a staff subscriber is sent), written on first use.
+    pub fn json(&self) -> &str {
+        self.json.get_or_init(|| serde_json::to_string(self).unwrap_or_default())
+    }
 }
 
 /// Where a new subscriber starts.
@@ -135,12 +164,39 @@ struct Ring {
     events: VecDeque<Arc<Event>>,
 }
 
+/// Events relayed towards other replicas that may wait for the database before this hub
+/// records a gap instead of blocking its publishers.
+pub(crate) const RELAY_CAPACITY: usize = 4_096;
+
+/// An event on its way to the other replicas (see `fanout.rs`), or the news that some were
+/// lost on the way. What a NOTIFY payload holds, as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "relay", rename_all = "snake_case")]
+pub(crate) enum Relayed {
+    Event { origin: String, at: DateTime<Utc>, transient: bool, event: EventKind },
+    /// The origin could not relay some of its events.
+    Gap { origin: String },
+}
+
+impl Relayed {
+    pub(crate) fn origin(&self) -> &str {
+        match self {
+            Relayed::Event { origin, .. } | Relayed::Gap { origin } => origin,
+        }
+    }
+}
+
 /// The publisher side, owned by the [`crate::Service`]. Cheap to share.
 pub struct EventHub {
     epoch: String,
     ring: Mutex<Ring>,
     sender: broadcast::Sender<Arc<Event>>,
     capacity: usize,
+    /// Where this hub's events go to reach other replicas, once the fan-out runs.
+    relay: OnceLock<mpsc::Sender<Relayed>>,
+    /// An event could not be handed to the relay (it was full or gone): the relay tells the
+    /// other replicas to reset.
+    relay_lost: AtomicBool,
 }
 
 impl Default for EventHub {
@@ -153,9 +209,20 @@ impl EventHub {
     pub fn with_capacity(capacity: usize) -> EventHub {
         let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
         // Names this process lifetime: ids restart at 1 with a new process, and a client must
-        // not resume a new process's stream from an old process's id.
-        let epoch = format!("{:x}-{:x}", Utc::now().timestamp_millis(), std::process::id());
-        EventHub { epoch, ring: Mutex::new(Ring { next_id: 1, events: VecDeque::with_capacity(capacity.min(EVENT_RING_CAPACITY)) }), sender, capacity: capacity.max(1) }
+        // not resume a new process's stream from an old process's id. It is also the origin of
+        // relayed events, so it must differ between replicas on different hosts too: random
+        // bits beside the time and process id.
+        let mut random = [0u8; 4];
+        let random = getrandom::fill(&mut random).map(|()| u32::from_le_bytes(random)).unwrap_or_default();
+        let epoch = format!("{:x}-{:x}-{random:08x}", Utc::now().timestamp_millis(), std::process::id());
+        EventHub {
+            epoch,
+            ring: Mutex::new(Ring { next_id: 1, events: VecDeque::with_capacity(capacity.min(EVENT_RING_CAPACITY)) }),
+            sender,
+            capacity: capacity.max(1),
+            relay: OnceLock::new(),
+            relay_lost: AtomicBool::new(false),
+        }
     }
 
     /// Names this process lifetime's id sequence.
@@ -163,18 +230,25 @@ impl EventHub {
         &self.epoch
     }
 
-    /// Publishes `kind` with the next id and returns that id.
+    /// Publishes `kind` with the next id and returns that id; relays it to other replicas.
     pub fn publish(&self, kind: EventKind) -> u64 {
         let mut ring = self.ring.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let event = Arc::new(Event { id: ring.next_id, at: Utc::now(), kind });
+        let event = Self::push(&mut ring, self.capacity, Utc::now(), kind);
+        // Sent under the lock, so live order is id order. No receiver is not an error.
+        let _ = self.sender.send(event.clone());
+        // Relayed under the lock too, so the other replicas hear this hub's events in its order.
+        self.relay(&event, false);
+        event.id
+    }
+
+    fn push(ring: &mut Ring, capacity: usize, at: DateTime<Utc>, kind: EventKind) -> Arc<Event> {
+        let event = Arc::new(Event::new(ring.next_id, at, kind));
         ring.next_id += 1;
-        if ring.events.len() == self.capacity {
+        if ring.events.len() == capacity {
             ring.events.pop_front();
         }
         ring.events.push_back(event.clone());
-        // Sent under the lock, so live order is id order. No receiver is not an error.
-        let _ = self.sender.send(event.clone());
-        event.id
+        event
     }
 
     /// Sends `kind` to live subscribers only: not kept in the ring and no new id (it carries
@@ -182,8 +256,58 @@ impl EventHub {
     /// are worthless a moment later (typing), so they never push real events out of the ring.
     pub fn publish_transient(&self, kind: EventKind) {
         let ring = self.ring.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let event = Arc::new(Event { id: ring.next_id - 1, at: Utc::now(), kind });
+        let event = Arc::new(Event::new(ring.next_id - 1, Utc::now(), kind));
+        let _ = self.sender.send(event.clone());
+        self.relay(&event, true);
+    }
+
+    /// Publishes an event another replica relayed: under this hub's next id (or, `transient`,
+    /// as [`EventHub::publish_transient`] does), never relayed again. Events of this hub's own
+    /// origin are ignored (every listener hears its own notifications). Returns whether it was
+    /// published.
+    pub(crate) fn publish_relayed(&self, relayed: Relayed) -> bool {
+        if relayed.origin() == self.epoch {
+            return false;
+        }
+        let mut ring = self.ring.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let event = match relayed {
+            Relayed::Gap { .. } => Self::push(&mut ring, self.capacity, Utc::now(), EventKind::Gap),
+            Relayed::Event { at, transient: true, event, .. } => Arc::new(Event::new(ring.next_id - 1, at, event)),
+            Relayed::Event { at, transient: false, event, .. } => Self::push(&mut ring, self.capacity, at, event),
+        };
         let _ = self.sender.send(event);
+        true
+    }
+
+    /// Publishes [`EventKind::Gap`]: relayed events may have been lost.
+    pub(crate) fn publish_gap(&self) -> u64 {
+        let mut ring = self.ring.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let event = Self::push(&mut ring, self.capacity, Utc::now(), EventKind::Gap);
+        let _ = self.sender.send(event.clone());
+        event.id
+    }
+
+    /// Starts relaying this hub's events into `relay` (once; later calls are refused).
+    pub(crate) fn start_relay(&self, relay: mpsc::Sender<Relayed>) -> bool {
+        self.relay.set(relay).is_ok()
+    }
+
+    /// True once since an event could not be handed to the relay (the flag is cleared).
+    pub(crate) fn take_relay_lost(&self) -> bool {
+        self.relay_lost.swap(false, Ordering::AcqRel)
+    }
+
+    fn relay(&self, event: &Event, transient: bool) {
+        let Some(relay) = self.relay.get() else { return };
+        // Every replica computes the figures from the shared database; the gap is local news.
+        if matches!(event.kind, EventKind::MetricsTick { .. } | EventKind::Gap) {
+            return;
+        }
+        let relayed = Relayed::Event { origin: self.epoch.clone(), at: event.at, transient, event: event.kind.clone() };
+        // A typing hint is worth nothing late: losing one is no gap.
+        if relay.try_send(relayed).is_err() && !transient {
+            self.relay_lost.store(true, Ordering::Release);
+        }
     }
 
     /// Subscribes; `after` is the last id the client saw in epoch `epoch` (`None`: a fresh
@@ -198,12 +322,13 @@ impl EventHub {
             Some((after_id, _)) if after_id > last_id => Resume::Reset,
             Some((after_id, _)) => {
                 // The ring holds ids oldest..=last_id; replay is possible when nothing after
-                // `after_id` has been dropped.
+                // `after_id` has been dropped, and no gap of relayed events lies after it.
                 let oldest = ring.events.front().map_or(last_id + 1, |event| event.id);
-                if after_id + 1 < oldest {
+                let replay: Vec<Arc<Event>> = ring.events.iter().filter(|event| event.id > after_id).cloned().collect();
+                if after_id + 1 < oldest || replay.iter().any(|event| event.kind == EventKind::Gap) {
                     Resume::Reset
                 } else {
-                    Resume::Replay(ring.events.iter().filter(|event| event.id > after_id).cloned().collect())
+                    Resume::Replay(replay)
                 }
             }
         };
@@ -262,6 +387,7 @@ mod tests {
         assert_eq!(json["type"], "message_added");
         assert_eq!(json["direction"], "inbound");
         assert_eq!(json["ticket_id"], 1);
+        assert_eq!(serde_json::from_str::<serde_json::Value>(live.json()).unwrap(), json, "the JSON written once is the event");
     }
 
     #[tokio::test]
@@ -274,5 +400,74 @@ mod tests {
         assert_eq!((live.id, serde_json::to_value(&*live).unwrap()["type"].clone()), (1, serde_json::json!("typing")));
         assert_eq!(ids(&hub.subscribe(Some((0, hub.epoch()))).resume), Some(vec![1]), "the ring holds only the real event");
         assert_eq!(hub.publish(created(2)), 2, "typing took no id");
+    }
+
+    fn from_replica(origin: &str, kind: EventKind, transient: bool) -> Relayed {
+        Relayed::Event { origin: origin.into(), at: Utc::now(), transient, event: kind }
+    }
+
+    #[test]
+    fn relayed_events_take_local_ids_and_a_gap_ends_replay() {
+        let hub = EventHub::default();
+        let epoch = hub.epoch().to_string();
+        hub.publish(created(1));
+        // (what arrives, published here?) in order.
+        let arrivals = [
+            (from_replica("replica-b", created(2), false), true),
+            (from_replica(&epoch, created(3), false), false),
+            (from_replica("replica-b", EventKind::Typing { ticket_id: 2, party: "customer".into() }, true), true),
+            (from_replica("replica-c", EventKind::message_added(2, 9, sb_store::Direction::Outbound), false), true),
+        ];
+        for (relayed, expected) in arrivals {
+            let description = format!("{relayed:?}");
+            assert_eq!(hub.publish_relayed(relayed), expected, "{description}");
+        }
+        // Ids 1 (own), 2 and 3 (relayed; the echo and the typing hint took none).
+        assert_eq!(ids(&hub.subscribe(Some((0, &epoch))).resume), Some(vec![1, 2, 3]));
+        let mut live = hub.subscribe(None).receiver;
+        hub.publish_relayed(from_replica("replica-b", created(4), false));
+        let event = live.try_recv().unwrap();
+        assert_eq!((event.id, &event.kind), (4, &created(4)), "live subscribers hear relayed events");
+
+        let gap_id = hub.publish_gap();
+        assert_eq!(gap_id, 5);
+        for (after, expected) in [(0, None), (4, None), (5, Some(vec![]))] {
+            assert_eq!(ids(&hub.subscribe(Some((after, &epoch))).resume), expected, "after {after}: a resume across the gap resets");
+        }
+        assert!(hub.publish_relayed(Relayed::Gap { origin: "replica-b".into() }), "another replica's lost events are a gap here too");
+        assert_eq!(hub.subscribe(None).last_id, 6);
+    }
+
+    #[tokio::test]
+    async fn published_events_are_relayed_once_in_order_and_a_full_relay_is_a_gap() {
+        let hub = EventHub::default();
+        hub.publish(created(1));
+        let (relay, mut relayed) = mpsc::channel(2);
+        assert!(hub.start_relay(relay.clone()));
+        assert!(!hub.start_relay(relay), "one relay");
+        hub.publish(created(2));
+        hub.publish(EventKind::MetricsTick { metrics: Box::new(LiveMetrics::default()) });
+        hub.publish_transient(EventKind::Typing { ticket_id: 2, party: "agent".into() });
+        let kinds: Vec<(EventKind, bool)> = std::iter::from_fn(|| relayed.try_recv().ok())
+            .map(|relayed| match relayed {
+                Relayed::Event { origin, event, transient, .. } => {
+                    assert_eq!(origin, hub.epoch());
+                    (event, transient)
+                }
+                Relayed::Gap { .. } => unreachable!("no gap yet"),
+            })
+            .collect();
+        assert_eq!(kinds, vec![(created(2), false), (EventKind::Typing { ticket_id: 2, party: "agent".into() }, true)], "before the relay: none; metrics: never");
+        assert!(!hub.take_relay_lost());
+        for ticket_id in 3..=5 {
+            hub.publish(created(ticket_id));
+        }
+        assert!(hub.take_relay_lost(), "the third event found the relay full");
+        assert!(!hub.take_relay_lost(), "reported once");
+        let sent = relayed.try_recv().unwrap();
+        let payload = serde_json::to_string(&sent).unwrap();
+        assert_eq!(serde_json::from_str::<Relayed>(&payload).unwrap(), sent, "the payload reads back");
+        assert!(matches!(&sent, Relayed::Event { event, .. } if *event == created(3)), "{sent:?}");
+        assert!(payload.contains("\"relay\":\"event\"") && payload.contains("\"type\":\"ticket_created\""), "{payload}");
     }
 }

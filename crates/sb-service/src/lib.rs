@@ -24,6 +24,7 @@ mod demo;
 mod email;
 mod error;
 pub mod events;
+mod fanout;
 mod knowledge;
 mod metrics;
 mod orders;

@@ -15,6 +15,8 @@
 //!   `SQLITE_BUSY`); reads use a separate pool and see committed data (WAL). The pipeline's
 //!   durable writes (ingest, record triage, or both at once) are group-committed by a writer
 //!   task (`writer.rs`): one sync for all the requests waiting, each answered after that commit.
+//! - Processes sharing a PostgreSQL database hear each other through LISTEN/NOTIFY
+//!   (`notify.rs`: [`Store::notify`], [`Store::listen`]); SQLite has one process per file.
 
 mod alerts;
 mod audit;
@@ -25,6 +27,7 @@ mod error;
 mod ingest;
 mod kb;
 mod mail;
+mod notify;
 mod orders;
 mod outbox;
 mod records;
@@ -52,6 +55,7 @@ pub use crate::ingest::{ClaimedMessage, FinishTriage, Ingested, IngestedRows, In
 pub use crate::alerts::{mailto_address, webhook_payload, Alert, AlertInputs, AlertSeverity, AlertStatus, DeliveryOutcome, DeliveryTarget, DueDelivery, NewAlert, Raised, Webhook, WebhookDelivery};
 pub use crate::kb::{valid_slug, Article, ArticleChange, ArticleFilter, ArticleStatus, ArticleVersion, ImportOutcome, NewArticle, NewTemplate, ReplyTemplate, TemplateKind};
 pub use crate::mail::MAX_THREAD_LOOKUP_IDS;
+pub use crate::notify::{Notification, Notifications, MAX_NOTIFICATION_BYTES};
 pub use crate::orders::normalise_order_number;
 pub use crate::outbox::OutboxItem;
 pub use crate::records::{
@@ -113,6 +117,8 @@ impl Default for StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     pools: Pools,
+    /// PostgreSQL: the LISTEN/NOTIFY channel of this database and schema (see `notify.rs`).
+    notification_channel: Option<String>,
 }
 
 impl std::fmt::Debug for Store {
@@ -180,7 +186,7 @@ impl Store {
             .await
             .map_err(|error| Error::Connect(format!("{}: {error}", redact_url(url))))?;
         let group_commit = writer::GroupCommit::start(writer.clone());
-        Ok(Store { pools: Pools::Sqlite { writer, reader, group_commit } })
+        Ok(Store { pools: Pools::Sqlite { writer, reader, group_commit }, notification_channel: None })
     }
 
     async fn connect_postgres(url: &str, options: &StoreOptions) -> Result<Store> {
@@ -211,7 +217,8 @@ impl Store {
             .connect_with(connect_options)
             .await
             .map_err(|error| Error::Connect(format!("{}: {error}", redact_url(url))))?;
-        Ok(Store { pools: Pools::Postgres(pool) })
+        let notification_channel = notify::channel_name(options.postgres_schema.as_deref());
+        Ok(Store { pools: Pools::Postgres(pool), notification_channel: Some(notification_channel) })
     }
 
     pub fn backend(&self) -> Backend {

@@ -390,6 +390,10 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
 
         let (shutdown_sender, shutdown_receiver) = tokio::sync::watch::channel(false);
         let mut worker_handles = Vec::new();
+        // On PostgreSQL, live events reach the /ws clients of every replica (LISTEN/NOTIFY).
+        if let Some(fanout) = service.start_event_fanout().await.context("listening for other replicas' events")? {
+            worker_handles.push(tokio::spawn(fanout.run(shutdown_receiver.clone())));
+        }
         for _ in 0..config.server.workers {
             let worker_service = service.clone();
             let receiver = shutdown_receiver.clone();

@@ -30,6 +30,7 @@ macro_rules! conformance_tests {
 }
 
 mod conformance;
+mod notify;
 mod reports;
 mod routing;
 mod surveys;

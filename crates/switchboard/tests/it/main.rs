@@ -6,6 +6,7 @@ mod console_ticket;
 mod dashboard;
 mod kb;
 mod email;
+mod replicas;
 mod report;
 mod serve;
 mod wfm;
