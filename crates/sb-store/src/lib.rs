@@ -27,6 +27,7 @@ mod kb;
 mod mail;
 mod orders;
 mod outbox;
+mod policy;
 mod records;
 mod reports;
 mod sqlite_batch;
@@ -53,6 +54,7 @@ pub use crate::kb::{valid_slug, Article, ArticleChange, ArticleFilter, ArticleSt
 pub use crate::mail::MAX_THREAD_LOOKUP_IDS;
 pub use crate::orders::normalise_order_number;
 pub use crate::outbox::OutboxItem;
+pub use crate::policy::{PolicyOverride, PolicyOverrideChange, PolicyOverrideKind, PolicyOverrides};
 pub use crate::records::{
     ComplianceRecord, Customer, DecisionRow, Direction, MessageRow, MessageStage, Queue, SlaEvent, SlaPolicyRow, Ticket, TicketStatus,
     TriageRow,

@@ -30,5 +30,6 @@ macro_rules! conformance_tests {
 }
 
 mod conformance;
+mod policy;
 mod reports;
 mod support;
