@@ -16,6 +16,9 @@ pub enum Error {
     Encode(#[from] serde_json::Error),
     #[error("not a mail: {0}")]
     NotMail(#[from] crate::email::NotMail),
+    /// An admin's policy change that sb-policy's validation refuses, with every problem.
+    #[error("invalid policy change: {}", .problems.join("; "))]
+    PolicyRejected { problems: Vec<String> },
     #[error("invalid request: {0}")]
     Invalid(String),
     #[error("internal error: {0}")]

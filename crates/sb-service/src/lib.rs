@@ -28,6 +28,7 @@ mod knowledge;
 mod metrics;
 mod orders;
 mod pipeline;
+pub mod policy_overrides;
 mod sla;
 mod sla_watch;
 
@@ -147,13 +148,17 @@ struct Inner {
     events: EventHub,
     /// Today's forecast per time zone (see `dashboard.rs`): it reads only days before today.
     forecasts: dashboard::ForecastCache,
+    /// The decision and SLA policy in force: the configuration with the admins' stored
+    /// overrides (see `policy_overrides.rs`), swapped whole when they change.
+    policy: std::sync::RwLock<Arc<policy_overrides::EffectivePolicy>>,
 }
 
 impl Service {
     /// `engine` is `None` while the models are not loaded (or failed to load): messages are then
     /// stored and acknowledged, and triaged by the worker once an engine is available.
     pub fn new(store: Store, engine: Option<Arc<TriageEngine>>, orders: Arc<dyn OrderConnector>, config: ServiceConfig) -> Service {
-        Service { inner: Arc::new(Inner { store, engine, orders, config, metrics: ServiceMetrics::default(), knowledge: std::sync::OnceLock::new(), similar: std::sync::OnceLock::new(), events: EventHub::default(), forecasts: Default::default() }) }
+        let policy = std::sync::RwLock::new(Arc::new(policy_overrides::EffectivePolicy::from_config(&config)));
+        Service { inner: Arc::new(Inner { store, engine, orders, config, metrics: ServiceMetrics::default(), knowledge: std::sync::OnceLock::new(), similar: std::sync::OnceLock::new(), events: EventHub::default(), forecasts: Default::default(), policy }) }
     }
 
     pub fn store(&self) -> &Store {

@@ -2,6 +2,7 @@
 //! forecast.
 
 mod forecast_today;
+mod policy_refresh;
 mod sla_watch;
 
 use std::sync::Arc;
