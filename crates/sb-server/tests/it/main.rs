@@ -20,6 +20,7 @@ mod inbound_email;
 mod live;
 mod observability;
 mod openapi;
+mod policy;
 mod reports;
 mod sla;
 mod support;
