@@ -52,6 +52,10 @@ pub struct ServerConfig {
     pub sla_watch_interval_seconds: u64,
     /// Seconds between the live dashboard's `metrics_tick` events.
     pub metrics_tick_seconds: u64,
+    /// Seconds between two reads of the policy overrides' revision: how soon a threshold or
+    /// SLA target an admin changed through another process applies in this one (the process
+    /// that saved it applies it at once).
+    pub policy_refresh_seconds: u64,
     /// The address customers reach this server at, for links in replies (help articles).
     /// Empty: `http://` + `addr`.
     pub public_url: String,
@@ -59,7 +63,7 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> ServerConfig {
-        ServerConfig { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), db: crate::server::DEFAULT_DB_URL.to_string(), workers: 1, sla_watch_interval_seconds: 30, metrics_tick_seconds: 10, public_url: String::new() }
+        ServerConfig { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), db: crate::server::DEFAULT_DB_URL.to_string(), workers: 1, sla_watch_interval_seconds: 30, metrics_tick_seconds: 10, policy_refresh_seconds: 5, public_url: String::new() }
     }
 }
 

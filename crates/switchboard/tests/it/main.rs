@@ -4,6 +4,7 @@ mod cli;
 mod console;
 mod dashboard;
 mod kb;
+mod policy;
 mod email;
 mod report;
 mod serve;
