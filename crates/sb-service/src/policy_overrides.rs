@@ -40,10 +40,28 @@ use crate::{Error, Result, Service, ServiceConfig};
 /// The subject of the general auto-reply threshold's override.
 pub const GENERAL_SUBJECT: &str = "general";
 
+/// `value` as the f64 with the same shortest decimal form: `serde_json::to_value` widens an f32
+/// exactly (0.97 would be stored and audited as 0.9700000286102296).
+fn shortest_f32(value: f32) -> f64 {
+    value.to_string().parse().unwrap_or(f64::from(value))
+}
+
+fn serialize_f32<S: serde::Serializer>(value: &f32, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_f64(shortest_f32(*value))
+}
+
+fn serialize_opt_f32<S: serde::Serializer>(value: &Option<f32>, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => serializer.serialize_some(&shortest_f32(*value)),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// The general auto-reply threshold (intents without their own).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GeneralAutoReply {
+    #[serde(serialize_with = "serialize_f32")]
     pub auto_reply_confidence: f32,
 }
 
@@ -52,6 +70,7 @@ pub struct GeneralAutoReply {
 #[serde(deny_unknown_fields)]
 pub struct IntentAutoReply {
     /// The intent's own threshold; `None`: the general one applies.
+    #[serde(serialize_with = "serialize_opt_f32")]
     pub auto_reply_confidence: Option<f32>,
     /// `false`: never answered automatically, whatever the confidence.
     pub auto_reply_enabled: bool,

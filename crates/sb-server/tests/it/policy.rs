@@ -83,15 +83,15 @@ async fn admins_change_and_reset_thresholds_and_the_service_applies_them_at_once
     expect![[r#"track_order: null (disabled) current {"auto_reply_confidence":null,"auto_reply_enabled":false} configured {"auto_reply_confidence":null,"auto_reply_enabled":true} v2 overridden true last change v2 by "Test User" reset false"#]].assert_eq(&render_intent(&disabled.body, "track_order"));
     let general = put(&server, "/api/v1/policy/thresholds", &admin, json!({"auto_reply_confidence_threshold": 0.9, "expected_version": 0})).await;
     assert_eq!(general.status.as_u16(), 200, "{general:?}");
-    assert_eq!((general.body["auto_reply_confidence_threshold"].as_f64(), general.body["general"]["configured"].as_f64(), general.body["general"]["version"].as_i64()), (Some(0.8999999761581421), Some(0.8500000238418579), Some(1)));
-    expect![[r#"product_info: 0.8999999761581421 (default) current {"auto_reply_confidence":null,"auto_reply_enabled":true} configured {"auto_reply_confidence":null,"auto_reply_enabled":true} v0 overridden false last change none"#]].assert_eq(&render_intent(&general.body, "product_info"));
+    assert_eq!((general.body["auto_reply_confidence_threshold"].as_f64(), general.body["general"]["configured"].as_f64(), general.body["general"]["version"].as_i64()), (Some(0.9), Some(0.85), Some(1)));
+    expect![[r#"product_info: 0.9 (default) current {"auto_reply_confidence":null,"auto_reply_enabled":true} configured {"auto_reply_confidence":null,"auto_reply_enabled":true} v0 overridden false last change none"#]].assert_eq(&render_intent(&general.body, "product_info"));
 
     // Reset: the configuration again, the version keeps growing, the page can say who reset it.
     let stale_reset = server.request(Method::DELETE, &format!("{path}?expected_version=1"), &admin, None).await;
     assert_eq!(stale_reset.status.as_u16(), 409, "{stale_reset:?}");
     let reset = server.request(Method::DELETE, &format!("{path}?expected_version=2"), &admin, None).await;
     assert_eq!(reset.status.as_u16(), 200, "{reset:?}");
-    expect![[r#"track_order: 0.8999999761581421 (default) current {"auto_reply_confidence":null,"auto_reply_enabled":true} configured {"auto_reply_confidence":null,"auto_reply_enabled":true} v3 overridden false last change v3 by "Test User" reset true"#]].assert_eq(&render_intent(&reset.body, "track_order"));
+    expect![[r#"track_order: 0.9 (default) current {"auto_reply_confidence":null,"auto_reply_enabled":true} configured {"auto_reply_confidence":null,"auto_reply_enabled":true} v3 overridden false last change v3 by "Test User" reset true"#]].assert_eq(&render_intent(&reset.body, "track_order"));
     assert!(server.service.policy().policy.auto_reply_enabled_for(Intent::TrackOrder));
 
     // Every saved change is in the hash-chained audit log with the value it replaced.
@@ -100,9 +100,9 @@ async fn admins_change_and_reset_thresholds_and_the_service_applies_them_at_once
     let actor = format!("user:{admin_id}");
     assert!(rendered.iter().all(|line| line.starts_with(&actor)), "{rendered:?}");
     expect![[r#"
-        policy.auto_reply_threshold_reset {"auto_reply_confidence":null,"auto_reply_enabled":false} -> {"auto_reply_confidence":null,"auto_reply_enabled":true}
+        policy.auto_reply_threshold_changed {"auto_reply_confidence":null,"auto_reply_enabled":true} -> {"auto_reply_confidence":0.95,"auto_reply_enabled":true}
         policy.auto_reply_threshold_changed {"auto_reply_confidence":0.95,"auto_reply_enabled":true} -> {"auto_reply_confidence":null,"auto_reply_enabled":false}
-        policy.auto_reply_threshold_changed {"auto_reply_confidence":null,"auto_reply_enabled":true} -> {"auto_reply_confidence":0.95,"auto_reply_enabled":true}"#]]
+        policy.auto_reply_threshold_reset {"auto_reply_confidence":null,"auto_reply_enabled":false} -> {"auto_reply_confidence":null,"auto_reply_enabled":true}"#]]
     .assert_eq(&rendered.iter().map(|line| line.trim_start_matches(&actor).trim_start()).collect::<Vec<_>>().join("\n"));
     let verified = server.get("/api/v1/audit/verify", &admin).await;
     assert!(verified.body["first_bad_entry"].is_null(), "{verified:?}");
@@ -144,7 +144,7 @@ async fn admins_change_sla_targets_for_new_clocks_and_reset_them() {
     let audit = server.get("/api/v1/audit?entity_type=sla_policy&entity_id=safety%20urgent", &admin).await;
     let actions: Vec<String> = audit.body["entries"].as_array().unwrap().iter().map(|entry| format!("{} {} -> {}", entry["action"].as_str().unwrap(), entry["details"]["old"], entry["details"]["new"])).collect();
     expect![[r#"
-        sla_policy.targets_reset {"first_response":"10m","resolution":"2h"} -> {"first_response":"15m","resolution":"4h"}
-        sla_policy.targets_changed {"first_response":"15m","resolution":"4h"} -> {"first_response":"10m","resolution":"2h"}"#]]
+        sla_policy.targets_changed {"first_response":"15m","resolution":"4h"} -> {"first_response":"10m","resolution":"2h"}
+        sla_policy.targets_reset {"first_response":"10m","resolution":"2h"} -> {"first_response":"15m","resolution":"4h"}"#]]
     .assert_eq(&actions.join("\n"));
 }

@@ -68,15 +68,15 @@ async fn a_change_through_one_process_reaches_the_other_at_its_next_poll() {
     .assert_eq(&problems.join("\n"));
     assert_eq!(first.store().policy_revision().await.unwrap(), 2, "refused changes store nothing");
 
-    // A reset puts the configuration back everywhere; the audit log has old and new values.
+    // A reset puts the configuration back everywhere; the audit log has old and new values (oldest first).
     first.edit_policy(&admin, &PolicyEdit::Intent(Intent::TrackOrder, None), 1).await.unwrap();
     assert!(second.refresh_policy().await.unwrap());
     assert_eq!(second.policy().policy.auto_reply_threshold_for(Intent::TrackOrder), 0.85);
     let entries = first.store().list_audit(Some(("auto_reply_threshold", "track_order")), 10).await.unwrap();
     let rendered: Vec<String> = entries.iter().map(|entry| format!("{} {} old={} new={}", entry.actor, entry.action, entry.details["old"], entry.details["new"])).collect();
     expect_test::expect![[r#"
-        user:1 policy.auto_reply_threshold_reset old={"auto_reply_confidence":0.97,"auto_reply_enabled":true} new={"auto_reply_confidence":null,"auto_reply_enabled":true}
-        user:1 policy.auto_reply_threshold_changed old={"auto_reply_confidence":null,"auto_reply_enabled":true} new={"auto_reply_confidence":0.97,"auto_reply_enabled":true}"#]]
+        user:1 policy.auto_reply_threshold_changed old={"auto_reply_confidence":null,"auto_reply_enabled":true} new={"auto_reply_confidence":0.97,"auto_reply_enabled":true}
+        user:1 policy.auto_reply_threshold_reset old={"auto_reply_confidence":0.97,"auto_reply_enabled":true} new={"auto_reply_confidence":null,"auto_reply_enabled":true}"#]]
     .assert_eq(&rendered.join("\n"));
 
     first.store().drop_postgres_schema(&schema).await.unwrap();
