@@ -26,8 +26,8 @@ pub struct ErrorDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// Every problem found, for `invalid_policy` (the message joins them).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub problems: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,8 +106,8 @@ impl IntoResponse for ApiError {
         }
         // The request id lets a client quote the failure to support and finds its log lines.
         let problems = match &self {
-            ApiError::InvalidPolicy { problems } => problems.clone(),
-            _ => Vec::new(),
+            ApiError::InvalidPolicy { problems } => Some(problems.clone()),
+            _ => None,
         };
         let body = ErrorBody { error: ErrorDetail { code: code.to_string(), message: self.to_string(), request_id: crate::request_log::current_request_id(), problems } };
         let mut response = (status, Json(body)).into_response();
