@@ -28,7 +28,7 @@ use crate::openapi::{Conflict, Forbidden, MalformedJson, NotFound, PayloadTooLar
 use crate::{ApiError, AppState, Caller};
 
 /// The last change of a subject made through the API.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct PolicyChange {
     /// The version this change made.
     version: i64,
@@ -54,7 +54,7 @@ impl From<&PolicyOverride> for PolicyChange {
 }
 
 /// Where a subject's value comes from, for every editable subject.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Provenance {
     /// The version a change must name in `expected_version` (0: never changed).
     version: i64,
@@ -229,7 +229,7 @@ pub struct IntentThresholdChange {
 #[into_params(parameter_in = Query)]
 pub struct ResetQuery {
     /// The version the reset was decided on: a newer one is a 409.
-    expected_version: Option<i64>,
+    pub(crate) expected_version: Option<i64>,
 }
 
 /// Saves `edit` on `expected_version` (or on the version in force when none is named).
