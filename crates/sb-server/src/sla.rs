@@ -230,7 +230,7 @@ fn policy_name(name: Result<Path<String>, PathRejection>) -> Result<String, ApiE
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 422, description = "Codes: `invalid_policy` (with `problems`), `invalid_field`, `invalid_path`.", body = ErrorBody),
+        (status = 422, description = "Codes: `invalid_policy` (every problem listed in the error's problems), `invalid_field`, `invalid_path`.", body = ErrorBody),
         (status = 429, response = RateLimited),
     ),
     security(("bearer" = ["admin"]), ("session" = ["admin"], "csrf" = [])),

@@ -29,7 +29,7 @@ payload_too_large 413
 unsupported_media_type 415
 invalid_field 422 | unknown_channel 422 | empty_text 422 | text_too_long 422 | invalid_filter 422 | invalid_query 422
 invalid_path 422 | invalid_status 422 | invalid_role 422 | invalid_scopes 422 | invalid 422 | not_a_session 422 | no_draft 422 | not_a_websocket 422
-empty_mail 422 | not_a_mail 422
+empty_mail 422 | not_a_mail 422 | invalid_policy 422
 rate_limited 429
 unavailable 503
 ";
