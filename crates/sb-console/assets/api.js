@@ -4,10 +4,12 @@
 const csrfToken = () => document.body.dataset.csrf || "";
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, problems) {
     super(message);
     this.status = status;
     this.code = code;
+    // Every problem the API found, when it lists them (`invalid_policy`).
+    this.problems = problems || [];
   }
 }
 
@@ -30,7 +32,7 @@ async function request(method, path, body) {
       window.location.assign("/console/login");
     }
     const error = payload && payload.error ? payload.error : { code: "http_" + response.status, message: response.statusText };
-    throw new ApiError(response.status, error.code, error.message);
+    throw new ApiError(response.status, error.code, error.message, error.problems);
   }
   return payload;
 }

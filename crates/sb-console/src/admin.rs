@@ -1,6 +1,7 @@
 //! The admin pages (`/console/admin/{section}`): users and roles, API tokens, SLA policies,
 //! auto-reply thresholds, reply templates and canned responses, knowledge-base articles and
-//! the audit log.
+//! the audit log. The SLA and threshold sections are editors for admins (`ManagePolicy`): a
+//! change is stored as an override of the configuration file; others see the values only.
 //!
 //! Each section is a server-rendered frame with its own permission (the one the API asks for
 //! the section's data), a side navigation listing only the sections the person may open, and
@@ -116,6 +117,28 @@ fn intent_options() -> Markup {
     }
 }
 
+/// The notice an editor shows when someone else saved first (`{prefix}-conflict`).
+fn conflict_box(prefix: &str) -> Markup {
+    html! {
+        div.conflict id={ (prefix) "-conflict" } role="alert" hidden {
+            p id={ (prefix) "-conflict-text" } {}
+            button.button id={ (prefix) "-reload" } type="button" { "Load the current values" }
+        }
+    }
+}
+
+/// An override editor's buttons and the box for the API's problems (`{prefix}-…`).
+fn editor_foot(prefix: &str) -> Markup {
+    html! {
+        div.form-foot {
+            div.form-error id={ (prefix) "-error" } role="alert" hidden {}
+            button.button id={ (prefix) "-reset" } type="button" hidden { "Reset to configuration" }
+            @if prefix != "general" { button.button id={ (prefix) "-cancel" } type="button" { "Cancel" } }
+            button.button.primary id={ (prefix) "-save" } type="submit" { "Save" }
+        }
+    }
+}
+
 /// The section's own markup: tables the script fills, forms it submits.
 fn body(slug: &str, caller: &Caller) -> Markup {
     match slug {
@@ -181,9 +204,30 @@ fn body(slug: &str, caller: &Caller) -> Markup {
             }
         },
         "sla" => html! {
-            p.notice { "Policies come from " code { "[[sla_policies]]" } " in the configuration file (the defaults otherwise) and apply from the next start. The most specific matching policy applies: severity, then intent, then category, then priority range." }
-            section.card {
-                table.table { thead { tr { th { "Policy" } th { "Applies to" } th { "First response" } th { "Resolution" } th { "Calendar" } } } tbody #sla-policies {} }
+            p.notice #sla-where {
+                "Which tickets a policy covers and the calendar its clocks run on come from " code { "[[sla_policies]]" } " in the configuration file (the defaults otherwise); the most specific matching policy applies: severity, then intent, then category, then priority range. "
+                @if caller.can(Permission::ManagePolicy) { "Select a policy to change its targets: a change applies to tickets whose clocks start after it; tickets already open keep their deadlines." }
+                @else { "Admins can change the targets here." }
+            }
+            div.split {
+                section.card {
+                    table.table.selectable { thead { tr { th { "Policy" } th { "Applies to" } th { "First response" } th { "Resolution" } th { "Calendar" } } } tbody #sla-policies {} }
+                }
+                @if caller.can(Permission::ManagePolicy) {
+                    form.card.editor-card #sla-form novalidate hidden {
+                        div.card-head { h2 #sla-form-title { "Policy" } span.muted #sla-provenance {} }
+                        (conflict_box("sla"))
+                        div.form-grid {
+                            label.field { span { "First response" } input name="first_response" required maxlength="20" placeholder="4h" autocomplete="off"; }
+                            label.field { span { "Resolution" } input name="resolution" required maxlength="20" placeholder="24h" autocomplete="off"; }
+                        }
+                        div.form-grid.one {
+                            p.hint { "Business time on the policy's calendar, as " code { "15m" } ", " code { "4h" } " or " code { "1h30m" } "; the first response must not need longer than the resolution." }
+                            p.hint #sla-configured {}
+                        }
+                        (editor_foot("sla"))
+                    }
+                }
             }
         },
         "mailboxes" => html! {
@@ -193,10 +237,39 @@ fn body(slug: &str, caller: &Caller) -> Markup {
             }
         },
         "thresholds" => html! {
-            p.notice #thresholds-where { "Read-only here: thresholds are set in the configuration file and read at start." }
+            p.notice #thresholds-where {
+                @if caller.can(Permission::ManagePolicy) { "Changes apply to messages triaged after you save them, on every server within a few seconds; tickets already decided keep their decision and deadlines. Select an intent to change its threshold." }
+                @else { "Admins can change these thresholds here." }
+            }
             div.threshold-summary #threshold-summary {}
-            section.card {
-                table.table { thead { tr { th { "Intent" } th { "Category" } th { "Auto-reply from" } th { "Set by" } } } tbody #thresholds {} }
+            @if caller.can(Permission::ManagePolicy) {
+                form.card.form-card #general-form novalidate {
+                    div.card-head { h2 { "General threshold" } span.muted #general-provenance {} }
+                    (conflict_box("general"))
+                    div.form-grid {
+                        label.field { span { "Answer automatically from" } input name="threshold" type="number" min="0" max="1" step="0.01" required; }
+                        p.hint.field-hint #general-configured {}
+                    }
+                    (editor_foot("general"))
+                }
+            }
+            div.split {
+                section.card {
+                    table.table.selectable { thead { tr { th { "Intent" } th { "Category" } th { "Auto-reply from" } th { "Set by" } } } tbody #thresholds {} }
+                }
+                @if caller.can(Permission::ManagePolicy) {
+                    form.card.editor-card #threshold-form novalidate hidden {
+                        div.card-head { h2 #threshold-form-title { "Intent" } span.muted #threshold-provenance {} }
+                        (conflict_box("threshold"))
+                        div.form-grid.one {
+                            label.check { input type="checkbox" name="enabled"; span { "Answer automatically when every other condition holds" } }
+                            label.check { input type="checkbox" name="own"; span { "Use its own threshold instead of the general one" } }
+                            label.field { span { "Its own threshold" } input name="threshold" type="number" min="0" max="1" step="0.01"; }
+                            p.hint #threshold-configured {}
+                        }
+                        (editor_foot("threshold"))
+                    }
+                }
             }
         },
         "templates" => html! {

@@ -101,6 +101,10 @@ async fn pages_answer_each_role_as_the_table_says() {
         ("/console/admin/tokens", "admin", 200, "id=\"token-form\""),
         ("/console/admin/sla", "admin", 200, "[[sla_policies]]"),
         ("/console/admin/thresholds", "admin", 200, "id=\"thresholds\""),
+        ("/console/admin/thresholds", "admin", 200, "id=\"threshold-form\""),
+        ("/console/admin/thresholds", "supervisor", 200, "Admins can change these thresholds here"),
+        ("/console/admin/sla", "admin", 200, "id=\"sla-form\""),
+        ("/console/admin/sla", "supervisor", 200, "Admins can change the targets here"),
         ("/console/admin/mailboxes", "supervisor", 200, "id=\"mailboxes\""),
         ("/console/admin/mailboxes", "agent", 403, "Administration is for admins and supervisors"),
         ("/console/assets/admin-mailboxes.js", "nobody", 200, "/email/mailboxes"),
@@ -146,6 +150,13 @@ async fn pages_answer_each_role_as_the_table_says() {
     let (_, _, supervisor_users) = console.get("/console/admin/users", cookies[4].1.as_deref()).await;
     if supervisor_users.contains("id=\"routing-dialog\"") {
         mismatches.push("a supervisor's users page offers the routing editor".into());
+    }
+    // Supervisors read the policy sections; only admins get their editors.
+    for (path, editor) in [("/console/admin/thresholds", "id=\"threshold-form\""), ("/console/admin/thresholds", "id=\"general-form\""), ("/console/admin/sla", "id=\"sla-form\"")] {
+        let (_, _, supervisor_page) = console.get(path, cookies[4].1.as_deref()).await;
+        if supervisor_page.contains(editor) {
+            mismatches.push(format!("{path} offers a supervisor the editor {editor}"));
+        }
     }
     // The admin side navigation lists only the sections the role may open.
     let (_, _, supervisor_admin) = console.get("/console/admin", cookies[4].1.as_deref()).await;

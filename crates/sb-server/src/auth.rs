@@ -62,6 +62,9 @@ pub enum Permission {
     /// Record a customer's satisfaction rating passed on by a survey tool (`write` tokens and
     /// admins; never agents or supervisors, whose work the rating judges).
     RecordCsat,
+    /// Change the auto-reply thresholds and SLA targets in force (overrides of the
+    /// configuration file): admins and `admin` tokens only.
+    ManagePolicy,
 }
 
 impl Permission {
@@ -83,6 +86,7 @@ impl Permission {
             Permission::ResolveAlerts => "resolve_alerts",
             Permission::ReadReports => "read_reports",
             Permission::RecordCsat => "record_csat",
+            Permission::ManagePolicy => "manage_policy",
         }
     }
 
@@ -232,7 +236,7 @@ fn scope_for(permission: Permission) -> &'static str {
         Permission::Ingest => "ingest",
         Permission::Read | Permission::ReadCompliance | Permission::SeePii | Permission::ReadMetrics | Permission::ReadReports => "read",
         Permission::Write | Permission::Assign | Permission::ManageCustomers | Permission::ManageKnowledge | Permission::ResolveAlerts | Permission::RecordCsat => "write",
-        Permission::ReadAudit | Permission::ReadUsers | Permission::ManageUsers | Permission::ManageTokens => "admin",
+        Permission::ReadAudit | Permission::ReadUsers | Permission::ManageUsers | Permission::ManageTokens | Permission::ManagePolicy => "admin",
     }
 }
 
@@ -254,6 +258,7 @@ fn describe(permission: Permission) -> &'static str {
         Permission::ResolveAlerts => "resolve alerts",
         Permission::ReadReports => "read the reports",
         Permission::RecordCsat => "record customer ratings",
+        Permission::ManagePolicy => "change the auto-reply thresholds and sla targets",
     }
 }
 

@@ -1,17 +1,12 @@
-//! What the supervisor dashboard and the admin pages read besides the stored reports:
+//! What the supervisor dashboard reads besides the stored reports:
 //! `GET /api/v1/reports/forecast` (today's volume per hour against the forecast made from the
-//! store's own arrivals) and `GET /api/v1/policy/thresholds` (the decision policy's auto-reply
-//! thresholds per intent, as the running service applies them).
-//!
-//! The thresholds are read-only here: they come from the `[policy]` section of the
-//! configuration file, which the service reads at start. Changing them is a configuration
-//! change (reviewed, versioned with the deployment), not a click.
+//! store's own arrivals). The auto-reply thresholds the admin pages read and change are in
+//! `policy.rs`.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use sb_domain::{Category, Intent};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -85,70 +80,4 @@ pub async fn forecast_today(State(state): State<AppState>, caller: Caller, query
         .map(|hour| ForecastHour { start: hour.start, actual: hour.actual, forecast: hour.forecast, lo80: hour.lo80, hi80: hour.hi80, lo95: hour.lo95, hi95: hour.hi95 })
         .collect();
     Ok(Json(TodayForecast { time_zone: time_zone.name().to_string(), day_start: today.day_start, generated_at: now, history_weeks: today.history_weeks, missing: today.missing, hours }))
-}
-
-/// How one intent is decided.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IntentThreshold {
-    intent: Intent,
-    category: Category,
-    /// Minimum calibrated confidence for an automatic answer; null when the intent is never
-    /// answered automatically.
-    auto_reply_confidence: Option<f32>,
-    /// `default` (the general threshold), `intent` (set for this intent), `disabled` (listed
-    /// in `auto_reply_disabled_intents`) or `safety` (never: safety_compliance).
-    source: &'static str,
-}
-
-/// The decision policy's thresholds as the service runs with them.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PolicyThresholds {
-    auto_reply_confidence_threshold: f32,
-    low_confidence_threshold: f32,
-    strongly_negative_sentiment: f32,
-    sla_at_risk_fraction: f32,
-    intents: Vec<IntentThreshold>,
-    /// Where to change them.
-    configured_in: &'static str,
-}
-
-/// Auto-reply thresholds per intent
-///
-/// Read-only: the `[policy]` section of the configuration file sets them (read at start).
-#[utoipa::path(
-    get, path = "/api/v1/policy/thresholds", tag = "admin",
-    responses(
-        (status = 200, description = "The thresholds in force.", body = PolicyThresholds),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 429, response = RateLimited),
-    ),
-    security(("bearer" = ["read"]), ("session" = ["admin", "supervisor"])),
-)]
-pub async fn thresholds(State(state): State<AppState>, caller: Caller) -> Result<Json<PolicyThresholds>, ApiError> {
-    caller.require(Permission::ReadReports)?;
-    let policy = &state.service.config().policy;
-    let intents = Intent::ALL
-        .iter()
-        .map(|&intent| {
-            let (auto_reply_confidence, source) = if intent.is_safety() {
-                (None, "safety")
-            } else if policy.auto_reply_disabled_intents.contains(&intent) {
-                (None, "disabled")
-            } else if policy.auto_reply_confidence_by_intent.contains_key(&intent) {
-                (Some(policy.auto_reply_threshold_for(intent)), "intent")
-            } else {
-                (Some(policy.auto_reply_confidence_threshold), "default")
-            };
-            IntentThreshold { intent, category: intent.category(), auto_reply_confidence, source }
-        })
-        .collect();
-    Ok(Json(PolicyThresholds {
-        auto_reply_confidence_threshold: policy.auto_reply_confidence_threshold,
-        low_confidence_threshold: policy.low_confidence_threshold,
-        strongly_negative_sentiment: policy.strongly_negative_sentiment,
-        sla_at_risk_fraction: policy.sla_at_risk_fraction,
-        intents,
-        configured_in: "the [policy] section of the configuration file (auto_reply_confidence_threshold, auto_reply_confidence_by_intent, auto_reply_disabled_intents); restart to apply",
-    }))
 }

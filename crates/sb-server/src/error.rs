@@ -25,6 +25,9 @@ pub struct ErrorDetail {
     /// The request's id (also in the `x-request-id` response header).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// Every problem found, for `invalid_policy` (the message joins them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +36,9 @@ pub enum ApiError {
     MalformedJson(String),
     #[error("{message}")]
     Validation { code: &'static str, message: String },
+    /// A policy change sb-policy's validation refuses (the checks of the config loader).
+    #[error("the policy change is invalid: {}", .problems.join("; "))]
+    InvalidPolicy { problems: Vec<String> },
     /// A query parameter that cannot be used (a report's date, zone, period, format…).
     #[error("{message}")]
     BadParameter { code: &'static str, message: String },
@@ -77,6 +83,7 @@ impl ApiError {
         match self {
             ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
             ApiError::Validation { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            ApiError::InvalidPolicy { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_policy"),
             ApiError::BadParameter { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
@@ -103,7 +110,11 @@ impl IntoResponse for ApiError {
             _ => tracing::debug!(code, "request rejected"),
         }
         // The request id lets a client quote the failure to support and finds its log lines.
-        let body = ErrorBody { error: ErrorDetail { code: code.to_string(), message: self.to_string(), request_id: crate::request_log::current_request_id() } };
+        let problems = match &self {
+            ApiError::InvalidPolicy { problems } => Some(problems.clone()),
+            _ => None,
+        };
+        let body = ErrorBody { error: ErrorDetail { code: code.to_string(), message: self.to_string(), request_id: crate::request_log::current_request_id(), problems } };
         let mut response = (status, Json(body)).into_response();
         if let ApiError::RateLimited(seconds) = self {
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
@@ -148,6 +159,7 @@ impl From<sb_service::Error> for ApiError {
                     sb_service::TransferRefusal::AlreadyThere(_) => ApiError::StateConflict { code: "already_there", message },
                 }
             }
+            sb_service::Error::PolicyRejected { problems } => ApiError::InvalidPolicy { problems },
             sb_service::Error::KnowledgeNotLoaded => ApiError::Unavailable("the knowledge-base index is still opening".into()),
             error @ (sb_service::Error::Triage(_) | sb_service::Error::Policy(_) | sb_service::Error::Encode(_) | sb_service::Error::Internal(_)) => ApiError::Internal(error.to_string()),
         }

@@ -21,6 +21,7 @@ mod kb;
 mod messages;
 mod metrics;
 mod openapi;
+mod policy;
 mod rate_limit;
 mod reports;
 mod request_log;
@@ -159,6 +160,7 @@ pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
         .route("/customers/{customer_id}/vip", post(ticket_actions::set_vip))
         .route("/compliance/records", get(tickets::compliance_records))
         .route("/sla/policies", get(sla::list_sla_policies))
+        .route("/sla/policies/{name}", put(sla::set_sla_targets).delete(sla::reset_sla_targets))
         .route("/audit", get(admin::list_audit))
         .route("/audit/verify", get(admin::verify_audit))
         .route("/users", get(admin::list_users).post(admin::create_user))
@@ -190,7 +192,8 @@ pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
         .route("/reports/cost", get(reports::cost))
         .route("/reports/automation", get(reports::automation))
         .route("/reports/forecast", get(dashboard::forecast_today))
-        .route("/policy/thresholds", get(dashboard::thresholds))
+        .route("/policy/thresholds", get(policy::thresholds).put(policy::set_general_threshold).delete(policy::reset_general_threshold))
+        .route("/policy/thresholds/{intent}", put(policy::set_intent_threshold).delete(policy::reset_intent_threshold))
         .route("/email/mailboxes", get(inbound_email::list_mailboxes))
         .nest("/chat", chat_routes(&state))
         .fallback(api_not_found)

@@ -144,6 +144,8 @@ impl Modify for SecuritySchemes {
         crate::ticket_actions::set_vip,
         crate::tickets::compliance_records,
         crate::sla::list_sla_policies,
+        crate::sla::set_sla_targets,
+        crate::sla::reset_sla_targets,
         crate::admin::list_audit,
         crate::admin::verify_audit,
         crate::admin::list_users,
@@ -181,7 +183,6 @@ impl Modify for SecuritySchemes {
         crate::reports::cost,
         crate::reports::automation,
         crate::dashboard::forecast_today,
-        crate::dashboard::thresholds,
         crate::routing::list_agents,
         crate::routing::set_skills,
         crate::routing::my_presence,
@@ -189,6 +190,11 @@ impl Modify for SecuritySchemes {
         crate::routing::heartbeat,
         crate::survey::survey_page,
         crate::survey::submit_survey,
+        crate::policy::thresholds,
+        crate::policy::set_general_threshold,
+        crate::policy::reset_general_threshold,
+        crate::policy::set_intent_threshold,
+        crate::policy::reset_intent_threshold,
     ),
     components(
         schemas(crate::error::ErrorBody),
@@ -200,8 +206,8 @@ impl Modify for SecuritySchemes {
         (name = "tickets", description = "Tickets with their messages and decision records, and what agents do to them."),
         (name = "customers", description = "Customers with their history."),
         (name = "compliance", description = "Records kept for safety reports."),
-        (name = "sla", description = "SLA policies: targets and business calendars."),
-        (name = "admin", description = "Audit log, users and API tokens, policy thresholds, IMAP mailboxes."),
+        (name = "sla", description = "SLA policies: targets and business calendars; admins change targets."),
+        (name = "admin", description = "Audit log, users and API tokens, auto-reply thresholds (admins change them), IMAP mailboxes."),
         (name = "knowledge", description = "Knowledge-base articles with their versions, hybrid search, reply templates."),
         (name = "alerts", description = "Alerts raised by the rules, and the webhooks that receive them (signed, retried, logged)."),
         (name = "reports", description = "Dashboard reports over a date range in a time zone, as JSON or CSV: pending queue, real-time metrics, customer 360, SLA compliance, category and agent performance, LLM cost, automation rate."),
@@ -246,6 +252,7 @@ mod tests {
         let errors = vec![
             ApiError::MalformedJson("x".into()),
             ApiError::validation("invalid_field", "x"),
+            ApiError::InvalidPolicy { problems: vec!["x".into()] },
             ApiError::BadParameter { code: "invalid_date", message: "x".into() },
             ApiError::Unauthorized,
             ApiError::InvalidCredentials,
@@ -266,6 +273,7 @@ mod tests {
             match error {
                 ApiError::MalformedJson(_)
                 | ApiError::Validation { .. }
+                | ApiError::InvalidPolicy { .. }
                 | ApiError::BadParameter { .. }
                 | ApiError::Unauthorized
                 | ApiError::InvalidCredentials
@@ -292,7 +300,7 @@ mod tests {
             let (status, code) = error.status_and_code();
             match error {
                 // 422 codes differ per operation and are written on each; 500 is in the info block.
-                ApiError::Validation { .. } => assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY),
+                ApiError::Validation { .. } | ApiError::InvalidPolicy { .. } => assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY),
                 // Like 422, the report parameters' codes are written on each report operation.
                 ApiError::BadParameter { .. } => assert_eq!(status, StatusCode::BAD_REQUEST),
                 // 409 codes of one operation's own (a transfer's) are written on that operation.

@@ -420,7 +420,8 @@ impl Service {
         }
         let intent = ticket.intent.filter(|intent| intent.category() == Category::SafetyCompliance).unwrap_or(Intent::ProductHazard);
         let subject = SlaSubject { category: Category::SafetyCompliance, intent, severity: Some(ticket.severity.unwrap_or(Severity::High)), priority: priority.clamp(0, 100) as u8 };
-        let Some(policy) = select_policy(&self.config().sla_policies, &subject) else { return Ok(()) };
+        let effective_policy = self.policy();
+        let Some(policy) = select_policy(&effective_policy.sla_policies, &subject) else { return Ok(()) };
         let mut fresh = TicketSla::start(policy, ticket.created_at);
         if let Some(responded_at) = ticket.first_responded_at {
             fresh.record_first_response(responded_at)?;

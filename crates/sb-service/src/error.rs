@@ -18,6 +18,9 @@ pub enum Error {
     NotMail(#[from] crate::email::NotMail),
     #[error(transparent)]
     Transfer(#[from] crate::transfer::TransferRefusal),
+    /// An admin's policy change that sb-policy's validation refuses, with every problem.
+    #[error("invalid policy change: {}", .problems.join("; "))]
+    PolicyRejected { problems: Vec<String> },
     #[error("invalid request: {0}")]
     Invalid(String),
     #[error("internal error: {0}")]

@@ -30,6 +30,7 @@ mod metrics;
 mod orders;
 mod pipeline;
 pub mod routing;
+pub mod policy_overrides;
 mod sla;
 mod sla_watch;
 mod transfer;
@@ -157,13 +158,17 @@ struct Inner {
     forecasts: dashboard::ForecastCache,
     /// Wakes this process's router task (see `routing.rs`) for a round now.
     router_wake: tokio::sync::Notify,
+    /// The decision and SLA policy in force: the configuration with the admins' stored
+    /// overrides (see `policy_overrides.rs`), swapped whole when they change.
+    policy: std::sync::RwLock<Arc<policy_overrides::EffectivePolicy>>,
 }
 
 impl Service {
     /// `engine` is `None` while the models are not loaded (or failed to load): messages are then
     /// stored and acknowledged, and triaged by the worker once an engine is available.
     pub fn new(store: Store, engine: Option<Arc<TriageEngine>>, orders: Arc<dyn OrderConnector>, config: ServiceConfig) -> Service {
-        Service { inner: Arc::new(Inner { store, engine, orders, config, metrics: ServiceMetrics::default(), knowledge: std::sync::OnceLock::new(), similar: std::sync::OnceLock::new(), events: EventHub::default(), forecasts: Default::default(), router_wake: tokio::sync::Notify::new() }) }
+        let policy = std::sync::RwLock::new(Arc::new(policy_overrides::EffectivePolicy::from_config(&config)));
+        Service { inner: Arc::new(Inner { store, engine, orders, config, metrics: ServiceMetrics::default(), knowledge: std::sync::OnceLock::new(), similar: std::sync::OnceLock::new(), events: EventHub::default(), forecasts: Default::default(), policy, router_wake: tokio::sync::Notify::new()  }) }
     }
 
     pub fn store(&self) -> &Store {

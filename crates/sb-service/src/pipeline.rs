@@ -298,7 +298,7 @@ impl Service {
             waiting,
             sla_state: SlaState::OnTrack,
         };
-        decide(&decision_input, &self.config().policy)
+        decide(&decision_input, &self.policy().policy)
     }
 
     /// Everything one triage run writes (triage result, decision record, ticket state, SLA,
@@ -322,7 +322,7 @@ impl Service {
             (Route::HumanQueue, false) => (Queue::Human, "human_queue"),
             (Route::SafetyQueue, false) => (Queue::Safety, "safety_queue"),
         };
-        let ticket_sla = crate::sla::start_or_keep(ticket, triage, decision.priority.score, &self.config().sla_policies, now)?;
+        let ticket_sla = crate::sla::start_or_keep(ticket, triage, decision.priority.score, &self.policy().sla_policies, now)?;
         let (first_response_due_at, resolution_due_at) = crate::sla::deadlines(&ticket_sla, now);
         let severity = if keeps_safety { ticket.severity.map(|severity| severity.as_str().to_string()) } else { decision.severity.map(|severity| severity.as_str().to_string()) };
         // A triaged message opens (or reopens) its ticket: waiting for a person, or answered
@@ -450,7 +450,7 @@ impl Service {
             Category::ServiceAction => {
                 let lookup = self.look_up_order(triage).await;
                 let order = lookup.order().cloned();
-                let prepared = prepare_action(triage.intent, &lookup, today, &self.config().policy)?;
+                let prepared = prepare_action(triage.intent, &lookup, today, &self.policy().policy)?;
                 Ok((WorkflowOutcome::ServiceAction { order, prepared }, Vec::new()))
             }
         }

@@ -52,7 +52,7 @@ fn kind_label(deadline: DeadlineKind) -> &'static str {
 impl Service {
     /// One pass of the watcher at `now`.
     pub async fn check_slas(&self, now: DateTime<Utc>) -> Result<SlaRound> {
-        let at_risk_fraction = self.config().policy.sla_at_risk_fraction;
+        let at_risk_fraction = self.policy().policy.sla_at_risk_fraction;
         let tickets = self.store().tickets_with_sla_due(now + LOOK_AHEAD, 1_000).await?;
         let mut round = SlaRound { tickets_checked: tickets.len(), ..SlaRound::default() };
         for ticket in tickets {

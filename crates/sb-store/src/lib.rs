@@ -30,6 +30,7 @@ mod mail;
 mod notify;
 mod orders;
 mod outbox;
+mod policy;
 mod records;
 mod reports;
 mod routing;
@@ -58,6 +59,7 @@ pub use crate::mail::MAX_THREAD_LOOKUP_IDS;
 pub use crate::notify::{Notification, Notifications, MAX_NOTIFICATION_BYTES};
 pub use crate::orders::normalise_order_number;
 pub use crate::outbox::OutboxItem;
+pub use crate::policy::{PolicyOverride, PolicyOverrideChange, PolicyOverrideKind, PolicyOverrides};
 pub use crate::records::{
     ComplianceRecord, Customer, DecisionRow, Direction, MessageRow, MessageStage, Queue, SlaEvent, SlaPolicyRow, Ticket, TicketStatus,
     TriageRow,

@@ -103,6 +103,10 @@ pub struct ServerConfig {
     /// Seconds between rounds of the report rollup builder (hourly sums that let reports over
     /// months answer from a few rows per hour); 0 turns it off and reports scan the tickets.
     pub report_rollup_interval_seconds: u64,
+    /// Seconds between two reads of the policy overrides' revision: how soon a threshold or
+    /// SLA target an admin changed through another process applies in this one (the process
+    /// that saved it applies it at once).
+    pub policy_refresh_seconds: u64,
     /// The address customers reach this server at, for links in replies (help articles).
     /// Empty: `http://` + `addr`.
     pub public_url: String,
@@ -110,7 +114,7 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> ServerConfig {
-        ServerConfig { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), db: crate::server::DEFAULT_DB_URL.to_string(), workers: 1, sla_watch_interval_seconds: 30, metrics_tick_seconds: 10, report_rollup_interval_seconds: 60, public_url: String::new() }
+        ServerConfig { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), db: crate::server::DEFAULT_DB_URL.to_string(), workers: 1, sla_watch_interval_seconds: 30, metrics_tick_seconds: 10, report_rollup_interval_seconds: 60, policy_refresh_seconds: 5, public_url: String::new() }
     }
 }
 

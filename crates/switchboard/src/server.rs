@@ -203,7 +203,9 @@ pub(crate) async fn build_service(db_url: &str, config: &crate::config::Config, 
         Some(Arc::new(engine))
     };
     let orders = order_connector(&config.orders, &store)?;
-    Ok(Service::new(store, engine, orders, service_config(config)))
+    let service = Service::new(store, engine, orders, service_config(config));
+    service.reload_policy().await.context("cannot read the policy overrides")?;
+    Ok(service)
 }
 
 /// The order connector the configuration names.
@@ -361,6 +363,8 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         tracing::info!(model = %engine.model_info().name, version = %engine.model_info().version, embeddings = engine.uses_embeddings(), "triage models loaded");
         let orders = order_connector(&config.orders, &store)?;
         let service = Service::new(store.clone(), Some(Arc::new(engine)), orders, service_config(&config));
+        // Admins' changes to thresholds and SLA targets, before the first message is decided.
+        service.reload_policy().await.context("cannot read the policy overrides")?;
 
         if args.demo {
             let secret = demo_token(&service, &db_url).await?;
@@ -404,6 +408,12 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             let watcher_service = service.clone();
             let receiver = shutdown_receiver.clone();
             worker_handles.push(tokio::spawn(async move { watcher_service.run_sla_watcher(sla_watch_interval, receiver).await }));
+        }
+        {
+            let refresh_interval = std::time::Duration::from_secs(config.server.policy_refresh_seconds.max(1));
+            let refresher_service = service.clone();
+            let receiver = shutdown_receiver.clone();
+            worker_handles.push(tokio::spawn(async move { refresher_service.run_policy_refresher(refresh_interval, receiver).await }));
         }
         {
             let tick_interval = std::time::Duration::from_secs(config.server.metrics_tick_seconds.max(1));

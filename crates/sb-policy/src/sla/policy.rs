@@ -116,8 +116,9 @@ pub fn validate_sla_policies(sla_policies: &[SlaPolicy]) -> Result<()> {
         if sla_policies[..policy_idx].iter().any(|earlier| earlier.name == sla_policy.name) {
             problems.push(format!("sla policy name `{name}` is used twice"));
         }
-        if sla_policy.first_response < TimeDelta::zero() || sla_policy.resolution < TimeDelta::zero() {
-            problems.push(format!("sla policy `{name}` has a negative target"));
+        // A zero target would be breached the moment a ticket opens.
+        if sla_policy.first_response <= TimeDelta::zero() || sla_policy.resolution <= TimeDelta::zero() {
+            problems.push(format!("sla policy `{name}` needs positive first-response and resolution targets"));
         }
         if sla_policy.first_response > sla_policy.resolution {
             problems.push(format!("sla policy `{name}` allows more time for the first response than for the resolution"));
@@ -269,7 +270,9 @@ mod tests {
             policy("copy", SlaMatch { category: Some(Category::ServiceAction), severity: Some(Severity::High), ..SlaMatch::default() }),
         ];
         sla_policies[0].first_response = TimeDelta::hours(9);
-        expect!["invalid sla policies: sla policy `refunds` allows more time for the first response than for the resolution; sla policy `refunds` can never match: intent `return_refund` is not in category `informational`; sla policy name `refunds` is used twice; sla policy `refunds` can never match: only safety_compliance tickets have a severity; sla policy #3 has no name; sla policy `#3` has priority range 80..=20; it must lie within 0..=100, min first; sla policy `copy` can never match: only safety_compliance tickets have a severity; sla policy `copy` can never be chosen: `refunds` matches the same tickets and is listed first"].assert_eq(&validate_sla_policies(&sla_policies).unwrap_err().to_string());
+        sla_policies[3].resolution = TimeDelta::zero();
+        sla_policies[3].first_response = TimeDelta::zero();
+        expect!["invalid sla policies: sla policy `refunds` allows more time for the first response than for the resolution; sla policy `refunds` can never match: intent `return_refund` is not in category `informational`; sla policy name `refunds` is used twice; sla policy `refunds` can never match: only safety_compliance tickets have a severity; sla policy #3 has no name; sla policy `#3` has priority range 80..=20; it must lie within 0..=100, min first; sla policy `copy` needs positive first-response and resolution targets; sla policy `copy` can never match: only safety_compliance tickets have a severity; sla policy `copy` can never be chosen: `refunds` matches the same tickets and is listed first"].assert_eq(&validate_sla_policies(&sla_policies).unwrap_err().to_string());
     }
 
     #[test]

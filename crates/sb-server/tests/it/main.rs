@@ -22,6 +22,7 @@ mod inbound_email;
 mod live;
 mod observability;
 mod openapi;
+mod policy;
 mod reports;
 mod routing;
 mod sla;

@@ -29,7 +29,7 @@ payload_too_large 413
 unsupported_media_type 415
 invalid_field 422 | unknown_channel 422 | empty_text 422 | text_too_long 422 | invalid_filter 422 | invalid_query 422
 invalid_path 422 | invalid_status 422 | invalid_role 422 | invalid_scopes 422 | invalid 422 | not_a_session 422 | no_draft 422 | not_a_websocket 422
-empty_mail 422 | not_a_mail 422
+empty_mail 422 | not_a_mail 422 | invalid_policy 422
 no_target 422 | unknown_agent 422 | agent_unavailable 422 | unknown_queue 422
 rate_limited 429
 unavailable 503
@@ -371,6 +371,18 @@ async fn answers_conform_to_the_documented_schemas() {
         (Method::GET, "/api/v1/reports/forecast", "/api/v1/reports/forecast?tz=Mars/Olympus".into(), None, &admin, 400),
         (Method::GET, "/api/v1/audit/verify", "/api/v1/audit/verify".into(), None, &admin, 200),
         (Method::GET, "/api/v1/policy/thresholds", "/api/v1/policy/thresholds".into(), None, &admin, 200),
+        (Method::PUT, "/api/v1/policy/thresholds", "/api/v1/policy/thresholds".into(), Some(json!({"auto_reply_confidence_threshold": 0.9, "expected_version": 0})), &admin, 200),
+        (Method::PUT, "/api/v1/policy/thresholds", "/api/v1/policy/thresholds".into(), Some(json!({"auto_reply_confidence_threshold": 0.8, "expected_version": 0})), &admin, 409),
+        (Method::DELETE, "/api/v1/policy/thresholds", "/api/v1/policy/thresholds?expected_version=1".into(), None, &admin, 200),
+        (Method::PUT, "/api/v1/policy/thresholds/{intent}", "/api/v1/policy/thresholds/track_order".into(), Some(json!({"auto_reply_confidence": 0.95, "auto_reply_enabled": true})), &admin, 200),
+        (Method::PUT, "/api/v1/policy/thresholds/{intent}", "/api/v1/policy/thresholds/track_order".into(), Some(json!({"auto_reply_confidence": 0.1, "auto_reply_enabled": true})), &admin, 422),
+        (Method::PUT, "/api/v1/policy/thresholds/{intent}", "/api/v1/policy/thresholds/refund_please".into(), Some(json!({"auto_reply_confidence": 0.9, "auto_reply_enabled": true})), &admin, 404),
+        (Method::DELETE, "/api/v1/policy/thresholds/{intent}", "/api/v1/policy/thresholds/track_order".into(), None, &admin, 200),
+        (Method::GET, "/api/v1/sla/policies", "/api/v1/sla/policies".into(), None, &admin, 200),
+        (Method::PUT, "/api/v1/sla/policies/{name}", "/api/v1/sla/policies/safety%20urgent".into(), Some(json!({"first_response": "10m", "resolution": "2h", "expected_version": 0})), &admin, 200),
+        (Method::PUT, "/api/v1/sla/policies/{name}", "/api/v1/sla/policies/standard".into(), Some(json!({"first_response": "soon", "resolution": "0"})), &admin, 422),
+        (Method::DELETE, "/api/v1/sla/policies/{name}", "/api/v1/sla/policies/safety%20urgent".into(), None, &admin, 200),
+        (Method::DELETE, "/api/v1/sla/policies/{name}", "/api/v1/sla/policies/no%20such%20policy".into(), None, &admin, 404),
         (Method::GET, "/api/v1/audit", "/api/v1/audit?action=ticket.&from=2020-01-01&limit=5".into(), None, &admin, 200),
         (Method::GET, "/api/v1/audit", "/api/v1/audit?from=yesterday".into(), None, &admin, 422),
         (Method::PATCH, "/api/v1/users/{user_id}", format!("/api/v1/users/{agent}"), Some(json!({"role": "supervisor", "active": false})), &admin, 200),

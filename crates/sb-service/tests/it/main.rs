@@ -3,6 +3,7 @@
 
 mod forecast_today;
 mod routing;
+mod policy_refresh;
 mod sla_watch;
 
 use std::sync::Arc;

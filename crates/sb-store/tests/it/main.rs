@@ -31,6 +31,7 @@ macro_rules! conformance_tests {
 
 mod conformance;
 mod notify;
+mod policy;
 mod reports;
 mod routing;
 mod surveys;

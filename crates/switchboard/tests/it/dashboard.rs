@@ -9,7 +9,11 @@
 //! dashboard and every admin page. An admin changes a role, creates a token (secret shown
 //! once), edits a template and an article through the pages (the API has the changes), meets a
 //! version conflict when the article changed behind the page's back, and filters the audit log
-//! to their own changes and verifies the hash chain. With `SWITCHBOARD_SCREENSHOTS=DIR` every page is saved at 1440×900.
+//! to their own changes and verifies the hash chain. In a second test an admin raises an intent's
+//! auto-reply threshold in the editor (a supervisor gets no editor and the API refuses them, a viewer
+//! not even the page), and the next message with the same question goes to a person with the new
+//! threshold in its decision record; then a conflict, a reset and an SLA target change. With
+//! `SWITCHBOARD_SCREENSHOTS=DIR` every page is saved at 1440×900.
 
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
@@ -229,6 +233,139 @@ async fn the_dashboard_moves_live_admins_edit_through_the_pages_and_viewers_are_
     let verified = wait_for(&browser, "document.querySelector('.verify-bar').dataset.state && document.getElementById('audit-verify-result').textContent", "the chain verified").await;
     assert!(verified.as_str().unwrap_or_default().starts_with("Intact: all "), "{verified}");
     screenshot(&browser, "admin-audit").await;
+    browser.close().await.unwrap();
+    drop(server);
+}
+
+/// `POST /api/v1/messages` with a token; the answer (status 201 asserted).
+async fn ask(client: &reqwest::Client, base_url: &str, token: &str, external_id: &str, text: &str) -> Value {
+    let response = client
+        .post(format!("{base_url}/api/v1/messages"))
+        .bearer_auth(token)
+        .json(&json!({"channel": "chat", "external_id": external_id, "text": text, "customer": {"email": "ana.silva@example.com", "name": "Ana Silva"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+/// What the page's own fetch of `path` with `method` and `body` answers, with the session's
+/// CSRF token (as the page's scripts send it).
+async fn page_fetch_status(browser: &Client, method: &str, path: &str, body: Value) -> Value {
+    let script = format!(
+        "return fetch({}, {{method: {}, headers: {{'Content-Type': 'application/json', 'X-CSRF-Token': document.body.dataset.csrf}}, body: {}}}).then(response => response.status);",
+        json!(path),
+        json!(method),
+        json!(body.to_string())
+    );
+    browser.execute(&script, vec![]).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_raises_a_threshold_in_the_console_and_the_next_message_is_decided_with_it() {
+    let driver = Driver::start().await;
+    let database = TestDatabase::new(false).await;
+    create_user(&database.url, "ada@example.com", "Ada Admin", "admin");
+    create_user(&database.url, "sam@example.com", "Sam Supervisor", "supervisor");
+    create_user(&database.url, "vic@example.com", "Vic Viewer", "viewer");
+    let token = create_token(&database.url, "ingest,read");
+    let admin_token = create_token(&database.url, "admin");
+    let server = Server::start_with_args(&database.url, &["--demo", "--demo-tickets", "0"]).await;
+    let base_url = server.base_url.clone();
+    let client = reqwest::Client::new();
+    let question = "Where is my order A10493? It has not arrived yet.";
+
+    // With the configured 0.85, the demo store's shipped order is answered automatically.
+    let before = ask(&client, &base_url, &token, "policy-1", question).await;
+    assert_eq!((before["triage"]["intent"].as_str(), before["decision"]["route"].as_str()), (Some("track_order"), Some("auto_reply")), "{before}");
+    assert!((before["decision"]["thresholds"]["auto_reply_confidence"].as_f64().unwrap() - 0.85).abs() < 1e-6, "{before}");
+    let confidence = before["decision"]["confidence"].as_f64().unwrap();
+    // A threshold just above this message's confidence: the same question is no longer sure enough.
+    let raised = ((confidence * 100.0).floor() + 1.0) / 100.0;
+    assert!(raised <= 1.0, "the classifier is not certain enough to leave room above it: {confidence}");
+
+    // A supervisor sees the thresholds but gets no editor, and the API refuses a change.
+    let browser = driver.browser().await;
+    log_in(&browser, &base_url, "sam@example.com").await;
+    browser.goto(&format!("{base_url}/console/admin/thresholds")).await.unwrap();
+    wait_for(&browser, "document.querySelectorAll('#thresholds tr[data-intent]').length === 15", "the thresholds").await;
+    let controls = browser.execute("return [document.getElementById('threshold-form'), document.getElementById('general-form'), document.querySelector('#thresholds tr[tabindex]')].filter(Boolean).length;", vec![]).await.unwrap();
+    assert_eq!(controls, json!(0), "no editing controls for a supervisor");
+    let status = page_fetch_status(&browser, "PUT", "/api/v1/policy/thresholds/track_order", json!({"auto_reply_confidence": raised, "auto_reply_enabled": true})).await;
+    assert_eq!(status, json!(403), "a supervisor cannot change a threshold");
+    log_out(&browser).await;
+    // A viewer does not even see the page.
+    log_in(&browser, &base_url, "vic@example.com").await;
+    browser.goto(&format!("{base_url}/console/admin/thresholds")).await.unwrap();
+    wait_for(&browser, "document.getElementById('forbidden')", "the refusal of the thresholds page").await;
+    log_out(&browser).await;
+
+    // The admin opens track_order; a value under the low-confidence line is refused with the reason.
+    log_in(&browser, &base_url, "ada@example.com").await;
+    browser.goto(&format!("{base_url}/console/admin/thresholds")).await.unwrap();
+    wait_for(&browser, "document.querySelector('#thresholds tr[data-intent=track_order][tabindex]')", "an editable track_order row").await;
+    let general_provenance = text_of(&browser, "#general-provenance").await;
+    assert_eq!(general_provenance, "From configuration");
+    browser.execute("document.querySelector('#thresholds tr[data-intent=track_order]').click();", vec![]).await.unwrap();
+    wait_for(&browser, "!document.getElementById('threshold-form').hidden && document.getElementById('threshold-form-title').textContent === 'Track order'", "the track_order editor").await;
+    browser.execute("const form = document.getElementById('threshold-form'); form.elements.own.click(); form.elements.threshold.value = '0.3';", vec![]).await.unwrap();
+    browser.find(Locator::Id("threshold-save")).await.unwrap().click().await.unwrap();
+    let refused = wait_for(&browser, "!document.getElementById('threshold-error').hidden && document.getElementById('threshold-error').textContent", "the validation message").await;
+    assert_eq!(refused, json!("auto_reply_confidence_by_intent.track_order (0.3) is below low_confidence_threshold (0.5)"));
+
+    // Then the raised threshold: saved, shown as changed by this admin.
+    browser.execute(&format!("document.getElementById('threshold-form').elements.threshold.value = '{raised}';"), vec![]).await.unwrap();
+    browser.find(Locator::Id("threshold-save")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "document.querySelector('#thresholds tr[data-intent=track_order]').textContent.includes('Changed by Ada Admin')", "the row showing the change").await;
+    let row = text_of(&browser, "#thresholds tr[data-intent=track_order]").await;
+    assert!(row.contains(&format!("{raised:.2}")) && row.contains("Set for this intent"), "{row}");
+    assert!(text_of(&browser, "#threshold-provenance").await.starts_with("Changed by Ada Admin · "));
+    screenshot(&browser, "admin-thresholds-editor").await;
+
+    // The next message with the same question is decided with it: a person answers.
+    let after = ask(&client, &base_url, &token, "policy-2", question).await;
+    assert_eq!(after["decision"]["confidence"].as_f64(), Some(confidence), "the same question, the same confidence");
+    assert_eq!((after["decision"]["route"].as_str(), after["decision"]["reason_code"].as_str()), (Some("human_queue"), Some("confidence_below_threshold")), "{after}");
+    assert!((after["decision"]["thresholds"]["auto_reply_confidence"].as_f64().unwrap() - raised).abs() < 1e-6, "the decision record keeps the threshold it applied: {after}");
+
+    // Someone else changes the general threshold behind the page's back: the page's save is a
+    // conflict that keeps the typed value, and loads the current one on request.
+    let behind = client.put(format!("{base_url}/api/v1/policy/thresholds")).bearer_auth(&admin_token).json(&json!({"auto_reply_confidence_threshold": 0.9})).send().await.unwrap();
+    assert_eq!(behind.status(), 200);
+    browser.execute("document.querySelector('#general-form input[name=threshold]').value = '0.8';", vec![]).await.unwrap();
+    browser.find(Locator::Id("general-save")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "!document.getElementById('general-conflict').hidden", "the conflict notice").await;
+    assert_eq!(browser.execute("return document.querySelector('#general-form input[name=threshold]').value;", vec![]).await.unwrap(), json!("0.8"), "the typed value is kept");
+    browser.find(Locator::Id("general-reload")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "document.getElementById('general-conflict').hidden && document.querySelector('#general-form input[name=threshold]').value === '0.9'", "the current value loaded").await;
+
+    // Reset to configuration: the row says so, and the threshold in force is the configured one.
+    browser.execute("document.querySelector('#thresholds tr[data-intent=track_order]').click(); window.confirm = () => true;", vec![]).await.unwrap();
+    browser.find(Locator::Id("threshold-reset")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "document.querySelector('#thresholds tr[data-intent=track_order]').textContent.includes('reset by Ada Admin')", "the reset shown").await;
+    let thresholds: Value = client.get(format!("{base_url}/api/v1/policy/thresholds")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let track_order = thresholds["intents"].as_array().unwrap().iter().find(|intent| intent["intent"] == "track_order").cloned().unwrap();
+    assert_eq!((track_order["source"].as_str(), track_order["version"].as_i64(), track_order["overridden"].as_bool()), (Some("default"), Some(2), Some(false)), "{track_order}");
+
+    // SLA targets: the admin shortens the standard first response; tickets already open keep theirs.
+    browser.goto(&format!("{base_url}/console/admin/sla")).await.unwrap();
+    wait_for(&browser, "document.querySelector('#sla-policies tr[data-policy=standard][tabindex]')", "an editable standard policy").await;
+    browser.execute("document.querySelector('#sla-policies tr[data-policy=standard]').click();", vec![]).await.unwrap();
+    wait_for(&browser, "!document.getElementById('sla-form').hidden", "the SLA editor").await;
+    assert!(text_of(&browser, "#sla-configured").await.contains("Tickets already open keep their deadlines"));
+    browser.execute("const form = document.getElementById('sla-form'); form.elements.first_response.value = '3h'; form.elements.resolution.value = '20h';", vec![]).await.unwrap();
+    browser.find(Locator::Id("sla-save")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "document.querySelector('#sla-policies tr[data-policy=standard]').textContent.includes('Changed by Ada Admin')", "the changed policy").await;
+    let policies: Value = client.get(format!("{base_url}/api/v1/sla/policies")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let standard = policies["policies"].as_array().unwrap().iter().find(|policy| policy["name"] == "standard").cloned().unwrap();
+    assert_eq!((standard["first_response"].as_str(), standard["resolution"].as_str(), standard["configured_first_response"].as_str()), (Some("3h"), Some("20h"), Some("4h")), "{standard}");
+    screenshot(&browser, "admin-sla-editor").await;
+
+    // Every change is in the audit log, with the values it replaced.
+    let audit: Value = client.get(format!("{base_url}/api/v1/audit?action=policy.&limit=10")).bearer_auth(&admin_token).send().await.unwrap().json().await.unwrap();
+    let actions: Vec<&str> = audit["entries"].as_array().unwrap().iter().map(|entry| entry["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["policy.auto_reply_threshold_reset", "policy.auto_reply_threshold_changed", "policy.auto_reply_threshold_changed"], "{audit}");
     browser.close().await.unwrap();
     drop(server);
 }

@@ -5,6 +5,7 @@ mod console;
 mod console_ticket;
 mod dashboard;
 mod kb;
+mod policy;
 mod email;
 mod replicas;
 mod report;

@@ -106,7 +106,7 @@ impl Server {
     }
 
     /// Like [`Server::start_with_logs`] with extra environment variables (configuration).
-    async fn start_with_env(db_url: &str, log_level: &str, collect_logs: bool, env: &[(&str, String)]) -> Server {
+    pub(crate) async fn start_with_env(db_url: &str, log_level: &str, collect_logs: bool, env: &[(&str, String)]) -> Server {
         Server::spawn(db_url, log_level, collect_logs, &[], env).await
     }
 
