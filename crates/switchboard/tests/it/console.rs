@@ -188,8 +188,39 @@ pub(crate) async fn wait_for(browser: &Client, script: &str, what: &str) -> Valu
     }
 }
 
+/// Clicks the first element matching `selector`, looking it up again when a live re-render
+/// replaced it between the lookup and the click (a stale reference).
+pub(crate) async fn click(browser: &Client, selector: &str) {
+    let mut attempts = 0;
+    loop {
+        let element = browser.find(Locator::Css(selector)).await.unwrap_or_else(|error| panic!("{selector}: {error}"));
+        match element.click().await {
+            Ok(_) => return,
+            Err(_) if attempts < 20 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => panic!("{selector}: {error}"),
+        }
+    }
+}
+
+/// The text of the first element matching `selector`. The live views re-render (a `/ws` event
+/// replaces nodes), so an element found a moment ago may be gone when its text is asked for
+/// (Firefox's driver reports that as a stale reference): it is looked up again.
 pub(crate) async fn text_of(browser: &Client, selector: &str) -> String {
-    browser.find(Locator::Css(selector)).await.unwrap_or_else(|error| panic!("{selector}: {error}")).text().await.unwrap()
+    let mut attempts = 0;
+    loop {
+        let element = browser.find(Locator::Css(selector)).await.unwrap_or_else(|error| panic!("{selector}: {error}"));
+        match element.text().await {
+            Ok(text) => return text,
+            Err(_) if attempts < 20 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => panic!("{selector}: {error}"),
+        }
+    }
 }
 
 pub(crate) async fn log_in(browser: &Client, base_url: &str, email: &str) {
@@ -269,7 +300,7 @@ async fn an_agent_works_a_live_ticket_and_a_viewer_stays_read_only(engine: Engin
 
     // Open the order question: AI analysis and the suggested reply.
     let ticket_id = ticket_ids[0];
-    browser.find(Locator::Css(&format!("#queue-list [data-ticket-id=\"{ticket_id}\"]"))).await.unwrap().click().await.unwrap();
+    click(&browser, &format!("#queue-list [data-ticket-id=\"{ticket_id}\"]")).await;
     wait_for(&browser, "document.querySelector('#ai-panel #ai-intent')", "the AI panel").await;
     assert_eq!(browser.current_url().await.unwrap().path(), format!("/console/tickets/{ticket_id}"));
     let intent = text_of(&browser, "#ai-intent").await;

@@ -138,7 +138,7 @@ async fn a_customer_chats_from_a_shop_page_and_an_agent_answers_live_in_chromium
 
     // The ticket appears live in the agent's queue; the agent opens it.
     wait_for(&agent, &format!("document.querySelector('#queue-list [data-ticket-id=\"{ticket_id}\"]')"), "the chat ticket in the queue, live").await;
-    agent.find(Locator::Css(&format!("#queue-list [data-ticket-id=\"{ticket_id}\"]"))).await.unwrap().click().await.unwrap();
+    crate::console::click(&agent, &format!("#queue-list [data-ticket-id=\"{ticket_id}\"]")).await;
     wait_for(&agent, "document.querySelector('#ai-panel #ai-intent')", "the AI panel").await;
     let intent = text_of(&agent, "#ai-intent").await;
     assert!(intent.contains("Track order"), "the AI panel names the intent: {intent}");
