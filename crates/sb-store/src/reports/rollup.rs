@@ -35,7 +35,7 @@ use chrono::{DateTime, Utc};
 use super::window::ReportWindow;
 use super::{fetch_report_rows, seconds, SlaDimension};
 use crate::records::DbRow;
-use crate::{on_writer, to_ms, Result, Store};
+use crate::{on_reader, on_writer, to_ms, Result, Store};
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -641,7 +641,7 @@ impl Store {
     async fn stale_hours(&self, family: Family, now_ms: i64) -> Result<Vec<i64>> {
         let (table, column) = family.source();
         let end_hour = floor_hour(now_ms);
-        let oldest: Option<i64> = on_writer!(self, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT MIN({column}) FROM {table}"))).fetch_one(pool).await?);
+        let oldest: Option<i64> = on_reader!(self, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT MIN({column}) FROM {table}"))).fetch_one(pool).await?);
         let Some(oldest) = oldest else {
             return Ok(Vec::new());
         };
