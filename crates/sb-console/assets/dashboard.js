@@ -281,11 +281,11 @@ async function loadAgents() {
   for (const row of report.rows || []) {
     const entry = byAgent.get(row.user_id) || { name: row.name || `User ${row.user_id}`, resolved: 0, replied: 0, replies: 0, firstResponse: 0, answered: 0 };
     entry.resolved += row.n_resolved;
-    entry.replied += row.n_tickets_replied;
+    entry.replied += row.n_tickets_handled;
     entry.replies += row.n_replies;
     if (row.avg_first_response_seconds !== null && row.avg_first_response_seconds !== undefined) {
-      entry.firstResponse += row.avg_first_response_seconds * Math.max(1, row.n_tickets_replied);
-      entry.answered += Math.max(1, row.n_tickets_replied);
+      entry.firstResponse += row.avg_first_response_seconds * Math.max(1, row.n_tickets_handled);
+      entry.answered += Math.max(1, row.n_tickets_handled);
     }
     byAgent.set(row.user_id, entry);
   }
@@ -300,17 +300,17 @@ async function loadAgents() {
       label: entry.name,
       values: [entry.resolved, entry.replied],
       note: entry.answered ? `${duration(entry.firstResponse / entry.answered)} 1st resp.` : "",
-      title: `${entry.name}: ${entry.resolved} resolved, ${entry.replied} tickets replied to (${entry.replies} replies)`,
+      title: `${entry.name}: ${entry.resolved} resolved, ${entry.replied} tickets handled (${entry.replies} replies)`,
     })),
     series: [
       { name: "Resolved", className: "series-resolved" },
-      { name: "Replied to", className: "series-replied" },
+      { name: "Handled", className: "series-replied" },
     ],
     noteWidth: 104,
   });
   charts.legend(byId("legend-agents"), [
     { name: "Tickets resolved", className: "series-resolved", kind: "box" },
-    { name: "Tickets replied to", className: "series-replied", kind: "box" },
+    { name: "Tickets handled (first reply)", className: "series-replied", kind: "box" },
   ]);
 }
 

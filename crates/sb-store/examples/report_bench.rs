@@ -1,5 +1,5 @@
 //! Report benchmark: generates a year of synthetic contact-center history (1,000,000 tickets
-//! by default, with their messages, triage results, decisions and some LLM calls), bulk-loaded
+//! by default, with their messages, triage results, decisions, LLM calls and customer ratings), bulk-loaded
 //! straight into the tables, then times every report over the windows a dashboard asks for.
 //!
 //! ```text
@@ -154,7 +154,8 @@ const MESSAGES: Table = Table {
 const TRIAGE: Table = Table { name: "triage_results", columns: &["id", "message_id", "ticket_id", "model_name", "model_version", "result", "latency_us", "created_at"] };
 const DECISIONS: Table = Table { name: "decisions", columns: &["id", "ticket_id", "message_id", "triage_id", "route", "reason_code", "priority", "record", "created_at"] };
 const LLM_USAGE: Table = Table { name: "llm_usage", columns: &["ticket_id", "provider", "model", "purpose", "prompt_tokens", "completion_tokens", "cost_micros", "currency", "created_at"] };
-const TABLES: [&Table; 7] = [&CUSTOMERS, &USERS, &TICKETS, &MESSAGES, &TRIAGE, &DECISIONS, &LLM_USAGE];
+const CSAT: Table = Table { name: "csat_ratings", columns: &["ticket_id", "rating", "comment", "agent_user_id", "source", "rated_at"] };
+const TABLES: [&Table; 8] = [&CUSTOMERS, &USERS, &TICKETS, &MESSAGES, &TRIAGE, &DECISIONS, &LLM_USAGE, &CSAT];
 
 /// ((intent, category), weight): the default taxonomy with a plausible mix.
 const INTENTS: [((&str, &str), u64); 15] = [
@@ -191,7 +192,7 @@ fn pick<T: Copy>(random: &mut Random, choices: &[(T, u64)]) -> T {
 /// The rows one ticket brings into every table.
 #[derive(Default)]
 struct Batch {
-    rows: [Vec<Vec<Value>>; 7],
+    rows: [Vec<Vec<Value>>; 8],
 }
 
 struct Generator {
@@ -311,6 +312,14 @@ impl Generator {
         if let Some(at) = responded_ms {
             batch.rows[3].push(message(message_id + n_messages, "outbound", if auto { None } else { assignee }, at, "none"));
             n_messages += 1;
+            // A third of the tickets a person answered get a second reply from them before
+            // they are resolved.
+            if let (false, Some(resolved)) = (auto, resolved_ms) {
+                if resolved > at + 120_000 && random.chance(0.35) {
+                    batch.rows[3].push(message(message_id + n_messages, "outbound", assignee, at + (resolved - at) / 2, "none"));
+                    n_messages += 1;
+                }
+            }
         }
         // Some customers write again after an automatic answer.
         if auto && random.chance(0.12) {
@@ -340,20 +349,36 @@ impl Generator {
             Value::Int(created_ms + 200),
         ]);
         if random.chance(0.2) {
-            let prompt_tokens = 300 + random.below(1500);
-            let completion_tokens = 50 + random.below(400);
-            batch.rows[6].push(vec![
-                Value::Int(ticket_id),
-                Value::Text("openai"),
-                Value::Text("gpt-4o-mini"),
-                Value::Text("reply"),
-                Value::Int(prompt_tokens),
-                Value::Int(completion_tokens),
-                // $0.15 per million prompt tokens, $0.60 per million completion tokens.
-                Value::Int((prompt_tokens * 15 + completion_tokens * 60) / 100),
-                Value::Text("USD"),
-                Value::Int(created_ms + 300),
-            ]);
+            // A drafted reply, and for a quarter of those tickets a summary an hour later.
+            let calls = if random.chance(0.25) { [(300, "reply"), (3_600_000, "summary")].as_slice() } else { [(300, "reply")].as_slice() };
+            for (after_ms, purpose) in calls {
+                let at = created_ms + after_ms;
+                if at >= self.start_ms + self.span_ms {
+                    continue;
+                }
+                let prompt_tokens = 300 + random.below(1500);
+                let completion_tokens = 50 + random.below(400);
+                batch.rows[6].push(vec![
+                    Value::Int(ticket_id),
+                    Value::Text("openai"),
+                    Value::Text("gpt-4o-mini"),
+                    Value::Text(purpose),
+                    Value::Int(prompt_tokens),
+                    Value::Int(completion_tokens),
+                    // $0.15 per million prompt tokens, $0.60 per million completion tokens.
+                    Value::Int((prompt_tokens * 15 + completion_tokens * 60) / 100),
+                    Value::Text("USD"),
+                    Value::Int(at),
+                ]);
+            }
+        }
+        // A fifth of the resolved tickets with an agent are rated within a day.
+        if let (Some(agent), Some(resolved)) = (assignee, resolved_ms) {
+            let rated_ms = resolved + random.below(86_400_000);
+            if random.chance(0.2) && rated_ms < self.start_ms + self.span_ms {
+                let rating = pick(random, &[(1, 1), (2, 1), (3, 2), (4, 5), (5, 8)]);
+                batch.rows[7].push(vec![Value::Int(ticket_id), Value::Int(rating), Value::Null, Value::Int(agent), Value::Text("chat"), Value::Int(rated_ms)]);
+            }
         }
     }
 }

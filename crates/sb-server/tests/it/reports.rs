@@ -103,7 +103,7 @@ async fn reports_export_csv_with_a_header_and_rfc_4180_quoting() {
 
     // An empty report still has its header.
     let empty = server.get("/api/v1/reports/agents?format=csv", &admin).await;
-    assert_eq!(empty.text, "period_start,user_id,name,n_assigned,n_resolved,n_sla_breached,n_replies,n_tickets_replied,avg_first_response_seconds,avg_resolution_seconds,n_csat,avg_csat\n");
+    assert_eq!(empty.text, "period_start,user_id,name,n_assigned,n_resolved,n_sla_breached,n_replies,n_tickets_handled,avg_first_response_seconds,avg_resolution_seconds,n_csat,avg_csat\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

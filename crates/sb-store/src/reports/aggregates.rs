@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::rollup::TicketBreakdown;
+use super::rollup::{self, mean, TicketBreakdown};
 use super::{fetch_report_rows, ratio, ParamError, ReportWindow};
 use crate::records::DbRow;
 use crate::{Result, Store};
@@ -124,9 +124,12 @@ pub struct AgentRow {
     pub n_assigned: i64,
     pub n_resolved: i64,
     pub n_sla_breached: i64,
-    /// Replies the agent wrote in the period, and the tickets they went to (handled).
+    /// Replies the agent wrote in the period.
     pub n_replies: i64,
-    pub n_tickets_replied: i64,
+    /// Tickets handled: tickets the agent replied to for the first time in the period. A
+    /// ticket counts once per agent, in the period of the agent's first reply on it, so the
+    /// periods of a window add up to the tickets the agent handled in the whole window.
+    pub n_tickets_handled: i64,
     pub avg_first_response_seconds: Option<f64>,
     pub avg_resolution_seconds: Option<f64>,
     /// Customer ratings given in the period about this agent's tickets, and their mean (1–5;
@@ -221,38 +224,15 @@ impl Store {
         Ok(rows.into_iter().map(|(_, row)| row).collect())
     }
 
-    /// Per agent and period: assigned tickets created in `window`, replies written in it and
-    /// customer ratings given in it.
+    /// Per agent and period: assigned tickets created in `window`, replies written in it,
+    /// tickets first replied to in it and customer ratings given in it.
     pub async fn report_agents(&self, window: &ReportWindow, now: DateTime<Utc>) -> Result<Vec<AgentRow>> {
         let ticket_totals = self.ticket_totals(window, TicketBreakdown::Agent, now).await?;
-        // The predicate repeats the partial index's (`author_user_id IS NOT NULL`), so both
-        // backends can use it.
-        let replies_sql = format!(
-            "SELECT CAST({period} AS BIGINT) AS period_idx, author_user_id, COUNT(*) AS n_replies, COUNT(DISTINCT ticket_id) AS n_tickets_replied \
-             FROM messages WHERE author_user_id IS NOT NULL AND direction = 'outbound' AND received_at >= {from} AND received_at < {to} \
-             GROUP BY period_idx, author_user_id",
-            period = window.period_sql("received_at"),
-            from = window.from_ms(),
-            to = window.to_ms(),
-        );
-        let csat_sql = format!(
-            "SELECT CAST({period} AS BIGINT) AS period_idx, agent_user_id, COUNT(*) AS n_csat, AVG(CAST(rating AS DOUBLE PRECISION)) AS avg_csat \
-             FROM csat_ratings WHERE agent_user_id IS NOT NULL AND rated_at >= {from} AND rated_at < {to} GROUP BY period_idx, agent_user_id",
-            period = window.period_sql("rated_at"),
-            from = window.from_ms(),
-            to = window.to_ms(),
-        );
-        fn decode_replies(row: &impl DbRow) -> Result<((i64, i64), (i64, i64))> {
-            Ok(((row.i64("period_idx")?, row.i64("author_user_id")?), (row.i64("n_replies")?, row.i64("n_tickets_replied")?)))
-        }
-        fn decode_csat(row: &impl DbRow) -> Result<((i64, i64), (i64, Option<f64>))> {
-            Ok(((row.i64("period_idx")?, row.i64("agent_user_id")?), (row.i64("n_csat")?, row.f64_opt("avg_csat")?)))
-        }
+        let replies = self.count_totals(&rollup::REPLIES, window).await?;
+        let ratings = self.count_totals(&rollup::CSAT, window).await?;
         fn decode_user(row: &impl DbRow) -> Result<(i64, String)> {
             Ok((row.i64("id")?, row.string("name")?))
         }
-        let reply_rows: Vec<((i64, i64), (i64, i64))> = fetch_report_rows!(self, &*replies_sql, decode_replies);
-        let csat_rows: Vec<((i64, i64), (i64, Option<f64>))> = fetch_report_rows!(self, &*csat_sql, decode_csat);
         let users: Vec<(i64, String)> = fetch_report_rows!(self, "SELECT id, name FROM users", decode_user);
 
         let mut by_key: std::collections::BTreeMap<(i64, i64), AgentRow> = std::collections::BTreeMap::new();
@@ -269,15 +249,17 @@ impl Store {
             };
             by_key.insert((key.period_idx, user_id), row);
         }
-        for (key, (n_replies, n_tickets_replied)) in reply_rows {
-            let row = by_key.entry(key).or_insert_with(|| AgentRow { user_id: key.1, ..AgentRow::default() });
+        for (key, [n_replies, n_first_replies, ..]) in replies {
+            let Some(user_id) = key.agent_id else { continue };
+            let row = by_key.entry((key.period_idx, user_id)).or_insert_with(|| AgentRow { user_id, ..AgentRow::default() });
             row.n_replies = n_replies;
-            row.n_tickets_replied = n_tickets_replied;
+            row.n_tickets_handled = n_first_replies;
         }
-        for (key, (n_csat, avg_csat)) in csat_rows {
-            let row = by_key.entry(key).or_insert_with(|| AgentRow { user_id: key.1, ..AgentRow::default() });
+        for (key, [n_csat, sum_ratings, ..]) in ratings {
+            let Some(user_id) = key.agent_id else { continue };
+            let row = by_key.entry((key.period_idx, user_id)).or_insert_with(|| AgentRow { user_id, ..AgentRow::default() });
             row.n_csat = n_csat;
-            row.avg_csat = avg_csat;
+            row.avg_csat = mean(sum_ratings as f64, n_csat);
         }
         let names: std::collections::HashMap<i64, String> = users.into_iter().collect();
         Ok(by_key

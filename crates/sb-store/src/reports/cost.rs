@@ -7,8 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{fetch_report_rows, ReportWindow};
-use crate::records::DbRow;
+use super::ReportWindow;
 use crate::{on_writer, to_ms, Error, Result, Store};
 
 /// One call to an LLM provider.
@@ -46,7 +45,9 @@ pub struct CostRow {
     pub cost_micros: i64,
     /// Tickets created in the period (the divisor of the cost per ticket).
     pub n_tickets: i64,
-    /// Distinct tickets the calls were for.
+    /// Tickets whose first call with this provider, model and currency was in the period: a
+    /// ticket counts once per model, so the periods of a window add up to the tickets of the
+    /// whole window that used the model.
     pub n_tickets_with_llm: i64,
     /// cost_micros / n_tickets, rounded down; null without tickets.
     pub cost_per_ticket_micros: Option<i64>,
@@ -85,32 +86,25 @@ impl Store {
     /// ticket created in the period. A period without calls has one row of zeros (provider
     /// null) so that the tickets are still counted.
     pub async fn report_cost(&self, window: &ReportWindow) -> Result<Vec<CostRow>> {
-        let usage_sql = format!(
-            "SELECT CAST({period} AS BIGINT) AS period_idx, provider, model, currency, COUNT(*) AS n_calls, \
-             CAST(SUM(prompt_tokens) AS BIGINT) AS prompt_tokens, CAST(SUM(completion_tokens) AS BIGINT) AS completion_tokens, \
-             CAST(SUM(cost_micros) AS BIGINT) AS cost_micros, COUNT(DISTINCT ticket_id) AS n_tickets_with_llm \
-             FROM llm_usage WHERE created_at >= {from} AND created_at < {to} GROUP BY period_idx, provider, model, currency",
-            period = window.period_sql("created_at"),
-            from = window.from_ms(),
-            to = window.to_ms(),
-        );
-        fn decode_usage(row: &impl DbRow) -> Result<(i64, CostRow)> {
-            Ok((
-                row.i64("period_idx")?,
-                CostRow {
-                    provider: Some(row.string("provider")?),
-                    model: Some(row.string("model")?),
-                    currency: Some(row.string("currency")?),
-                    n_calls: row.i64("n_calls")?,
-                    prompt_tokens: row.i64("prompt_tokens")?,
-                    completion_tokens: row.i64("completion_tokens")?,
-                    cost_micros: row.i64("cost_micros")?,
-                    n_tickets_with_llm: row.i64("n_tickets_with_llm")?,
+        let mut usage_rows: Vec<(i64, CostRow)> = self
+            .count_totals(&super::rollup::LLM, window)
+            .await?
+            .into_iter()
+            .map(|(key, [n_calls, prompt_tokens, completion_tokens, cost_micros, n_first_calls])| {
+                let row = CostRow {
+                    provider: key.key1,
+                    model: key.key2,
+                    currency: key.key3,
+                    n_calls,
+                    prompt_tokens,
+                    completion_tokens,
+                    cost_micros,
+                    n_tickets_with_llm: n_first_calls,
                     ..CostRow::default()
-                },
-            ))
-        }
-        let mut usage_rows: Vec<(i64, CostRow)> = fetch_report_rows!(self, &*usage_sql, decode_usage);
+                };
+                (key.period_idx, row)
+            })
+            .collect();
         // Ticket counts do not depend on the clock, so any built, clean rollup hour serves them.
         let ticket_counts: std::collections::HashMap<i64, i64> = self
             .ticket_totals(window, super::rollup::TicketBreakdown::Sla(super::SlaDimension::All), DateTime::<Utc>::MIN_UTC)

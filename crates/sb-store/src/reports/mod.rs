@@ -89,11 +89,13 @@ impl ReportName {
             ReportName::Categories => &["tickets by creation time; response and resolution averages are wall-clock seconds from creation, over the tickets that have them"],
             ReportName::Agents => &[
                 "assigned/resolved: tickets by creation time with the agent as current assignee; replies: the agent's replies written in the period",
+                "tickets_handled: tickets the agent replied to for the first time in the period (each counts once per agent, so periods add up)",
                 "csat: ratings (1 to 5) customers gave in the period about tickets assigned to the agent when they rated; avg_csat is null without a rating",
             ],
             ReportName::Cost => &[
                 "LLM calls recorded in llm_usage by the LLM provider integration; money in millionths of the currency unit (cost_micros); without a provider the figures are zero",
                 "cost_per_ticket_micros divides the period's cost by the tickets created in it",
+                "tickets_with_llm: tickets whose first call with that provider and model was in the period (each counts once per model, so periods add up)",
             ],
             ReportName::Automation => &[
                 "decisions by the time they were made; automation_rate = auto-replied decisions / all decisions",

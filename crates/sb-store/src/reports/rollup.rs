@@ -1,6 +1,14 @@
-//! Hourly rollups for the window reports (migration 0009): per UTC hour and breakdown, the sums
-//! the SLA, category, agent and automation reports add up, so a report over a year reads a few
-//! rows per hour instead of a million tickets.
+//! Hourly rollups for the window reports (migrations 0009 and 0014): per UTC hour and
+//! breakdown, the sums the SLA, category, agent, automation and cost reports add up, so a report
+//! over a year reads a few rows per hour instead of a million tickets. Five families: tickets and
+//! decisions (tables of their own), and the "count" families — agents' replies, customer
+//! ratings, LLM calls — in one table of five integer counts ([`CountSpec`]).
+//!
+//! Counts of *distinct* tickets cannot be summed over hours, so the two reports that had them
+//! count each ticket once, in the period of its first event: "tickets handled" is the tickets an
+//! agent replied to for the first time in the period, "tickets with an LLM call" the tickets
+//! whose first call with that model was in it. Summed over the periods of a window, both give
+//! the window's distinct count.
 //!
 //! A report cuts its window into hours it may read from the rollup and stretches it must scan
 //! ([`RollupPlan`]); both parts give the same columns ([`TicketTotals`], [`DecisionTotals`]),
@@ -8,9 +16,11 @@
 //! built the plan is "scan everything", which is exactly the report of before.
 //!
 //! Hidden contracts:
-//! - **A rolled-up hour is used only when it is still true.** Triggers (migration 0009) mark an
-//!   hour dirty when a ticket created in it, a decision made in it, the intent of a decided
-//!   ticket or the customer messages after an automatic answer change. The SLA counts also
+//! - **A rolled-up hour is used only when it is still true.** Triggers (migrations 0009, 0014)
+//!   mark an hour dirty when a ticket created in it, a decision made in it, the intent of a
+//!   decided ticket or the customer messages after an automatic answer change; for the count
+//!   families, when a reply, rating or call of the hour changes, and when an earlier reply or
+//!   call on the same ticket appears, moves (a merge) or goes, since "first" depends on it. The SLA counts also
 //!   depend on the clock (a running deadline passes without any write), so each hour keeps the
 //!   earliest deadline that was still running when it was built; from then on it is read from
 //!   the tickets again until it is rebuilt.
@@ -62,23 +72,148 @@ pub(crate) enum Family {
     Tickets,
     /// Decisions by the hour they were made (automation).
     Decisions,
+    /// Agents' replies by the hour they were written (agents), in `report_rollup_counts`.
+    Replies,
+    /// Customer ratings by the hour they were given (agents), in `report_rollup_counts`.
+    Csat,
+    /// LLM calls by the hour they were made (cost), in `report_rollup_counts`.
+    Llm,
 }
 
 impl Family {
+    const ALL: [Family; 5] = [Family::Tickets, Family::Decisions, Family::Replies, Family::Csat, Family::Llm];
+
     fn as_str(self) -> &'static str {
         match self {
             Family::Tickets => "tickets",
             Family::Decisions => "decisions",
+            Family::Replies => "replies",
+            Family::Csat => "csat",
+            Family::Llm => "llm",
         }
     }
 
-    /// The creation time column whose hour a row belongs to, and its table.
-    fn source(self) -> (&'static str, &'static str) {
-        match self {
-            Family::Tickets => ("tickets", "created_at"),
-            Family::Decisions => ("decisions", "created_at"),
+    /// The time of the family's oldest source row (where its hours start).
+    fn oldest_sql(self) -> String {
+        match self.counts() {
+            Some(spec) => format!("SELECT MIN({time}) FROM {from} WHERE {filter}", time = spec.time, from = spec.from, filter = spec.filter),
+            None => format!("SELECT MIN(created_at) FROM {}", if self == Family::Tickets { "tickets" } else { "decisions" }),
         }
     }
+
+    /// How a count family is summed; `None` for tickets and decisions, which have tables of
+    /// their own.
+    fn counts(self) -> Option<&'static CountSpec> {
+        match self {
+            Family::Tickets | Family::Decisions => None,
+            Family::Replies => Some(&REPLIES),
+            Family::Csat => Some(&CSAT),
+            Family::Llm => Some(&LLM),
+        }
+    }
+}
+
+/// A family summed into `report_rollup_counts`: up to three text keys and an agent id, and
+/// five integer counts `c0`…`c4`, each an aggregate over the rows of `from` (whose time column
+/// is `time`) that pass `filter`. Every aggregate is an integer sum, so hours and days add up.
+pub(crate) struct CountSpec {
+    family: Family,
+    from: &'static str,
+    time: &'static str,
+    filter: &'static str,
+    /// SQL for key1, key2, key3 and agent_id.
+    keys: [&'static str; 4],
+    /// SQL for c0…c4.
+    counts: [&'static str; 5],
+}
+
+const NO_TEXT: &str = "CAST(NULL AS TEXT)";
+const ZERO: &str = "CAST(0 AS BIGINT)";
+
+/// Agents' replies (`c0`) and those that were the author's first on their ticket (`c1`): the
+/// agent report's tickets handled. "First" is judged against the ticket's messages as they are
+/// now (after merges), by time and then id; the triggers of migration 0014 mark the hours whose
+/// answer a new, moved or deleted reply changes.
+pub(crate) static REPLIES: CountSpec = CountSpec {
+    family: Family::Replies,
+    from: "messages m",
+    time: "m.received_at",
+    filter: "m.author_user_id IS NOT NULL AND m.direction = 'outbound'",
+    keys: [NO_TEXT, NO_TEXT, NO_TEXT, "m.author_user_id"],
+    counts: [
+        "COUNT(*)",
+        "SUM(CASE WHEN NOT EXISTS (SELECT 1 FROM messages e WHERE e.ticket_id = m.ticket_id AND e.author_user_id = m.author_user_id AND e.direction = 'outbound' \
+         AND (e.received_at < m.received_at OR (e.received_at = m.received_at AND e.id < m.id))) THEN 1 ELSE 0 END)",
+        ZERO,
+        ZERO,
+        ZERO,
+    ],
+};
+
+/// Customer ratings about an agent (`c0`) and the sum of their stars (`c1`).
+pub(crate) static CSAT: CountSpec = CountSpec {
+    family: Family::Csat,
+    from: "csat_ratings r",
+    time: "r.rated_at",
+    filter: "r.agent_user_id IS NOT NULL",
+    keys: [NO_TEXT, NO_TEXT, NO_TEXT, "r.agent_user_id"],
+    counts: ["COUNT(*)", "SUM(r.rating)", ZERO, ZERO, ZERO],
+};
+
+/// LLM calls per provider, model and currency: calls, tokens, cost, and the calls that were
+/// their ticket's first with that provider, model and currency (the cost report's tickets with
+/// an LLM call).
+pub(crate) static LLM: CountSpec = CountSpec {
+    family: Family::Llm,
+    from: "llm_usage u",
+    time: "u.created_at",
+    filter: "1 = 1",
+    keys: ["u.provider", "u.model", "u.currency", "CAST(NULL AS BIGINT)"],
+    counts: [
+        "COUNT(*)",
+        "SUM(u.prompt_tokens)",
+        "SUM(u.completion_tokens)",
+        "SUM(u.cost_micros)",
+        "SUM(CASE WHEN u.ticket_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM llm_usage e WHERE e.ticket_id = u.ticket_id AND e.provider = u.provider \
+         AND e.model = u.model AND e.currency = u.currency AND (e.created_at < u.created_at OR (e.created_at = u.created_at AND e.id < u.id))) THEN 1 ELSE 0 END)",
+    ],
+};
+
+const COUNT_COLUMNS: [&str; 5] = ["c0", "c1", "c2", "c3", "c4"];
+
+impl CountSpec {
+    /// The rows of `ranges` grouped by `group` (an expression over `time`, named `g`) and the
+    /// keys, with the five counts as BIGINT.
+    fn grouped_sql(&self, group: &str, ranges: &[(i64, i64)]) -> String {
+        let counts: Vec<String> = self.counts.iter().zip(COUNT_COLUMNS).map(|(count, column)| format!("CAST(COALESCE({count}, 0) AS BIGINT) AS {column}")).collect();
+        format!(
+            "SELECT {group} AS g, {k1} AS key1, {k2} AS key2, {k3} AS key3, {agent} AS agent_id, {counts} FROM {from} WHERE {filter} AND {ranges} \
+             GROUP BY g, key1, key2, key3, agent_id",
+            k1 = self.keys[0],
+            k2 = self.keys[1],
+            k3 = self.keys[2],
+            agent = self.keys[3],
+            counts = counts.join(", "),
+            from = self.from,
+            filter = self.filter,
+            ranges = ranges_sql(self.time, ranges),
+        )
+    }
+}
+
+/// A group of a count family: its period, keys and agent id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct CountKey {
+    pub period_idx: i64,
+    pub key1: Option<String>,
+    pub key2: Option<String>,
+    pub key3: Option<String>,
+    pub agent_id: Option<i64>,
+}
+
+fn decode_counts(row: &impl DbRow) -> Result<(CountKey, [i64; 5])> {
+    let key = CountKey { period_idx: row.i64("g")?, key1: row.opt_string("key1")?, key2: row.opt_string("key2")?, key3: row.opt_string("key3")?, agent_id: row.opt_i64("agent_id")? };
+    Ok((key, [row.i64("c0")?, row.i64("c1")?, row.i64("c2")?, row.i64("c3")?, row.i64("c4")?]))
 }
 
 /// How a ticket report breaks its totals down.
@@ -246,7 +381,7 @@ impl TicketTotals {
     }
 }
 
-fn mean(sum: f64, count: i64) -> Option<f64> {
+pub(crate) fn mean(sum: f64, count: i64) -> Option<f64> {
     (count > 0).then(|| sum / count as f64)
 }
 
@@ -326,6 +461,20 @@ const DECISION_AGGREGATES_SQL: &str = "COUNT(*) AS n_decisions, \
 /// The columns of [`DecisionTotals`] summed over rollup rows.
 fn decision_rollup_sums_sql() -> String {
     DECISION_COLUMNS.iter().map(|column| format!("CAST(SUM({column}) AS BIGINT) AS {column}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The count columns summed over rollup rows.
+fn count_rollup_sums_sql() -> String {
+    COUNT_COLUMNS.iter().map(|column| format!("CAST(SUM({column}) AS BIGINT) AS {column}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The summed columns of a family's rollup rows, in the order its sums SQL gives them.
+fn summed_columns(family: Family) -> Vec<&'static str> {
+    match family {
+        Family::Tickets => TICKET_COUNT_COLUMNS.iter().chain(TICKET_SUM_COLUMNS.iter()).copied().collect(),
+        Family::Decisions => DECISION_COLUMNS.to_vec(),
+        Family::Replies | Family::Csat | Family::Llm => COUNT_COLUMNS.to_vec(),
+    }
 }
 
 /// `[start, end)` stretches of epoch milliseconds as an SQL condition on `column`.
@@ -595,6 +744,36 @@ impl Store {
         Ok(totals.into_iter().collect())
     }
 
+    /// The five counts of a count family over `window` per (period, keys, agent id), from
+    /// rollups where they are current and from the source rows elsewhere.
+    pub(crate) async fn count_totals(&self, spec: &CountSpec, window: &ReportWindow) -> Result<Vec<(CountKey, [i64; 5])>> {
+        // Count rollups never depend on the clock (no hour keeps a deadline), so any `now`.
+        let plan = self.rollup_plan(spec.family, window, 0).await?;
+        let mut totals: BTreeMap<CountKey, [i64; 5]> = BTreeMap::new();
+        let mut add = |rows: Vec<(CountKey, [i64; 5])>| {
+            for (key, counts) in rows {
+                let entry = totals.entry(key).or_default();
+                for (total, count) in entry.iter_mut().zip(counts) {
+                    *total += count;
+                }
+            }
+        };
+        if !plan.scanned.is_empty() {
+            let sql = spec.grouped_sql(&format!("CAST({} AS BIGINT)", window.period_sql(spec.time)), &plan.scanned);
+            add(fetch_report_rows!(self, &*sql, decode_counts));
+        }
+        let columns = format!("hour_ms, key1, key2, key3, agent_id, {}", COUNT_COLUMNS.join(", "));
+        if let Some(rolled) = plan.rolled_rows_sql("report_rollup_counts", &columns, &format!("family = '{}' AND ", spec.family.as_str())) {
+            let sql = format!(
+                "SELECT CAST({period} AS BIGINT) AS g, key1, key2, key3, agent_id, {sums} FROM {rolled} GROUP BY g, key1, key2, key3, agent_id",
+                period = window.period_sql("hour_ms"),
+                sums = count_rollup_sums_sql(),
+            );
+            add(fetch_report_rows!(self, &*sql, decode_counts));
+        }
+        Ok(totals.into_iter().collect())
+    }
+
     /// Builds or rebuilds up to `max_hours` hours of rollups: hours not rolled up yet (from the
     /// oldest ticket or decision to the last whole hour before `now`), dirty ones, and ones
     /// whose running deadlines have passed since they were built. Call it again while
@@ -602,7 +781,7 @@ impl Store {
     pub async fn refresh_report_rollups(&self, now: DateTime<Utc>, max_hours: usize) -> Result<RollupRefresh> {
         let now_ms = to_ms(now);
         let mut refresh = RollupRefresh::default();
-        for family in [Family::Tickets, Family::Decisions] {
+        for family in Family::ALL {
             let stale = self.stale_hours(family, now_ms).await?;
             let budget = max_hours.saturating_sub(refresh.built_hours);
             let (todo, later) = stale.split_at(stale.len().min(budget));
@@ -628,7 +807,7 @@ impl Store {
     pub async fn clear_report_rollups(&self) -> Result<()> {
         on_writer!(self, |pool| {
             let mut tx = pool.begin().await?;
-            for table in ["report_rollup_hours", "report_rollup_days", "report_rollup_tickets", "report_rollup_decisions"] {
+            for table in ["report_rollup_hours", "report_rollup_days", "report_rollup_tickets", "report_rollup_decisions", "report_rollup_counts"] {
                 sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -639,9 +818,8 @@ impl Store {
     /// Hours of `family` to build, oldest first: missing between the oldest source row and the
     /// last whole hour before `now_ms`, dirty, or past a deadline that was running at build.
     async fn stale_hours(&self, family: Family, now_ms: i64) -> Result<Vec<i64>> {
-        let (table, column) = family.source();
         let end_hour = floor_hour(now_ms);
-        let oldest: Option<i64> = on_reader!(self, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT MIN({column}) FROM {table}"))).fetch_one(pool).await?);
+        let oldest: Option<i64> = on_reader!(self, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(family.oldest_sql())).fetch_one(pool).await?);
         let Some(oldest) = oldest else {
             return Ok(Vec::new());
         };
@@ -723,6 +901,25 @@ impl Store {
                         );
                         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
                     }
+                    Family::Replies | Family::Csat | Family::Llm => {
+                        let spec = family.counts().expect("a count family");
+                        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM report_rollup_counts WHERE family = '{family_label}' AND span_hours = 1 AND {hour_ranges}")))
+                            .execute(&mut *tx)
+                            .await?;
+                        let columns = COUNT_COLUMNS.join(", ");
+                        let sql = format!(
+                            "INSERT INTO report_rollup_counts (family, hour_ms, span_hours, key1, key2, key3, agent_id, {columns}) \
+                             SELECT '{family_label}', g, 1, key1, key2, key3, agent_id, {columns} FROM ({grouped}) grouped",
+                            grouped = spec.grouped_sql(&format!("{time} - {time} % {HOUR_MS}", time = spec.time), &ranges),
+                        );
+                        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "UPDATE report_rollup_hours SET built_at = {now_ms}, generation = {generation}, first_response_valid_until = NULL, resolution_valid_until = NULL \
+                             WHERE family = '{family_label}' AND hour_ms IN ({hour_list})"
+                        )))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                     Family::Decisions => {
                         sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM report_rollup_decisions WHERE span_hours = 1 AND {hour_ranges}"))).execute(&mut *tx).await?;
                         let columns = DECISION_COLUMNS.join(", ");
@@ -767,14 +964,13 @@ impl Store {
         let mut built = 0;
         for chunk in todo.chunks(DAYS_PER_TRANSACTION) {
             let day_ranges = ranges_sql("hour_ms", &chunk.iter().map(|(day, _)| (*day, day + DAY_MS)).collect::<Vec<_>>());
-            let (table, columns, group) = match family {
-                Family::Tickets => ("report_rollup_tickets", format!("dimension, key1, key2, agent_id, {}", TICKET_COUNT_COLUMNS.iter().chain(TICKET_SUM_COLUMNS.iter()).copied().collect::<Vec<_>>().join(", ")), "dimension, key1, key2, agent_id"),
-                Family::Decisions => ("report_rollup_decisions", format!("intent, {}", DECISION_COLUMNS.join(", ")), "intent"),
+            // The rollup table, the rows of this family in it, its key and summed columns.
+            let (table, only_family, group, sums) = match family {
+                Family::Tickets => ("report_rollup_tickets", String::new(), "dimension, key1, key2, agent_id", ticket_rollup_sums_sql()),
+                Family::Decisions => ("report_rollup_decisions", String::new(), "intent", decision_rollup_sums_sql()),
+                Family::Replies | Family::Csat | Family::Llm => ("report_rollup_counts", format!("family = '{family_label}' AND "), "family, key1, key2, key3, agent_id", count_rollup_sums_sql()),
             };
-            let sums = match family {
-                Family::Tickets => ticket_rollup_sums_sql(),
-                Family::Decisions => decision_rollup_sums_sql(),
-            };
+            let columns = format!("{group}, {}", summed_columns(family).join(", "));
             let values = chunk.iter().map(|(day, generation)| format!("('{family_label}', {day}, {generation})")).collect::<Vec<_>>().join(", ");
             let locked = on_writer!(self, |pool| {
                 let mut tx = pool.begin().await?;
@@ -784,10 +980,10 @@ impl Store {
                     true
                 };
                 if locked {
-                    sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE span_hours = 24 AND {day_ranges}"))).execute(&mut *tx).await?;
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE {only_family}span_hours = 24 AND {day_ranges}"))).execute(&mut *tx).await?;
                     let sql = format!(
                         "INSERT INTO {table} (hour_ms, span_hours, {columns}) SELECT day_ms, 24, {columns} FROM ( \
-                         SELECT hour_ms - hour_ms % {DAY_MS} AS day_ms, {group}, {sums} FROM {table} WHERE span_hours = 1 AND {day_ranges} \
+                         SELECT hour_ms - hour_ms % {DAY_MS} AS day_ms, {group}, {sums} FROM {table} WHERE {only_family}span_hours = 1 AND {day_ranges} \
                          GROUP BY hour_ms - hour_ms % {DAY_MS}, {group}) summed"
                     );
                     sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;

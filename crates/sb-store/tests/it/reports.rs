@@ -323,8 +323,8 @@ async fn category_and_agent_performance(db: &TestDb) {
         &store.report_agents(&week, now()).await.unwrap(),
         &ticket_ids,
         expect![[r#"
-            {"period_start":"2026-10-24T00:00:00+02:00","user_id":1,"name":"Agent A","n_assigned":2,"n_resolved":1,"n_sla_breached":1,"n_replies":2,"n_tickets_replied":2,"avg_first_response_seconds":3600.0,"avg_resolution_seconds":7200.0,"n_csat":1,"avg_csat":5.0}
-            {"period_start":"2026-10-26T00:00:00+01:00","user_id":1,"name":"Agent A","n_assigned":0,"n_resolved":0,"n_sla_breached":0,"n_replies":0,"n_tickets_replied":0,"avg_first_response_seconds":null,"avg_resolution_seconds":null,"n_csat":1,"avg_csat":2.0}
+            {"period_start":"2026-10-24T00:00:00+02:00","user_id":1,"name":"Agent A","n_assigned":2,"n_resolved":1,"n_sla_breached":1,"n_replies":2,"n_tickets_handled":2,"avg_first_response_seconds":3600.0,"avg_resolution_seconds":7200.0,"n_csat":1,"avg_csat":5.0}
+            {"period_start":"2026-10-26T00:00:00+01:00","user_id":1,"name":"Agent A","n_assigned":0,"n_resolved":0,"n_sla_breached":0,"n_replies":0,"n_tickets_handled":0,"avg_first_response_seconds":null,"avg_resolution_seconds":null,"n_csat":1,"avg_csat":2.0}
         "#]],
     );
 }
@@ -462,8 +462,8 @@ async fn customer_360_gathers_history_trend_and_orders(db: &TestDb) {
     assert!(matches!(store.report_customer(999_999, &days).await, Err(sb_store::Error::NotFound { .. })));
 }
 
-/// Every report that reads rollups (SLA by each breakdown, categories, agents, automation) over
-/// windows that cut hours and days in several ways, as one JSON value per window.
+/// Every report that reads rollups (SLA by each breakdown, categories, agents, automation, cost)
+/// over windows that cut hours and days in several ways, as one JSON value per window.
 async fn rollup_reports(store: &Store, at: DateTime<Utc>) -> Vec<serde_json::Value> {
     let windows = [
         ("2026-10-24", "2026-10-27", "Europe/Berlin", Some("day")),
@@ -490,6 +490,7 @@ async fn rollup_reports(store: &Store, at: DateTime<Utc>) -> Vec<serde_json::Val
             "categories": store.report_categories(&window, at).await.unwrap(),
             "agents": store.report_agents(&window, at).await.unwrap(),
             "automation": store.report_automation(&window).await.unwrap(),
+            "cost": store.report_cost(&window).await.unwrap(),
         }));
     }
     values
@@ -534,17 +535,55 @@ async fn build_rollups(store: &Store, at: DateTime<Utc>) -> (usize, usize) {
     }
 }
 
+/// A reply by a person on a ticket at a time.
+async fn agent_reply(store: &Store, ticket_id: i64, agent_id: i64, at: &str) {
+    let reply = NewOutbound { direction: Direction::Outbound, channel: Channel::Email, author_user_id: Some(agent_id), subject: None, body: "more help".into(), recipient: None, metadata: None };
+    store.add_outbound(ticket_id, &reply, &[], utc(at)).await.unwrap();
+}
+
+/// One LLM call for a ticket.
+fn llm_call(ticket_id: i64, model: &str, cost_micros: i64, at: &str) -> NewLlmUsage {
+    NewLlmUsage {
+        ticket_id: Some(ticket_id),
+        provider: "openai".into(),
+        model: model.into(),
+        purpose: "reply".into(),
+        prompt_tokens: 800,
+        completion_tokens: 150,
+        cost_micros,
+        currency: "USD".into(),
+        created_at: utc(at),
+    }
+}
+
 /// The reports read from rollups equal the reports scanned from the tickets: right after a
 /// build, after a running deadline passes (without any write), after tickets change (dirty
 /// hours) and after a rebuild.
 async fn rollups_give_the_same_reports_as_a_scan(db: &TestDb) {
     let store = &db.store;
-    let (ticket_ids, _, _) = scenario(store).await;
+    let (ticket_ids, agent_a, _) = scenario(store).await;
+    // Beside the scenario: more replies (agent A again on T1 a day later, which is not a ticket
+    // handled again; agent D's first and second on T1; agent A's first on T5), ratings (one
+    // replaced) and LLM calls (a ticket's second call with the same model is not a new ticket).
+    let agent_d = store.create_user(&NewUser { email: "d@example.com".into(), name: "Agent D".into(), role: Role::Agent, password_hash: "not a real hash".into() }, &[], now()).await.unwrap().id;
+    agent_reply(store, ticket_ids[0], agent_a, "2026-10-26T09:10:00Z").await;
+    agent_reply(store, ticket_ids[0], agent_d, "2026-10-26T09:20:00Z").await;
+    agent_reply(store, ticket_ids[0], agent_d, "2026-10-26T10:20:00Z").await;
+    agent_reply(store, ticket_ids[4], agent_a, "2026-10-26T09:40:00Z").await;
+    store.record_csat(ticket_ids[0], 4, None, "api", &[], utc("2026-10-25T15:00:00Z")).await.unwrap();
+    store.record_csat(ticket_ids[1], 2, None, "chat", &[], utc("2026-10-26T09:00:00Z")).await.unwrap();
+    store.record_csat(ticket_ids[1], 5, None, "chat", &[], utc("2026-10-26T18:30:00Z")).await.unwrap();
+    store.record_llm_usage(&llm_call(ticket_ids[2], "gpt-4o-mini", 1500, "2026-10-25T10:01:00Z")).await.unwrap();
+    store.record_llm_usage(&llm_call(ticket_ids[4], "gpt-4o-mini", 700, "2026-10-26T08:01:00Z")).await.unwrap();
+    store.record_llm_usage(&llm_call(ticket_ids[4], "gpt-4o", 2100, "2026-10-26T08:02:00Z")).await.unwrap();
+    store.record_llm_usage(&llm_call(ticket_ids[2], "gpt-4o-mini", 900, "2026-10-26T09:00:00Z")).await.unwrap();
     let scanned = rollup_reports(store, now()).await;
     let (hours, days) = build_rollups(store, now()).await;
-    // From T1's hour (10-24 21:00) to the last whole hour before now (10-27 11:00), and the
-    // whole UTC days 25 and 26, of both families.
-    assert_eq!((hours, days), (2 * (3 + 24 + 24 + 12), 2 * 2), "hours and days built");
+    // To the last whole hour before now (10-27 11:00), each family from its first row's hour:
+    // tickets and decisions from T1's (10-24 21:00), replies from agent A's first (10-24 22:00),
+    // ratings from 10-25 15:00,
+    // LLM calls from 10-25 10:00; and the whole UTC days among them.
+    assert_eq!((hours, days), (2 * (3 + 24 + 24 + 12) + (2 + 24 + 24 + 12) + (9 + 24 + 12) + (14 + 24 + 12), 2 * 2 + 2 + 1 + 1), "hours and days built");
     let again = store.refresh_report_rollups(now(), 1000).await.unwrap();
     assert_eq!((again.built_hours, again.built_days), (0, 0), "nothing is stale right after a build");
     assert_same(&json!(rollup_reports(store, now()).await), &json!(scanned), "after the build");
@@ -556,6 +595,22 @@ async fn rollups_give_the_same_reports_as_a_scan(db: &TestDb) {
         db.raw_execute(&format!("UPDATE report_rollup_tickets SET n_tickets = n_tickets + 100 WHERE dimension = 'all' AND span_hours = {span_hours}")).await.unwrap();
         assert!(store.report_sla(&whole, SlaDimension::All, now()).await.unwrap()[0].n_tickets > 100, "the SLA report reads rollup rows of {span_hours} h");
         db.raw_execute(&format!("UPDATE report_rollup_tickets SET n_tickets = n_tickets - 100 WHERE dimension = 'all' AND span_hours = {span_hours}")).await.unwrap();
+        // The count families, over a window that holds the UTC day 26 too (the only whole day
+        // of LLM calls).
+        let wide = window("2026-10-24", "2026-10-28", None);
+        for (family, column) in [("replies", "c0"), ("csat", "c0"), ("llm", "c3")] {
+            let total = async || -> i64 {
+                match family {
+                    "replies" => store.report_agents(&wide, now()).await.unwrap().iter().map(|row| row.n_replies).sum(),
+                    "csat" => store.report_agents(&wide, now()).await.unwrap().iter().map(|row| row.n_csat).sum(),
+                    _ => store.report_cost(&wide).await.unwrap().iter().map(|row| row.cost_micros).sum(),
+                }
+            };
+            let before = total().await;
+            db.raw_execute(&format!("UPDATE report_rollup_counts SET {column} = {column} + 100 WHERE family = '{family}' AND span_hours = {span_hours}")).await.unwrap();
+            assert!(total().await > before, "the reports read {family} rollup rows of {span_hours} h");
+            db.raw_execute(&format!("UPDATE report_rollup_counts SET {column} = {column} - 100 WHERE family = '{family}' AND span_hours = {span_hours}")).await.unwrap();
+        }
     }
 
     // T6's first response falls due at 12:30 with nothing written: at 13:00 its hour is
@@ -569,8 +624,25 @@ async fn rollups_give_the_same_reports_as_a_scan(db: &TestDb) {
     build_rollups(store, later).await;
     assert_same(&json!(rollup_reports(store, later).await), &json!(scanned_later), "rebuilt after the deadline");
 
+    // Changes that move a "first" into an earlier rolled-up hour, and nothing else: agent D's
+    // reply written back on the 25th (the one of the 26th, 09:20, is no longer D's first on T1),
+    // an LLM call recorded back before T5's (its call of 08:01 is no longer the first). Only
+    // the triggers' look at later rows marks the hours of 09:00 and 08:00.
+    agent_reply(store, ticket_ids[0], agent_d, "2026-10-25T20:00:00Z").await;
+    store.record_llm_usage(&llm_call(ticket_ids[4], "gpt-4o-mini", 300, "2026-10-26T07:00:00Z")).await.unwrap();
+    let dirty = rollup_reports(store, later).await;
+    store.clear_report_rollups().await.unwrap();
+    let truth = rollup_reports(store, later).await;
+    assert_ne!(json!(truth), json!(scanned_later), "the earlier reply and call change the reports");
+    assert_same(&json!(dirty), &json!(truth), "hours of later replies and calls are scanned");
+    build_rollups(store, later).await;
+    let truth_before_changes = truth;
+
     // Changes to rolled-up hours: T2 is resolved and reassigned, T5 (answered automatically)
-    // hears from its customer again, T4 is recategorised by a person.
+    // hears from its customer again, T4 is recategorised by a person, T2 is rated again, and
+    // T5 is merged into T1 (agent A had answered both, so A's reply on T5 is no longer A's
+    // first on its ticket; T5's customer's messages move too, so its automatic answer is no
+    // longer reopened).
     let agent_b = store.create_user(&NewUser { email: "c@example.com".into(), name: "Agent C".into(), role: Role::Agent, password_hash: "not a real hash".into() }, &[], later).await.unwrap().id;
     let update = TicketUpdate { status: Some(TicketStatus::Resolved), resolved_at: Some(Some(later)), assignee_id: Some(Some(agent_b)), ..TicketUpdate::default() };
     store.update_ticket(ticket_ids[1], &update, &[], later).await.unwrap();
@@ -591,10 +663,12 @@ async fn rollups_give_the_same_reports_as_a_scan(db: &TestDb) {
     };
     store.ingest(&again).await.unwrap();
     store.update_ticket(ticket_ids[3], &TicketUpdate { category: Some(Some("service_action".into())), ..TicketUpdate::default() }, &[], later).await.unwrap();
+    store.record_csat(ticket_ids[1], 3, None, "chat", &[], later).await.unwrap();
+    store.merge_tickets(ticket_ids[4], ticket_ids[0], &[], later).await.unwrap();
     let dirty = rollup_reports(store, later).await;
     store.clear_report_rollups().await.unwrap();
     let truth = rollup_reports(store, later).await;
-    assert_ne!(json!(truth), json!(scanned_later), "the changes change the reports");
+    assert_ne!(json!(truth), json!(truth_before_changes), "the changes change the reports");
     assert_same(&json!(dirty), &json!(truth), "dirty hours are scanned");
     build_rollups(store, later).await;
     assert_same(&json!(rollup_reports(store, later).await), &json!(truth), "after the rebuild");
