@@ -134,6 +134,9 @@ impl Service {
                         if refresh.remaining_hours == 0 || refresh.busy {
                             if built_this_round > ROLLUP_HOURS_PER_STEP {
                                 tracing::info!(built_hours = built_this_round, "report rollups are up to date");
+                                if let Err(error) = self.store().analyze_report_rollups().await {
+                                    tracing::warn!(error = %error, "refreshing the statistics of the report rollups failed; reports stay correct, maybe slower");
+                                }
                             }
                             break;
                         }

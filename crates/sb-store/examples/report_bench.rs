@@ -589,6 +589,10 @@ async fn main() {
             }
             eprintln!("report rollups: {built} hours built, {} to go ({:.1} s)", refresh.remaining_hours, started.elapsed().as_secs_f64());
         }
+        // As the server's builder does after a catch-up.
+        if built > 0 {
+            store.analyze_report_rollups().await.expect("analyze report rollups");
+        }
         eprintln!("report rollups: {built} hours built in {:.1} s", started.elapsed().as_secs_f64());
     } else {
         store.clear_report_rollups().await.expect("delete report rollups");

@@ -164,6 +164,13 @@ impl ReportWindow {
         self.starts.partition_point(|start| start.timestamp_millis() <= instant_ms).saturating_sub(1)
     }
 
+    /// The `[start, end)` epoch milliseconds of the period that holds `instant_ms`.
+    pub(crate) fn period_bounds_ms(&self, instant_ms: i64) -> (i64, i64) {
+        let period_idx = self.period_index(instant_ms);
+        let end = self.starts.get(period_idx + 1).map_or_else(|| self.to_ms(), DateTime::timestamp_millis);
+        (self.starts[period_idx].timestamp_millis(), end)
+    }
+
     /// A SQL expression giving the period index of `column` (epoch milliseconds) for rows
     /// already restricted to the window. The literals are integers computed here, never caller
     /// text.
