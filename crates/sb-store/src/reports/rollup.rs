@@ -966,6 +966,12 @@ impl Store {
                 // This build's number: the days summed from these hours before are now stale.
                 let generation: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(MAX(generation), 0) + 1 AS BIGINT) FROM report_rollup_hours").fetch_one(&mut *tx).await?;
                 let hour_ranges = ranges_sql("hour_ms", &ranges);
+                // The hours' state once built, for the families whose counts do not depend on
+                // the clock.
+                let built_without_deadlines = format!(
+                    "UPDATE report_rollup_hours SET built_at = {now_ms}, generation = {generation}, first_response_valid_until = NULL, resolution_valid_until = NULL \
+                     WHERE family = '{family_label}' AND hour_ms IN ({hour_list})"
+                );
                 match family {
                     Family::Tickets => {
                         sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM report_rollup_tickets WHERE span_hours = 1 AND {hour_ranges}"))).execute(&mut *tx).await?;
@@ -1012,12 +1018,7 @@ impl Store {
                             grouped = spec.grouped_sql(&format!("{time} - {time} % {HOUR_MS}", time = spec.time), &ranges),
                         );
                         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
-                        sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "UPDATE report_rollup_hours SET built_at = {now_ms}, generation = {generation}, first_response_valid_until = NULL, resolution_valid_until = NULL \
-                             WHERE family = '{family_label}' AND hour_ms IN ({hour_list})"
-                        )))
-                        .execute(&mut *tx)
-                        .await?;
+                        sqlx::query(sqlx::AssertSqlSafe(&*built_without_deadlines)).execute(&mut *tx).await?;
                     }
                     Family::Decisions => {
                         sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM report_rollup_decisions WHERE span_hours = 1 AND {hour_ranges}"))).execute(&mut *tx).await?;
@@ -1030,12 +1031,7 @@ impl Store {
                             decision_ranges = ranges_sql("d.created_at", &ranges),
                         );
                         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
-                        sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "UPDATE report_rollup_hours SET built_at = {now_ms}, generation = {generation}, first_response_valid_until = NULL, resolution_valid_until = NULL \
-                             WHERE family = '{family_label}' AND hour_ms IN ({hour_list})"
-                        )))
-                        .execute(&mut *tx)
-                        .await?;
+                        sqlx::query(sqlx::AssertSqlSafe(&*built_without_deadlines)).execute(&mut *tx).await?;
                     }
                 }
             }
