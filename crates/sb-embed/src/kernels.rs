@@ -32,6 +32,28 @@ pub(crate) fn has_avx2_fma() -> bool {
     }
 }
 
+/// True when the AVX-512 VNNI copy of the integer matmul may run (`vpdpwssd` on 512-bit
+/// registers: sixteen i32 sums of i16 pairs multiplied and added in one instruction, where AVX2
+/// needs a `vpmaddwd` on half the lanes and a separate add). Its sums are exact like AVX2's, so
+/// both give the same bits.
+#[inline]
+pub(crate) fn has_avx512_vnni() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::sync::OnceLock;
+        static DETECTED: OnceLock<bool> = OnceLock::new();
+        *DETECTED.get_or_init(|| {
+            has_avx2_fma()
+                && std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512vnni")
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// Defines `pub(crate) fn $name(args)` that runs `$body` compiled with AVX2+FMA when the CPU has
 /// them and compiled for the baseline otherwise. The body is the same source either way, so the
 /// two versions can differ only in rounding from instruction selection (none: we never call

@@ -5,9 +5,12 @@
 //! `--all-languages` searches BM25 in every language's fields whatever the query's language.
 //! `--tune` also searches thresholds on the dev half and reports them on the held-out half;
 //! `--bm25-only` runs without the embedding model; `--misses` lists what went wrong;
-//! `--features` prints every question's confidence features as CSV (for studying a rule).
+//! `--features` prints every question's confidence features as CSV (for studying a rule);
+//! `--dump FILE` writes every question's full search results (hits, scores, cosines,
+//! confidence) as JSON lines, so two builds can be compared with `cmp` (f32 values are written
+//! in their shortest exact form).
 //!
-//! cargo run --release -p sb-kb --example kb_eval -- [--tune] [--bm25-only] [--all-languages] [--misses] [--features]
+//! cargo run --release -p sb-kb --example kb_eval -- [--tune] [--bm25-only] [--all-languages] [--misses] [--features] [--dump FILE]
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,6 +23,7 @@ use sb_kb::{fusion, ConfidenceConfig, KnowledgeBase, SearchConfig};
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let has_flag = |flag: &str| args.iter().any(|arg| arg == flag);
+    let value_of = |flag: &str| args.iter().position(|arg| arg == flag).and_then(|idx| args.get(idx + 1)).cloned();
     let kb_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/kb");
 
     let embedder = if has_flag("--bm25-only") {
@@ -57,6 +61,16 @@ fn main() -> anyhow::Result<()> {
     }
     if has_flag("--features") {
         print_features(&results);
+    }
+    if let Some(dump_path) = value_of("--dump") {
+        let mut lines = String::new();
+        for question in &questions {
+            let search_results = knowledge_base.search(&question.question, sb_kb::eval::EVAL_RESULT_LIMIT)?;
+            lines.push_str(&serde_json::to_string(&(&question.question, &search_results))?);
+            lines.push('\n');
+        }
+        std::fs::write(&dump_path, lines)?;
+        println!("\nsearch results of {} questions written to {dump_path}", questions.len());
     }
     Ok(())
 }
