@@ -68,7 +68,7 @@ function header(detail) {
       h("span.sep", {}, "·"),
       h("span", {}, `${ticket.channel}, opened ${relative(ticket.created_at)}`),
       h("span.sep", {}, "·"),
-      h("span", {}, ticket.assignee_id ? (ticket.assignee_id === me() ? "Assigned to you" : `Assigned to user #${ticket.assignee_id}`) : "Unassigned"),
+      h("span#ticket-assignee", {}, ticket.assignee_id ? (ticket.assignee_id === me() ? "Assigned to you" : `Assigned to ${ticket.assignee_name || `user #${ticket.assignee_id}`}`) : "Unassigned"),
     ),
     actions,
     escalateForm,
