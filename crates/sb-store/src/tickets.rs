@@ -772,7 +772,8 @@ mod tests {
     }
 
     /// The console's queue filters (each on top of "Active", as queue.js sends them) read an
-    /// index of open work on SQLite, not every open ticket's row: the page, and the count.
+    /// index of open work on SQLite: the page, and the count. (Category, intent and channel
+    /// have none by choice: see migration 0013.)
     /// SQLite plans without statistics (the store never runs ANALYZE), so the plan is fixed
     /// by the schema and the SQL alone.
     #[test]
@@ -783,10 +784,7 @@ mod tests {
         // (filter, the page's plan, the count's plan)
         let cases: Vec<(&str, TicketFilter, &str, &str)> = vec![
             ("active", active(), "SEARCH tickets USING INDEX tickets_status_priority (status=?)", "COVERING INDEX"),
-            ("queue", TicketFilter { queue: Some(Queue::Human), ..active() }, "SEARCH tickets USING INDEX tickets_active_queue (queue=?)", "COVERING INDEX tickets_open (queue=? AND status=?)"),
-            ("category", TicketFilter { category: Some("service_action".into()), ..active() }, "SEARCH tickets USING INDEX tickets_active_category (category=?)", "COVERING INDEX tickets_active_category (category=?)"),
-            ("intent", TicketFilter { intent: Some("track_order".into()), ..active() }, "SEARCH tickets USING INDEX tickets_active_intent (intent=?)", "COVERING INDEX tickets_active_intent (intent=?)"),
-            ("channel", TicketFilter { channel: Some(Channel::Chat), ..active() }, "SEARCH tickets USING INDEX tickets_active_channel (channel=?)", "COVERING INDEX tickets_active_channel (channel=?)"),
+            ("queue", TicketFilter { queue: Some(Queue::Human), ..active() }, "SEARCH tickets USING INDEX tickets_open (queue=? AND status=?)", "COVERING INDEX tickets_open (queue=? AND status=?)"),
             ("assigned to me", TicketFilter { assignee_id: Some(7), ..active() }, "SEARCH tickets USING INDEX tickets_assignee (assignee_id=? AND status=?)", "COVERING INDEX tickets_assignee (assignee_id=? AND status=?)"),
             ("unassigned", TicketFilter { unassigned: true, ..active() }, "SEARCH tickets USING INDEX tickets_assignee (assignee_id=? AND status=?)", "COVERING INDEX tickets_assignee (assignee_id=? AND status=?)"),
             ("min priority", TicketFilter { min_priority: Some(50), ..active() }, "SEARCH tickets USING INDEX tickets_status_priority (status=? AND priority>?)", "COVERING INDEX"),

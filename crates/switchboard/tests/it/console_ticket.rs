@@ -175,7 +175,9 @@ async fn an_agent_sees_the_customer_uses_canned_responses_merges_and_transfers(e
     let confirmation = text_of(&browser, "#merge-confirmation p").await;
     assert!(confirmation.contains(&format!("move into ticket #{first}")) && confirmation.contains("cannot be undone"), "{confirmation}");
     browser.find(Locator::Id("merge-confirm")).await.unwrap().click().await.unwrap();
-    wait_for(&browser, &format!("location.pathname === '/console/tickets/{first}' && document.getElementById('merge-result')"), "the merged ticket").await;
+    // The merged ticket, or the dialog's refusal (which the failure then shows).
+    let outcome = wait_for(&browser, &format!("(location.pathname === '/console/tickets/{first}' && document.getElementById('merge-result') && 'merged') || [...document.querySelectorAll('#merge-confirmation .form-error')].filter(node => !node.hidden).map(node => node.textContent).join(' ')"), "the merged ticket").await;
+    assert_eq!(outcome, json!("merged"), "the merge was refused");
     assert!(text_of(&browser, "#merge-result").await.contains(&format!("#{again} was merged into this one")));
     wait_for(&browser, "[...document.querySelectorAll('.message.inbound .bubble')].some(node => node.textContent.includes('Any news about order A10493'))", "the moved message in the conversation").await;
     let merged = api_get(&client, format!("{base_url}/api/v1/tickets/{again}"), &token).await;
