@@ -73,7 +73,7 @@ function row(ticket, fresh) {
       ticket.queue === "safety" ? h("span.badge.queue-safety", {}, ticket.severity ? `Safety · ${ticket.severity}` : "Safety") : null,
       h("span", {}, label(ticket.intent)),
       h("span", {}, `· ${ticket.channel}`),
-      ticket.assignee_id ? h("span", {}, ticket.assignee_id === me() ? "· Mine" : "· Assigned") : null,
+      ticket.assignee_id ? h("span.qi-assignee", { title: "Assignee" }, ticket.assignee_id === me() ? "· Mine" : `· ${ticket.assignee_name || "Assigned"}`) : null,
       slaBadge(ticket),
     ),
   );

@@ -16,6 +16,8 @@ const placeholder = document.getElementById("ticket-placeholder");
 
 let current = null; // { id, detail, assist, report, composer, mergedFrom }
 let loadSeq = 0;
+let shownId = null; // the ticket the view shows, or is loading (set before its fetch returns)
+let mergeNotice = null; // { from, into }: a merge just done, announced when `into` is shown
 
 function customerName(detail) {
   const customer = detail.customer;
@@ -68,7 +70,7 @@ function header(detail) {
       h("span.sep", {}, "·"),
       h("span", {}, `${ticket.channel}, opened ${relative(ticket.created_at)}`),
       h("span.sep", {}, "·"),
-      h("span", {}, ticket.assignee_id ? (ticket.assignee_id === me() ? "Assigned to you" : `Assigned to user #${ticket.assignee_id}`) : "Unassigned"),
+      h("span#ticket-assignee", {}, ticket.assignee_id ? (ticket.assignee_id === me() ? "Assigned to you" : `Assigned to ${ticket.assignee_name || `user #${ticket.assignee_id}`}`) : "Unassigned"),
     ),
     actions,
     escalateForm,
@@ -99,13 +101,10 @@ function merge() {
   const candidates = mergeCandidates(detail.ticket.id, assist, customer360.otherOpenTickets(report, detail.ticket.id));
   const nMessages = detail.messages.filter((entry) => entry.direction !== "note").length;
   openMerge(detail.ticket, nMessages, candidates, async (target) => {
-    // Show the result: the ticket merged into, with the moved messages, and a notice.
-    const from = detail.ticket.id;
+    // Show the result: the ticket merged into, with the moved messages, and a notice. The
+    // notice waits for whichever load of the target lands (a live refresh may overtake this one).
+    mergeNotice = { from: detail.ticket.id, into: target.id };
     await open(target.id);
-    if (current && current.id === target.id) {
-      current.mergedFrom = from;
-      render(true);
-    }
   });
 }
 
@@ -314,6 +313,7 @@ async function send(mode, text) {
 
 export async function open(ticketId) {
   const seq = ++loadSeq;
+  shownId = ticketId;
   placeholder.hidden = true;
   view.hidden = false;
   document.querySelector(".workspace")?.classList.add("has-ticket");
@@ -325,6 +325,10 @@ export async function open(ticketId) {
     if (seq !== loadSeq) return;
     const same = current && current.id === ticketId;
     current = { ...(same ? current : {}), id: ticketId, ...loaded };
+    if (mergeNotice && mergeNotice.into === ticketId) {
+      current.mergedFrom = mergeNotice.from;
+      mergeNotice = null;
+    }
     render(same);
     if (window.location.pathname !== `/console/tickets/${ticketId}`) history.replaceState(null, "", `/console/tickets/${ticketId}`);
   } catch (error) {
@@ -334,9 +338,11 @@ export async function open(ticketId) {
   }
 }
 
-/// Reloads the open ticket, keeping what the agent is typing.
+/// Reloads the open ticket, keeping what the agent is typing. While another ticket is loading
+/// (a merge moving to its target, a click in the queue), that one: a live event about the ticket
+/// being left must not win the race and bring it back.
 export async function refresh() {
-  if (current) await open(current.id);
+  if (shownId !== null) await open(shownId);
 }
 
 export const openId = () => (current ? current.id : null);

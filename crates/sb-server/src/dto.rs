@@ -84,6 +84,11 @@ pub struct TicketDto {
     /// The decision's route: `auto_reply`, `human_queue` or `safety_queue`.
     pub route: Option<String>,
     pub assignee_id: Option<i64>,
+    /// The assignee's name, in the ticket list and the ticket view (`GET /api/v1/tickets`,
+    /// `GET /api/v1/tickets/{ticket_id}`); absent when nobody is assigned and from the answers
+    /// of actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignee_name: Option<String>,
     /// Name of the SLA policy the clocks follow (see `GET /api/v1/sla/policies`).
     pub sla_policy: Option<String>,
     /// The SLA clocks (first response and resolution: deadlines, pauses, calendar) as the
@@ -125,6 +130,7 @@ impl From<&Ticket> for TicketDto {
             priority: ticket.priority,
             route: ticket.route.clone(),
             assignee_id: ticket.assignee_id,
+            assignee_name: None,
             sla_policy: ticket.sla_policy.clone(),
             sla: ticket.sla.clone(),
             first_response_due_at: ticket.first_response_due_at,
@@ -426,6 +432,16 @@ pub fn ticket(ticket: &Ticket, sees_pii: bool) -> Value {
 
 pub fn tickets(tickets: &[Ticket], sees_pii: bool) -> Vec<Value> {
     tickets.iter().map(|one| ticket(one, sees_pii)).collect()
+}
+
+/// [`ticket`] with its assignee's name (`names`: user id → name), as the list and the ticket
+/// view show it.
+pub fn ticket_with_assignee(one: &Ticket, sees_pii: bool, names: &std::collections::HashMap<i64, String>) -> Value {
+    let mut value = ticket(one, sees_pii);
+    if let (Value::Object(fields), Some(name)) = (&mut value, one.assignee_id.and_then(|user_id| names.get(&user_id))) {
+        fields.insert("assignee_name".into(), Value::String(name.clone()));
+    }
+    value
 }
 
 /// Keys of decision records and triage results whose values are personal data outright.

@@ -121,8 +121,12 @@ pub async fn list_tickets(State(state): State<AppState>, caller: Caller, query: 
     let Query(query) = query?;
     let filter = filter_from_query(&query)?;
     let page = Page { limit: query.limit.unwrap_or(50).clamp(1, 500), offset: query.offset.unwrap_or(0).max(0) };
-    let (tickets, total) = state.service.store().list_tickets(&filter, page, Utc::now()).await?;
-    let tickets = dto::tickets(&tickets, caller.can(Permission::SeePii));
+    let store = state.service.store();
+    let (tickets, total) = store.list_tickets(&filter, page, Utc::now()).await?;
+    let assignee_ids: Vec<i64> = tickets.iter().filter_map(|ticket| ticket.assignee_id).collect();
+    let names = store.user_names(&assignee_ids).await?;
+    let sees_pii = caller.can(Permission::SeePii);
+    let tickets = tickets.iter().map(|ticket| dto::ticket_with_assignee(ticket, sees_pii, &names)).collect();
     Ok(Json(TicketList { tickets, total, limit: page.limit, offset: page.offset }))
 }
 
@@ -183,7 +187,8 @@ pub async fn get_ticket(State(state): State<AppState>, caller: Caller, ticket_id
     let messages: Vec<serde_json::Value> = messages.iter().map(|message| dto::message(message, sees_pii, &redacted)).collect();
     let customer = customer.map(|customer| dto::customer(&customer, sees_pii));
     let latest_decision = decisions.last().map(|row| dto::decision_record(&row.record, sees_pii));
-    Ok(Json(TicketDetail { ticket: dto::ticket(&ticket, sees_pii), customer, messages, decision: latest_decision, decision_count: decisions.len() }))
+    let names = store.user_names(&ticket.assignee_id.into_iter().collect::<Vec<_>>()).await?;
+    Ok(Json(TicketDetail { ticket: dto::ticket_with_assignee(&ticket, sees_pii, &names), customer, messages, decision: latest_decision, decision_count: decisions.len() }))
 }
 
 /// Every decision taken on a ticket, oldest first.

@@ -44,6 +44,14 @@ use crate::error::ErrorBody;
 use crate::openapi::{Forbidden, RateLimited, Unauthorized};
 use crate::{ApiError, AppState, Caller};
 
+/// The most a socket reads from its client at once. tungstenite zero-fills the free part of its
+/// read buffer, up to this size, before every read attempt, and this loop attempts one (a poll
+/// of `recv`) for every event it sends: at the default 128 KiB that zero-filling was half the
+/// server's CPU with 500 sockets at 200 events/s (perf, docs/benchmarks.md). Clients send only
+/// pings and the close frame; a longer frame still arrives whole (the buffer grows to a frame's
+/// announced length), only in more reads.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 /// Where to resume from.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -90,7 +98,7 @@ pub async fn events_socket(
         let after = query.after.zip(query.epoch);
         let subscription = state.service.events().subscribe(after.as_ref().map(|(id, epoch)| (*id, epoch.as_str())));
         let epoch = state.service.events().epoch().to_string();
-        return Ok(upgrade.on_upgrade(move |socket| stream_events(socket, subscription, epoch, Listener::Customer { ticket_ids })));
+        return Ok(upgrade.read_buffer_size(READ_BUFFER_BYTES).on_upgrade(move |socket| stream_events(socket, subscription, epoch, Listener::Customer { ticket_ids })));
     }
     // Who may listen is decided before whether the request is a proper upgrade, so a caller
     // without the permission learns nothing else.
@@ -106,7 +114,7 @@ pub async fn events_socket(
     let epoch = state.service.events().epoch().to_string();
     // A person who can answer customers (not an integration's token) counts as online.
     let presence = (caller.user_id().is_some() && caller.can(Permission::Write)).then(|| state.chat.presence.agent_connected());
-    Ok(upgrade.on_upgrade(move |socket| stream_events(socket, subscription, epoch, Listener::Staff { _presence: presence })))
+    Ok(upgrade.read_buffer_size(READ_BUFFER_BYTES).on_upgrade(move |socket| stream_events(socket, subscription, epoch, Listener::Staff { _presence: presence })))
 }
 
 /// Who is at the other end of a socket.

@@ -189,6 +189,28 @@ impl Store {
         Ok(users)
     }
 
+    /// The names of these users (ids not found are left out): what a list of tickets shows for
+    /// their assignees. One query for a page, however many tickets it holds.
+    pub async fn user_names(&self, user_ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
+        let mut user_ids = user_ids.to_vec();
+        user_ids.sort_unstable();
+        user_ids.dedup();
+        if user_ids.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        let placeholders: Vec<String> = (1..=user_ids.len()).map(|index| format!("${index}")).collect();
+        let sql = format!("SELECT id, name FROM users WHERE id IN ({})", placeholders.join(", "));
+        let names = on_reader!(self, |pool| {
+            let mut query = sqlx::query(AssertSqlSafe(&*sql));
+            for user_id in &user_ids {
+                query = query.bind(*user_id);
+            }
+            let rows = query.fetch_all(pool).await?;
+            rows.iter().map(|row| Ok((row.i64("id")?, row.string("name")?))).collect::<Result<std::collections::HashMap<_, _>>>()?
+        });
+        Ok(names)
+    }
+
     /// Changes a user's role and/or active flag in one transaction with its audit entries.
     /// Deactivating also ends the user's sessions (a session of an inactive user is refused
     /// anyway; deleting them keeps nothing usable behind).

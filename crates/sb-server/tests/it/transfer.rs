@@ -37,6 +37,13 @@ async fn a_ticket_moves_to_an_agent_or_queue_with_its_note_and_never_leaves_the_
     }
     assert!(seen.contains(&EventKind::TicketUpdated { ticket_id, status: "open".into(), queue: "human".into(), assignee_id: Some(blake) }), "{seen:?}");
     assert!(seen.contains(&EventKind::MessageAdded { ticket_id, message_id: notes[0].id, direction: "note".into() }), "{seen:?}");
+    // The list and the ticket name the assignee.
+    let blake_name = server.service.store().user(blake).await.unwrap().name;
+    let listed = server.get("/api/v1/tickets?status=new,open,pending", &as_alex).await;
+    let row = listed.body["tickets"].as_array().unwrap().iter().find(|ticket| ticket["id"].as_i64() == Some(ticket_id)).cloned().unwrap();
+    assert_eq!(row["assignee_name"], json!(blake_name), "{row}");
+    let detail = server.get(&format!("/api/v1/tickets/{ticket_id}"), &as_alex).await;
+    assert_eq!(detail.body["ticket"]["assignee_name"], json!(blake_name));
     // Now Blake's: Alex may no longer move it.
     let not_alex = server.post(&url, &as_alex, json!({"queue": "human"})).await;
     assert_eq!(not_alex.status, StatusCode::FORBIDDEN, "{not_alex:?}");

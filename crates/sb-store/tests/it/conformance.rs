@@ -433,6 +433,53 @@ async fn ticket_lists_filter_and_page(db: &TestDb) {
     assert_eq!(store.list_tickets(&none, Page::default(), at(2)).await.unwrap().1, 0);
 }
 
+/// The "SLA breached" filter (an index range of `tickets::BREACH_AT` for open tickets) against
+/// the deadlines, at at(100): a recorded breach, or the first response unanswered past its
+/// deadline, or the resolution unresolved past its own, whichever comes first; answered or
+/// resolved clocks no longer count. The same with and without the open-work statuses (with
+/// them, the partial index answers).
+async fn the_breached_filter_follows_the_deadlines(db: &TestDb) {
+    let store = &db.store;
+    // (first response due, responded, resolution due, resolved, breach recorded, breached at at(100))
+    let cases: [(Option<i64>, Option<i64>, Option<i64>, Option<i64>, bool, bool); 10] = [
+        (Some(50), None, Some(300), None, false, true),
+        (Some(50), Some(40), Some(300), None, false, false),
+        (Some(150), None, Some(90), None, false, true),
+        (Some(150), None, Some(300), None, false, false),
+        (None, None, None, None, false, false),
+        (Some(150), None, Some(300), None, true, true),
+        (None, None, Some(90), None, false, true),
+        (Some(90), None, Some(50), Some(60), false, true),
+        (Some(150), None, Some(50), Some(60), false, false),
+        (Some(100), None, None, None, false, false),
+    ];
+    let mut expected = Vec::new();
+    for (case_idx, (first_due, responded, resolution_due, resolved, recorded, breached)) in cases.into_iter().enumerate() {
+        let ingested = store.ingest(&inbound(Some(&format!("breach-{case_idx}")), "text", Some("b@example.com"))).await.unwrap();
+        let update = TicketUpdate {
+            status: Some(TicketStatus::Open),
+            first_response_due_at: Some(first_due.map(at)),
+            first_responded_at: Some(responded.map(at)),
+            resolution_due_at: Some(resolution_due.map(at)),
+            resolved_at: Some(resolved.map(at)),
+            first_response_breached: Some(recorded),
+            ..TicketUpdate::default()
+        };
+        store.update_ticket(ingested.ticket_id, &update, &[], at(1)).await.unwrap();
+        if breached {
+            expected.push(ingested.ticket_id);
+        }
+    }
+    let active = Some(vec![TicketStatus::New, TicketStatus::Open, TicketStatus::Pending]);
+    for status in [active, None] {
+        let filter = TicketFilter { sla_breached: Some(true), status: status.clone(), ..TicketFilter::default() };
+        let (tickets, total) = store.list_tickets(&filter, Page::default(), at(100)).await.unwrap();
+        let mut found: Vec<i64> = tickets.iter().map(|ticket| ticket.id).collect();
+        found.sort();
+        assert_eq!((found, total), (expected.clone(), expected.len() as i64), "statuses {status:?}");
+    }
+}
+
 fn reply(body: &str) -> NewOutbound {
     NewOutbound {
         direction: Direction::Outbound,
@@ -1079,6 +1126,7 @@ async fn chat_conversations_open_by_secret_and_read_only_their_messages(db: &Tes
 
 
 conformance_tests!(
+    the_breached_filter_follows_the_deadlines,
     migrations_are_idempotent_and_ready,
     ingest_keeps_the_raw_payload_and_creates_ticket_and_customer,
     duplicate_delivery_returns_the_first_ticket,

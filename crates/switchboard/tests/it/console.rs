@@ -255,7 +255,7 @@ async fn an_agent_works_a_live_ticket_in_firefox_and_a_viewer_stays_read_only() 
 }
 
 /// The pictures come from Chromium only, so one run of `scripts/screenshots.sh` gives one set.
-async fn picture(engine: Engine, browser: &Client, name: &str) {
+pub(crate) async fn picture(engine: Engine, browser: &Client, name: &str) {
     if engine == Engine::Chromium {
         screenshot(browser, name).await;
     }

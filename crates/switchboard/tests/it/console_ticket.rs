@@ -1,13 +1,15 @@
-//! The ticket view's agent tools in headless Chromium against the real `switchboard serve`:
+//! The ticket view's agent tools in headless Chromium and headless Firefox against the real
+//! `switchboard serve`:
 //! the customer 360 (orders with tracking links, other tickets, the sentiment sparkline, the
 //! VIP flag a supervisor toggles and an agent cannot), canned responses by shortcut in the
 //! composer (keyboard only, filled for the ticket in its language, an unfillable variable
 //! blocking the send), merging a duplicate (offered from the assist panel's flags, confirmed,
 //! then the merged ticket shown) and transferring with a note (by its keyboard shortcut;
-//! a safety ticket is offered only the safety queue).
+//! a safety ticket is offered only the safety queue; the ticket view and the queue then name the
+//! new assignee).
 //!
-//! With `SWITCHBOARD_SCREENSHOTS=DIR` it also saves the ticket view with the customer 360, the
-//! canned list and the merge dialog (`scripts/screenshots.sh`).
+//! With `SWITCHBOARD_SCREENSHOTS=DIR` the Chromium run also saves the ticket view with the
+//! customer 360, the canned list and the merge dialog (`scripts/screenshots.sh`).
 
 use chrono::{Duration, NaiveDate, Utc};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
@@ -16,7 +18,7 @@ use fantoccini::{Client, Locator};
 use sb_domain::{Carrier, Order, OrderItem, OrderStatus};
 use serde_json::{json, Value};
 
-use crate::console::{create_user, log_in, screenshot, send_message, text_of, wait_for, Driver};
+use crate::console::{create_user, log_in, picture, send_message, text_of, wait_for, Driver, Engine};
 use crate::serve::{create_token, Server, TestDatabase};
 
 fn order(number: &str, status: OrderStatus, days_ago: i64, tracking: Option<(Carrier, &str)>, total_minor: i64) -> Order {
@@ -58,8 +60,17 @@ async fn api_get(client: &reqwest::Client, url: String, token: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_agent_sees_the_customer_uses_canned_responses_merges_and_transfers() {
-    let driver = Driver::start().await;
+async fn an_agent_sees_the_customer_uses_canned_responses_merges_and_transfers_in_chromium() {
+    an_agent_sees_the_customer_uses_canned_responses_merges_and_transfers(Engine::Chromium).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_sees_the_customer_uses_canned_responses_merges_and_transfers_in_firefox() {
+    an_agent_sees_the_customer_uses_canned_responses_merges_and_transfers(Engine::Firefox).await;
+}
+
+async fn an_agent_sees_the_customer_uses_canned_responses_merges_and_transfers(engine: Engine) {
+    let driver = Driver::start_for(engine).await;
     let database = TestDatabase::new(false).await;
     create_user(&database.url, "alex@example.com", "Alex Agent", "agent");
     create_user(&database.url, "blake@example.com", "Blake Agent", "agent");
@@ -118,7 +129,7 @@ async fn an_agent_sees_the_customer_uses_canned_responses_merges_and_transfers()
     assert!(browser.find(Locator::Id("vip-toggle")).await.is_err(), "agents do not change the VIP flag");
     assert_eq!(text_of(&browser, "#c360-vip").await, "Not VIP");
     browser.execute("document.getElementById('customer-360').scrollIntoView();", vec![]).await.unwrap();
-    screenshot(&browser, "ticket-customer").await;
+    picture(engine, &browser, "ticket-customer").await;
 
     // ---- canned responses by shortcut, by keyboard ----
     browser.execute("const editor = document.getElementById('composer-text'); editor.value = ''; editor.dispatchEvent(new Event('input')); editor.focus();", vec![]).await.unwrap();
@@ -126,7 +137,7 @@ async fn an_agent_sees_the_customer_uses_canned_responses_merges_and_transfers()
     wait_for(&browser, "!document.getElementById('canned-menu').hidden", "the canned list").await;
     let offered = browser.execute("return [...document.querySelectorAll('#canned-menu [role=option]')].map(option => option.querySelector('.canned-name').textContent);", vec![]).await.unwrap();
     assert_eq!(offered, json!(["Thanks"]), "one entry per shortcut, in the ticket's language");
-    screenshot(&browser, "ticket-canned").await;
+    picture(engine, &browser, "ticket-canned").await;
     type_in_composer(&browser, &Key::Enter.to_string()).await;
     wait_for(&browser, "document.getElementById('composer-text').value.includes('Thank you')", "the canned response in the editor").await;
     assert_eq!(composer_value(&browser).await, "Hello Thank you for your patience, Ana!", "the shortcut is replaced by the filled response");
@@ -159,12 +170,14 @@ async fn an_agent_sees_the_customer_uses_canned_responses_merges_and_transfers()
     assert_eq!(choices, vec![first, safety], "the duplicate first, then the customer's other open ticket");
     let why = text_of(&browser, &format!("#merge-dialog .merge-choice[data-ticket-id=\"{first}\"] .meta")).await;
     assert!(why.contains("same order A10493"), "{why}");
-    screenshot(&browser, "ticket-merge").await;
+    picture(engine, &browser, "ticket-merge").await;
     browser.find(Locator::Id("merge-review")).await.unwrap().click().await.unwrap();
     let confirmation = text_of(&browser, "#merge-confirmation p").await;
     assert!(confirmation.contains(&format!("move into ticket #{first}")) && confirmation.contains("cannot be undone"), "{confirmation}");
     browser.find(Locator::Id("merge-confirm")).await.unwrap().click().await.unwrap();
-    wait_for(&browser, &format!("location.pathname === '/console/tickets/{first}' && document.getElementById('merge-result')"), "the merged ticket").await;
+    // The merged ticket, or the dialog's refusal (which the failure then shows).
+    let outcome = wait_for(&browser, &format!("(location.pathname === '/console/tickets/{first}' && document.getElementById('merge-result') && 'merged') || [...document.querySelectorAll('#merge-confirmation .form-error')].filter(node => !node.hidden).map(node => node.textContent).join(' ')"), "the merged ticket").await;
+    assert_eq!(outcome, json!("merged"), "the merge was refused");
     assert!(text_of(&browser, "#merge-result").await.contains(&format!("#{again} was merged into this one")));
     wait_for(&browser, "[...document.querySelectorAll('.message.inbound .bubble')].some(node => node.textContent.includes('Any news about order A10493'))", "the moved message in the conversation").await;
     let merged = api_get(&client, format!("{base_url}/api/v1/tickets/{again}"), &token).await;
@@ -186,6 +199,13 @@ async fn an_agent_sees_the_customer_uses_canned_responses_merges_and_transfers()
     wait_for(&browser, "[...document.querySelectorAll('.message.note .bubble')].some(node => node.textContent.includes('out for delivery'))", "the transfer note in the conversation").await;
     let moved = api_get(&client, format!("{base_url}/api/v1/tickets/{first}"), &token).await;
     assert_eq!((moved["ticket"]["assignee_id"].as_i64(), moved["ticket"]["queue"].as_str()), (Some(blake), Some("human")));
+    // The ticket view and the queue name the new assignee, not a user id.
+    assert_eq!(moved["ticket"]["assignee_name"], json!("Blake Agent"));
+    wait_for(&browser, "document.getElementById('ticket-assignee') && document.getElementById('ticket-assignee').textContent === 'Assigned to Blake Agent'", "the assignee's name in the ticket view").await;
+    browser.goto(&format!("{base_url}/console")).await.unwrap();
+    let assignee = format!("#queue-list [data-ticket-id=\"{first}\"] .qi-assignee");
+    wait_for(&browser, &format!("document.querySelector({})", json!(assignee)), "the ticket in the queue with its assignee").await;
+    assert_eq!(text_of(&browser, &assignee).await, "· Blake Agent");
 
     // A safety ticket is offered only the safety queue.
     browser.goto(&format!("{base_url}/console/tickets/{safety}")).await.unwrap();
