@@ -249,19 +249,6 @@ impl TicketBreakdown {
         }
     }
 
-    /// Whether the report of this breakdown reads `column` of [`TicketTotals`] (the SLA report
-    /// its counts of met and breached; categories and agents their volumes and averages).
-    fn reads(self, column: &str) -> bool {
-        let sla = column == "n_tickets" || column.starts_with("first_") || column.starts_with("resolution_");
-        match self {
-            TicketBreakdown::Sla(_) => sla,
-            TicketBreakdown::CategoryIntent => column == "n_tickets" || !sla,
-            TicketBreakdown::Agent => {
-                matches!(column, "n_tickets" | "n_resolved" | "n_sla_breached" | "sum_first_response_ms" | "n_first_response" | "sum_resolution_ms" | "n_resolution")
-            }
-        }
-    }
-
     /// SQL over `tickets` for `key1`, `key2` and `agent_id`, and an extra row filter.
     fn keys_sql(self) -> (&'static str, &'static str, &'static str, &'static str) {
         const NO_TEXT: &str = "CAST(NULL AS TEXT)";
@@ -426,11 +413,11 @@ fn ticket_aggregates_sql(now_ms: i64) -> String {
     )
 }
 
-/// The same columns summed over rollup rows; the columns `used` leaves out are zeros, not
-/// summed (a breakdown's report reads only some of them, and the rows are wide).
-fn ticket_rollup_sums_sql(weight: &str, used: impl Fn(&str) -> bool) -> String {
-    let counts = TICKET_COUNT_COLUMNS.iter().map(|column| if used(column) { format!("CAST(SUM({weight}{column}) AS BIGINT) AS {column}") } else { format!("CAST(0 AS BIGINT) AS {column}") });
-    let sums = TICKET_SUM_COLUMNS.iter().map(|column| if used(column) { format!("SUM({weight}{column}) AS {column}") } else { format!("CAST(0.0 AS DOUBLE PRECISION) AS {column}") });
+/// The same columns summed over rollup rows, each row weighted by `weight` (`""` or
+/// [`SIGNED`]).
+fn ticket_rollup_sums_sql(weight: &str) -> String {
+    let counts = TICKET_COUNT_COLUMNS.iter().map(|column| format!("CAST(SUM({weight}{column}) AS BIGINT) AS {column}"));
+    let sums = TICKET_SUM_COLUMNS.iter().map(|column| format!("SUM({weight}{column}) AS {column}"));
     counts.chain(sums).collect::<Vec<_>>().join(", ")
 }
 
@@ -776,14 +763,12 @@ impl Store {
                 totals.entry(key).or_default().add(&row);
             }
         }
-        let used = |column: &str| breakdown.reads(column);
-        let read_columns: Vec<&str> = TICKET_COUNT_COLUMNS.iter().chain(TICKET_SUM_COLUMNS.iter()).copied().filter(|column| used(column)).collect();
-        let columns = format!("hour_ms, key1, key2, agent_id, {}", read_columns.join(", "));
+        let columns = format!("hour_ms, key1, key2, agent_id, {}", summed_columns(Family::Tickets).join(", "));
         if let Some(rolled) = plan.rolled_rows_sql("report_rollup_tickets", &columns, &format!("dimension = '{}' AND ", breakdown.label())) {
             let sql = format!(
                 "SELECT CAST({period} AS BIGINT) AS period_idx, key1, key2, agent_id, {sums} FROM {rolled} GROUP BY period_idx, key1, key2, agent_id HAVING SUM(sign * n_tickets) <> 0",
                 period = window.period_sql("pt"),
-                sums = ticket_rollup_sums_sql(SIGNED, used),
+                sums = ticket_rollup_sums_sql(SIGNED),
             );
             let rows: Vec<(TotalsKey, TicketTotals)> = fetch_report_rows!(self, &*sql, decode);
             for (key, row) in rows {
@@ -975,7 +960,7 @@ impl Store {
                 match family {
                     Family::Tickets => {
                         sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM report_rollup_tickets WHERE span_hours = 1 AND {hour_ranges}"))).execute(&mut *tx).await?;
-                        let columns = TICKET_COUNT_COLUMNS.iter().chain(TICKET_SUM_COLUMNS.iter()).copied().collect::<Vec<_>>();
+                        let columns = summed_columns(Family::Tickets);
                         for breakdown in TicketBreakdown::ALL {
                             let (key1, key2, agent, extra) = breakdown.keys_sql();
                             let sql = format!(
@@ -1061,7 +1046,7 @@ impl Store {
             let day_ranges = ranges_sql("hour_ms", &chunk.iter().map(|(day, _)| (*day, day + DAY_MS)).collect::<Vec<_>>());
             // The rollup table, the rows of this family in it, its key and summed columns.
             let (table, only_family, group, sums) = match family {
-                Family::Tickets => ("report_rollup_tickets", String::new(), "dimension, key1, key2, agent_id", ticket_rollup_sums_sql("", |_| true)),
+                Family::Tickets => ("report_rollup_tickets", String::new(), "dimension, key1, key2, agent_id", ticket_rollup_sums_sql("")),
                 Family::Decisions => ("report_rollup_decisions", String::new(), "intent", decision_rollup_sums_sql("")),
                 Family::Replies | Family::Csat | Family::Llm => ("report_rollup_counts", format!("family = '{family_label}' AND "), "family, key1, key2, key3, agent_id", count_rollup_sums_sql("")),
             };
