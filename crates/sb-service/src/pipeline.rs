@@ -73,6 +73,9 @@ struct Analysed {
     /// The reply template an answering article's automatic answer is written from, read before
     /// the write; it is filled once the customer is known (see `Service::write_article_answer`).
     answer_template: Option<sb_store::ReplyTemplate>,
+    /// `triage` as JSON, made before the write: on SQLite the decision is built inside the
+    /// group-commit writer, where every microsecond is serial (taken once, by the record).
+    triage_json: Option<serde_json::Value>,
 }
 
 /// What the part of `receive` inside the write hands back to the request.
@@ -214,7 +217,8 @@ impl Service {
             let _ = finished.send(Finished::Deferred(analysed));
             return None;
         }
-        match self.decided_outcome(&analysed, &decision, &rows.message, rows.customer.as_ref(), &rows.ticket, now) {
+        let triage_json = analysed.triage_json.take();
+        match self.decided_outcome(&analysed, triage_json, &decision, &rows.message, rows.customer.as_ref(), &rows.ticket, now) {
             Ok((outcome, route_label)) => {
                 let _ = finished.send(Finished::Built { analysed, decision, route_label });
                 Some(outcome)
@@ -266,7 +270,8 @@ impl Service {
             WorkflowOutcome::Informational { article: Some(article) } if article.reaches_threshold() => self.answer_template(triage.intent, &triage.language.code).await?,
             WorkflowOutcome::Informational { .. } | WorkflowOutcome::ServiceAction { .. } | WorkflowOutcome::Safety { .. } => None,
         };
-        Ok(Analysed { triage, latency_us, workflow, related_articles, answer_template })
+        let triage_json = Some(serde_json::to_value(&triage)?);
+        Ok(Analysed { triage, latency_us, workflow, related_articles, answer_template, triage_json })
     }
 
     /// The decision for an analysed message, the email channel's loop protection applied, and
@@ -283,7 +288,8 @@ impl Service {
                 crate::email::hold_for_human(&mut decision, &refusal);
             }
         }
-        let (outcome, route_label) = self.decided_outcome(&analysed, &decision, message, customer, ticket, now)?;
+        let triage_json = analysed.triage_json.take();
+        let (outcome, route_label) = self.decided_outcome(&analysed, triage_json, &decision, message, customer, ticket, now)?;
         let recorded = self.store().record_triage(&outcome, Utc::now()).await?;
         Ok(self.triage_recorded(message, analysed, decision, route_label, recorded))
     }
@@ -303,9 +309,11 @@ impl Service {
 
     /// Everything one triage run writes (triage result, decision record, ticket state, SLA,
     /// compliance record, automatic reply, audit entry), and the route's label.
+    #[allow(clippy::too_many_arguments)]
     fn decided_outcome(
         &self,
         analysed: &Analysed,
+        triage_json: Option<serde_json::Value>,
         decision: &Decision,
         message: &MessageRow,
         customer: Option<&sb_store::Customer>,
@@ -387,7 +395,10 @@ impl Service {
             ticket_id: message.ticket_id,
             model_name: triage.model.name.clone(),
             model_version: triage.model.version.clone(),
-            result: serde_json::to_value(triage)?,
+            result: match triage_json {
+                Some(json) => json,
+                None => serde_json::to_value(triage)?,
+            },
             latency_us: *latency_us,
             route: route_label.to_string(),
             reason_code,

@@ -174,6 +174,8 @@ impl Store {
             // Savepoints (one per request in a group commit) journal into memory, not into a
             // temporary file written at every first change of a page.
             .pragma("temp_store", "memory")
+            // The WAL is checkpointed in the background (writer.rs); this is the backstop.
+            .pragma("wal_autocheckpoint", writer::WAL_AUTOCHECKPOINT_PAGES.to_string())
             .busy_timeout(options.acquire_timeout);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -187,7 +189,7 @@ impl Store {
             .connect_with(connect_options.read_only(false))
             .await
             .map_err(|error| Error::Connect(format!("{}: {error}", redact_url(url))))?;
-        let group_commit = writer::GroupCommit::start(writer.clone());
+        let group_commit = writer::GroupCommit::start(writer.clone(), reader.clone());
         Ok(Store { pools: Pools::Sqlite { writer, reader, group_commit }, notification_channel: None })
     }
 

@@ -189,6 +189,12 @@ fn read_rows(conn: &Connection, prepared: &PreparedInbound, ingested: &Ingested)
     Ok(Some(IngestedRows { ingested: ingested.clone(), message, ticket, customer }))
 }
 
+/// Runs a parameterless statement from the statement cache (savepoints and transaction
+/// control, several per message: `execute_batch` would parse each one again).
+pub(crate) fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 /// An ingest and, for a new message, the triage record the caller builds from its rows, in a
 /// savepoint of its own inside the job's: a failed record is undone alone and the raw message
 /// stays (see `Store::ingest_and_record_triage`).
@@ -198,12 +204,12 @@ pub(crate) fn ingest_and_record_triage(conn: &Connection, prepared: &PreparedInb
         None => None,
         Some(Err(error)) => Some(Err(error)),
         Some(Ok(prepared_triage)) => {
-            conn.execute_batch("SAVEPOINT triage")?;
+            run_cached(conn, "SAVEPOINT triage")?;
             let recorded = record_triage(conn, &prepared_triage);
             if recorded.is_err() {
-                conn.execute_batch("ROLLBACK TO triage")?;
+                run_cached(conn, "ROLLBACK TO triage")?;
             }
-            conn.execute_batch("RELEASE triage")?;
+            run_cached(conn, "RELEASE triage")?;
             Some(recorded)
         }
     };

@@ -13,23 +13,38 @@
 //! There is no timer: the batch is whatever queued while the previous commit was syncing, so a
 //! lone request is committed at once and a busy server batches more.
 //!
-//! The task takes the single writer connection from the writer pool per batch, so the store's
-//! other writes keep going through the same connection between batches and the database keeps
-//! exactly one writer. The batch itself runs on a blocking thread with that connection locked,
-//! through rusqlite on its raw handle (`sqlite_batch.rs`): sqlx's SQLite driver hands every
-//! statement and every row to the connection's own thread over a channel, and at about twenty
-//! statements a message those hand-offs cost more than the statements. Here it is one hand-off
-//! per batch, and the sync of the commit never holds up an async worker.
+//! The task takes the single writer connection from the writer pool, so the store's other
+//! writes keep going through the same connection between batches and the database keeps
+//! exactly one writer. The batch runs on a blocking thread with that connection locked, through
+//! rusqlite on its raw handle (`sqlite_batch.rs`): sqlx's SQLite driver hands every statement
+//! and every row to the connection's own thread over a channel, and at about twenty statements a
+//! message those hand-offs cost more than the statements. Here it is one hand-off for a run of
+//! batches: while requests are already waiting when a batch has committed, the same thread
+//! commits them next on the still-locked connection (for at most [`MAX_HOLD`]), so at
+//! saturation the writer goes from commit to commit with its prepared statements cached, and
+//! the sync of a commit never holds up an async worker. Measured on 2 cores: the pool
+//! acquisition, thread hand-off and handle lock between batches had left the writer idle a
+//! quarter of the time while requests queued (docs/benchmarks.md, "Ingest: the writer's
+//! critical path").
+//!
+//! Checkpoints run beside the writer: a task copies the WAL into the database file every
+//! [`CHECKPOINT_INTERVAL`] from a reader connection, and SQLite's own checkpoint at commit is
+//! only a backstop at [`WAL_AUTOCHECKPOINT_PAGES`].
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Sqlite, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::ingest::{FinishTriage, IngestStep, PreparedInbound, PreparedTriage, RecordedTriage, StepWithTriage};
+use crate::sqlite_batch::run_cached;
 use crate::{sqlite_batch, Error, Result};
 
 /// Most requests committed together. Bounds the time one batch holds the writer.
 const MAX_BATCH: usize = 64;
+/// Longest the writer keeps the connection for consecutive batches while requests keep
+/// waiting; then it gives the connection back, so the store's other writes (agents' replies,
+/// the SLA watcher) wait at most about this long at saturation.
+const MAX_HOLD: std::time::Duration = std::time::Duration::from_millis(50);
 /// Requests waiting for the writer; further callers wait to enqueue (backpressure).
 const QUEUE_CAPACITY: usize = 256;
 
@@ -88,10 +103,13 @@ pub(crate) struct GroupCommit {
 impl GroupCommit {
     /// Starts the writer task on the current tokio runtime (without one, every request runs
     /// as a batch of one in its caller's task).
-    pub(crate) fn start(writer: SqlitePool) -> GroupCommit {
+    /// `checkpointer` is a connection pool other than the writer's, on which the WAL is
+    /// checkpointed in the background (see [`run_checkpointer`]).
+    pub(crate) fn start(writer: SqlitePool, checkpointer: SqlitePool) -> GroupCommit {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(run_writer(writer.clone(), receiver));
+            runtime.spawn(run_checkpointer(checkpointer, sender.downgrade()));
         }
         GroupCommit { sender, writer }
     }
@@ -131,11 +149,63 @@ fn writer_gone() -> Error {
 async fn run_writer(writer: SqlitePool, mut receiver: mpsc::Receiver<WriteJob>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        commit_batch(&writer, std::mem::take(&mut batch)).await;
+        let jobs = std::mem::take(&mut batch);
+        let connection = match writer.acquire().await {
+            Ok(connection) => connection,
+            Err(error) => {
+                fail_all(jobs, &error.to_string());
+                continue;
+            }
+        };
+        let runtime = tokio::runtime::Handle::current();
+        // The receiver goes along, so that the thread can take the next batch without giving the
+        // connection back. A panic in a batch drops the receiver with the thread: those callers
+        // get `writer_gone`, and later submits find the channel closed and run on their own.
+        match tokio::task::spawn_blocking(move || {
+            commit_batches_blocking(&runtime, connection, jobs, Some(&mut receiver));
+            receiver
+        })
+        .await
+        {
+            Ok(returned) => receiver = returned,
+            Err(_) => return,
+        }
     }
 }
 
-/// Runs `jobs` in one transaction, each in its own savepoint, commits, then answers each.
+/// How often the background checkpointer copies the WAL into the database file.
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// WAL pages after which a commit checkpoints by itself (SQLite's `wal_autocheckpoint`, set on
+/// every connection): the backstop behind [`run_checkpointer`]. Under sustained writes a
+/// checkpoint from another connection rarely finds a moment with every frame copied and no new
+/// commit, and only then can the next transaction start the WAL over; the writer's own
+/// checkpoint, right after its commit, can. By then the background one has copied nearly every
+/// frame, so it is short.
+pub(crate) const WAL_AUTOCHECKPOINT_PAGES: u32 = 8_192;
+
+/// Checkpoints the WAL (`PASSIVE`: never waits for, nor blocks, the writer or the readers) every
+/// [`CHECKPOINT_INTERVAL`] on a connection of `pool`, until the store is dropped (no sender of
+/// the group commit left). With SQLite's default, the commit that crosses 1,000 WAL pages
+/// copies them into the database file and syncs it, inside the group commit: serial time that
+/// every waiting request waits for. Here that copy runs beside the writer, on the other core.
+async fn run_checkpointer(pool: SqlitePool, alive: mpsc::WeakSender<WriteJob>) {
+    let mut interval = tokio::time::interval(CHECKPOINT_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if alive.upgrade().is_none() || pool.is_closed() {
+            return;
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            // Not fatal: the writer's own checkpoint (the backstop) keeps the WAL bounded.
+            tracing::debug!(error = %error, "background WAL checkpoint failed");
+        }
+    }
+}
+
+/// Runs `jobs` in one transaction, each in its own savepoint, commits, then answers each (the
+/// path of a store without a writer task).
 async fn commit_batch(writer: &SqlitePool, jobs: Vec<WriteJob>) {
     let connection = match writer.acquire().await {
         Ok(connection) => connection,
@@ -143,7 +213,7 @@ async fn commit_batch(writer: &SqlitePool, jobs: Vec<WriteJob>) {
     };
     let runtime = tokio::runtime::Handle::current();
     // A panic in the batch drops its answer senders: those callers get `writer_gone`.
-    let _ = tokio::task::spawn_blocking(move || commit_batch_blocking(&runtime, connection, jobs)).await;
+    let _ = tokio::task::spawn_blocking(move || commit_batches_blocking(&runtime, connection, jobs, None)).await;
 }
 
 fn fail_all(jobs: Vec<WriteJob>, error: &str) {
@@ -153,7 +223,12 @@ fn fail_all(jobs: Vec<WriteJob>, error: &str) {
     }
 }
 
-fn commit_batch_blocking(runtime: &tokio::runtime::Handle, mut connection: PoolConnection<Sqlite>, jobs: Vec<WriteJob>) {
+/// Commits `jobs`, then, while more requests are already waiting in `more` and the connection
+/// has been held for less than [`MAX_HOLD`], their batches too, on the same locked connection:
+/// at saturation the writer goes from one commit straight to the next, without a pool
+/// acquisition, a thread hand-off and a lock of the handle per batch, and the prepared
+/// statements stay cached across the batches.
+fn commit_batches_blocking(runtime: &tokio::runtime::Handle, mut connection: PoolConnection<Sqlite>, jobs: Vec<WriteJob>, mut more: Option<&mut mpsc::Receiver<WriteJob>>) {
     let mut locked = match runtime.block_on(connection.lock_handle()) {
         Ok(locked) => locked,
         Err(error) => return fail_all(jobs, &error.to_string()),
@@ -167,21 +242,46 @@ fn commit_batch_blocking(runtime: &tokio::runtime::Handle, mut connection: PoolC
         Err(error) => return fail_all(jobs, &error.to_string()),
     };
     conn.set_prepared_statement_cache_capacity(sqlite_batch::STATEMENT_CACHE_CAPACITY);
+    let held_since = std::time::Instant::now();
+    let mut jobs = jobs;
+    let poisoned = loop {
+        let poisoned = commit_one_batch(&conn, jobs);
+        if poisoned || held_since.elapsed() >= MAX_HOLD {
+            break poisoned;
+        }
+        let Some(receiver) = more.as_deref_mut() else { break false };
+        let mut next = Vec::with_capacity(MAX_BATCH);
+        while next.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(job) => next.push(job),
+                Err(_) => break,
+            }
+        }
+        if next.is_empty() {
+            break false;
+        }
+        jobs = next;
+    };
+    drop(conn);
+    drop(locked);
+    if poisoned {
+        connection.close_on_drop();
+    }
+}
+
+/// One batch: its transaction, then every caller's answer. True when the connection is left
+/// unusable (a failed rollback) and must not go back to the pool.
+fn commit_one_batch(conn: &rusqlite::Connection, jobs: Vec<WriteJob>) -> bool {
     let n_jobs = jobs.len();
     let started = std::time::Instant::now();
     let mut pending: Vec<Pending> = Vec::with_capacity(jobs.len());
     let mut jobs = jobs.into_iter();
-    let outcome = run_batch(&conn, &mut jobs, &mut pending);
+    let outcome = run_batch(conn, &mut jobs, &mut pending);
     tracing::debug!(n_jobs, micros = started.elapsed().as_micros() as u64, "sqlite group commit");
     let mut poisoned = false;
     if outcome.is_err() && !conn.is_autocommit() {
         // Never hand sqlx back a connection with a transaction open.
         poisoned = conn.execute_batch("ROLLBACK").is_err();
-    }
-    drop(conn);
-    drop(locked);
-    if poisoned {
-        connection.close_on_drop();
     }
     let commit_error = outcome.err().map(|error| error.to_string());
     if let Some(error) = &commit_error {
@@ -194,15 +294,16 @@ fn commit_batch_blocking(runtime: &tokio::runtime::Handle, mut connection: PoolC
     for job in jobs {
         Pending::failed(job, commit_error.as_deref().unwrap_or("transaction ended early")).send(None);
     }
+    poisoned
 }
 
 /// BEGIN, each job in a savepoint (released when it succeeded, rolled back when it did not),
 /// COMMIT. A job's result is queued before its savepoint ends, so a failure there still
 /// reaches its caller (as the batch's error).
 fn run_batch(conn: &rusqlite::Connection, jobs: &mut std::vec::IntoIter<WriteJob>, pending: &mut Vec<Pending>) -> std::result::Result<(), rusqlite::Error> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
+    run_cached(conn, "BEGIN IMMEDIATE")?;
     for job in jobs.by_ref() {
-        if let Err(error) = conn.execute_batch("SAVEPOINT job") {
+        if let Err(error) = run_cached(conn, "SAVEPOINT job") {
             pending.push(Pending::failed(job, &error.to_string()));
             return Err(error);
         }
@@ -227,9 +328,9 @@ fn run_batch(conn: &rusqlite::Connection, jobs: &mut std::vec::IntoIter<WriteJob
             }
         };
         if !keep {
-            conn.execute_batch("ROLLBACK TO job")?;
+            run_cached(conn, "ROLLBACK TO job")?;
         }
-        conn.execute_batch("RELEASE job")?;
+        run_cached(conn, "RELEASE job")?;
     }
-    conn.execute_batch("COMMIT")
+    run_cached(conn, "COMMIT")
 }

@@ -16,6 +16,12 @@ mod wfm;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// mimalloc for the whole process: the server allocates and frees small buffers on many threads
+/// (HTTP, triage on rayon, the SQLite writer), where glibc's arenas cost about a tenth of the
+/// ingest path's CPU (docs/benchmarks.md, "Ingest CPU profile").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "switchboard", version, about = "Self-hosted AI contact center: durable message pipeline, local calibrated triage, REST API")]
 struct Cli {

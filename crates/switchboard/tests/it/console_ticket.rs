@@ -18,7 +18,7 @@ use fantoccini::{Client, Locator};
 use sb_domain::{Carrier, Order, OrderItem, OrderStatus};
 use serde_json::{json, Value};
 
-use crate::console::{create_user, log_in, picture, send_message, text_of, wait_for, Driver, Engine};
+use crate::console::{click, create_user, log_in, picture, send_message, text_of, wait_for, Driver, Engine};
 use crate::serve::{create_token, Server, TestDatabase};
 
 fn order(number: &str, status: OrderStatus, days_ago: i64, tracking: Option<(Carrier, &str)>, total_minor: i64) -> Order {
@@ -171,10 +171,10 @@ async fn an_agent_sees_the_customer_uses_canned_responses_merges_and_transfers(e
     let why = text_of(&browser, &format!("#merge-dialog .merge-choice[data-ticket-id=\"{first}\"] .meta")).await;
     assert!(why.contains("same order A10493"), "{why}");
     picture(engine, &browser, "ticket-merge").await;
-    browser.find(Locator::Id("merge-review")).await.unwrap().click().await.unwrap();
+    click(&browser, "#merge-review").await;
     let confirmation = text_of(&browser, "#merge-confirmation p").await;
     assert!(confirmation.contains(&format!("move into ticket #{first}")) && confirmation.contains("cannot be undone"), "{confirmation}");
-    browser.find(Locator::Id("merge-confirm")).await.unwrap().click().await.unwrap();
+    click(&browser, "#merge-confirm").await;
     // The merged ticket, or the dialog's refusal (which the failure then shows).
     let outcome = wait_for(&browser, &format!("(location.pathname === '/console/tickets/{first}' && document.getElementById('merge-result') && 'merged') || [...document.querySelectorAll('#merge-confirmation .form-error')].filter(node => !node.hidden).map(node => node.textContent).join(' ')"), "the merged ticket").await;
     assert_eq!(outcome, json!("merged"), "the merge was refused");
@@ -184,7 +184,7 @@ async fn an_agent_sees_the_customer_uses_canned_responses_merges_and_transfers(e
     assert_eq!((merged["ticket"]["status"].as_str(), merged["ticket"]["merged_into"].as_i64()), (Some("merged"), Some(first)));
 
     // ---- transfer the first ticket to Blake with a note, by its shortcut ----
-    browser.find(Locator::Id("action-assign")).await.unwrap().click().await.unwrap();
+    click(&browser, "#action-assign").await;
     wait_for(&browser, "document.querySelector('.ticket-facts').textContent.includes('Assigned to you')", "the assignment").await;
     press(&browser, 't').await;
     wait_for(&browser, "document.getElementById('transfer-dialog') && document.getElementById('transfer-dialog').open && document.querySelectorAll('#transfer-agent option').length > 1", "the transfer dialog with the agents").await;
@@ -194,7 +194,7 @@ async fn an_agent_sees_the_customer_uses_canned_responses_merges_and_transfers(e
     let blake: i64 = blake.as_str().unwrap().parse().unwrap();
     browser.execute(&format!("document.getElementById('transfer-agent').value = '{blake}';"), vec![]).await.unwrap();
     browser.find(Locator::Id("transfer-note")).await.unwrap().send_keys("Ana asked twice; UPS says it is out for delivery.").await.unwrap();
-    browser.find(Locator::Id("transfer-submit")).await.unwrap().click().await.unwrap();
+    click(&browser, "#transfer-submit").await;
     wait_for(&browser, "!document.getElementById('transfer-dialog').open && document.getElementById('read-only-note')", "the ticket handed on").await;
     wait_for(&browser, "[...document.querySelectorAll('.message.note .bubble')].some(node => node.textContent.includes('out for delivery'))", "the transfer note in the conversation").await;
     let moved = api_get(&client, format!("{base_url}/api/v1/tickets/{first}"), &token).await;
@@ -210,20 +210,20 @@ async fn an_agent_sees_the_customer_uses_canned_responses_merges_and_transfers(e
     // A safety ticket is offered only the safety queue.
     browser.goto(&format!("{base_url}/console/tickets/{safety}")).await.unwrap();
     wait_for(&browser, "document.getElementById('action-transfer')", "the safety ticket").await;
-    browser.find(Locator::Id("action-transfer")).await.unwrap().click().await.unwrap();
+    click(&browser, "#action-transfer").await;
     wait_for(&browser, "document.getElementById('transfer-dialog').open", "the transfer dialog").await;
     let queues = browser.execute("return [document.getElementById('transfer-queue').value, document.querySelector('#transfer-queue option[value=human]').disabled];", vec![]).await.unwrap();
     assert_eq!(queues, json!(["safety", true]));
     close_dialog_with_escape(&browser).await;
 
     // ---- a supervisor flags Ana as a VIP ----
-    browser.find(Locator::Id("logout")).await.unwrap().click().await.unwrap();
+    click(&browser, "#logout").await;
     wait_for(&browser, "location.pathname === '/console/login'", "the login page").await;
     log_in(&browser, &base_url, "sam@example.com").await;
     browser.goto(&format!("{base_url}/console/tickets/{first}")).await.unwrap();
     wait_for(&browser, "document.getElementById('vip-toggle')", "the VIP toggle").await;
     assert_eq!(text_of(&browser, "#vip-toggle").await, "Mark as VIP");
-    browser.find(Locator::Id("vip-toggle")).await.unwrap().click().await.unwrap();
+    click(&browser, "#vip-toggle").await;
     wait_for(&browser, "document.getElementById('c360-vip').textContent === 'VIP' && document.getElementById('vip-toggle').textContent === 'Remove VIP'", "the VIP flag set").await;
     let customer_id = moved["ticket"]["customer_id"].as_i64().unwrap();
     let customer = api_get(&client, format!("{base_url}/api/v1/customers/{customer_id}"), &token).await;
