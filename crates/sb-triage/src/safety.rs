@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// Phrases that mean an emergency is happening now (PRODUCT.md, severity `urgent`).
-const EMERGENCY_PATTERNS: &[&str] = &[
+pub const EMERGENCY_PATTERNS: &[&str] = &[
     // English. Breathing.
     r"(?i)\b(can'?t|cannot|can not|couldn'?t|unable to|struggling to|hard to|trouble|difficulty|not able to|barely) ?(breathe|breathing)\b",
     r"(?i)\bshort(ness)? of breath\b|\b(stopped|not) breathing\b|\bgasping( for (air|breath))?\b|\b(can'?t|cannot|struggling to) (get|catch) (any |her |his |my )?(air|breath)\b",
@@ -38,31 +38,33 @@ const EMERGENCY_PATTERNS: &[&str] = &[
     r"(?i)\b(caught|catching|on|burst into) fire\b|\bin flames\b|\bflames (coming|shooting)\b",
     // Anaphylaxis, emergency services.
     r"(?i)\banaphyla|\bepi-?pen\b",
-    r"(?i)\bcalled (911|999|112|an ambulance)\b|\b(ambulance|emergency room|the er)\b",
+    r"(?i)\bcalled (911|999|112|an ambulance|the fire (brigade|department))\b|\b(ambulance|emergency room|the er|fire brigade|fire department)\b",
     // Spanish.
     r"(?i)\bno (puede|puedo|podía|consigue|respira)( respirar)?\b|\b(le|me) cuesta respirar\b|\bdificultad (para|al) respirar\b|\bse ahoga\b|\bse está ahogando\b|\blabios (morados|azules)\b",
     r"(?i)\b(garganta|lengua|labios)\b[^.!?\n]{0,30}\bhinch(ad[ao]s?|ando|a)\b|\bse (le|me) (está )?(hincha|hinchando)\b|\bse (le|me) cierra la garganta\b",
-    r"(?i)\bdolor (en el|de) pecho\b|\bme duele (mucho )?el pecho\b|\bconvulsi(ón|ones|onando)\b|\bataque epil[eé]ptico\b|\bdesmay(ó|ado|ada)\b|\bperdi[oó] el conocimiento\b|\binconsciente\b",
+    r"(?i)\bdolor\b[^.!?\n]{0,25}\b(en el|de|del) pecho\b|\bme duele (mucho )?el pecho\b|\bconvulsi(ón|ones|onando)\b|\bataque epil[eé]ptico\b|\bdesmay(ó|ado|ada)\b|\bperdi[oó] el conocimiento\b|\binconsciente\b",
     r"(?i)\b(niñ[oa]|beb[eé]|hij[oa]|marido|mujer|padre|madre|él|ella)\b[^.!?\n]{0,20}\bno (responde|reacciona)\b",
     r"(?i)\b(se ha bebido|se bebió|bebió|ha bebido|ha mordido|mordió|se ha comido|se comió|ha chupado)\b[^.!?\n]{0,40}\b(lej[ií]a|detergente|pastillas? (del|de) lavavajillas|c[aá]psulas? de (detergente|lavadora)|limpiahornos|desatascador|anticongelante|pilas?|imanes|pastillas|medicamentos?)\b",
     r"(?i)\bvomit(a|ando|ó) sangre\b|\btrag(ó|o|ado)\b[^.!?\n]{0,40}\b(pila|bater[ií]a|imán|imanes|lej[ií]a|detergente|cápsula)\b|\bse (está )?atragant(a|ando|ó)\b",
-    r"(?i)\b(se prendió|en llamas|se incendió|prendió fuego|empezó a arder|está ardiendo|salen llamas)\b|\bambulancia\b|\banafilaxia\b",
+    r"(?i)\b(se prendió|en llamas|se incendió|prendió fuego|empezó a arder|está ardiendo|salen llamas)\b|\b(ambulancia|bomberos)\b|\banafilaxia\b",
     // French.
     r"(?i)\b(ne (peut|peux|pouvait) plus respirer|ne respire plus|du mal à respirer|difficultés? à respirer|s'étouffe|lèvres bleues)\b",
     r"(?i)\b(gorge|langue|lèvres)\b[^.!?\n]{0,30}\b(gonfl|enfl)|\bgorge qui se (serre|ferme)\b",
     r"(?i)\bdouleur(s)? (à la|dans la) poitrine\b|\bmal (à|dans) la poitrine\b|\b(convulsions?|crise d'épilepsie|convulse)\b|\b(s'est évanouie?|perdu connaissance|inconsciente?)\b",
     r"(?i)\b(il|elle|mon fils|ma fille|le bébé|mon mari|ma femme|mon père|ma mère)\b[^.!?\n]{0,20}\bne (répond|réagit) plus\b",
     r"(?i)\b(a bu|a aval[ée]|a mang[ée]|a croqu[ée]|a mordu|a l[ée]ch[ée]|a suc[ée])\b[^.!?\n]{0,40}\b(javel|d[ée]tergent|pastilles? (pour|de) lave-vaisselle|capsules? de lessive|lessive|nettoyant|d[ée]boucheur|antigel|piles?|aimants?|m[ée]dicaments?|comprim[ée]s)\b",
-    r"(?i)\bvomit\w* du sang\b|\bavalé\b[^.!?\n]{0,40}\b(pile|batterie|aimant|javel|lessive|capsule)\b",
-    r"(?i)\b(a pris feu|en flammes|prend feu|est en feu)\b|\b(samu|ambulance)\b|\banaphyla",
+    r"(?i)\bvomi\w* du sang\b|\bavalé\b[^.!?\n]{0,40}\b(pile|batterie|aimant|javel|lessive|capsule)\b",
+    r"(?i)\b(a pris feu|en flammes|prend feu|est en feu)\b|\b(samu|ambulance|pompiers)\b|\banaphyla",
     // German.
     r"(?i)\b(kann|konnte) (nicht|kaum) (mehr )?atmen\b|\batemnot\b|\b(bekommt|kriegt|bekomme|kriege) (keine|kaum) luft\b|\berstickt\b|\bblaue lippen\b",
     r"(?i)\b(hals|zunge|lippen)\b[^.!?\n]{0,30}\b(geschwollen|schwillt|schwellen|schwellung)\b",
     r"(?i)\bbrustschmerz|\bschmerzen in der brust\b|\bengegef[üu]hl in der brust\b|\bkrampfanfall\b|\bbewusstlos\b|\bohnm[äa]chtig\b|\bzusammengebrochen\b",
     r"(?i)\b(er|sie|mein sohn|meine tochter|das baby|das kind|mein mann|meine frau)\b[^.!?\n]{0,20}\breagiert (nicht|kaum)( mehr)?\b",
-    r"(?i)\b(getrunken|gegessen|abgebissen|gebissen|angebissen|gelutscht|geleckt)\b[^.!?\n]{0,40}\b(bleiche|reiniger|waschmittel|sp[üu]lmaschinentabs?|tabs?|frostschutz|lampen[öo]l|batterie|knopfzelle|magnete?|tabletten|medikamente?)\b|\b(sp[üu]lmaschinentab|waschmittelkapsel|knopfzelle|tabletten|reiniger|bleiche)\w*\b[^.!?\n]{0,40}\b(getrunken|gegessen|abgebissen|gebissen|angebissen)\b",
+    r"(?i)\b(getrunken|gegessen|abgebissen|gebissen|angebissen|gelutscht|geleckt)\b[^.!?\n]{0,40}\b\w*(bleiche|reiniger|waschmittel|sp[üu]lmaschinentabs?|tabs?|frostschutz|lampen[öo]l|batterie|knopfzelle|magnete?|tabletten|medikamente?)\b|\b\w*(sp[üu]lmaschinentab|waschmittelkapsel|knopfzelle|tabletten|reiniger|bleiche|lampen[öo]l|frostschutz)\w*\b[^.!?\n]{0,40}\b(getrunken|gegessen|abgebissen|gebissen|angebissen)\b",
     r"(?i)\bblut erbrochen\b|\berbricht blut\b|\berbreche blut\b|\bschn[üu]rt (es |mir )?(mir |es )?den hals zu\b|\bhals (ist |wird )?(wie )?zugeschn[üu]rt\b|\bverschluckt\b[^.!?\n]{0,40}\b(batterie|knopfzelle|magnet|bleiche|waschmittel)\b|\b(batterie|knopfzelle|magnet\w*)\b[^.!?\n]{0,40}\bverschluckt\b",
-    r"(?i)\b(fing feuer|in flammen|brennt lichterloh|hat feuer gefangen)\b|\b(notarzt|krankenwagen|rettungswagen)\b|\banaphyla",
+    r"(?i)\b(fing feuer|in flammen|brennt lichterloh|hat feuer gefangen)\b|\b(notarzt|krankenwagen|rettungswagen|feuerwehr)\b|\banaphyla",
+    // Portuguese (the corpus has a few messages): chest pain, breathing, unconscious.
+    r"(?i)\bdor\b[^.!?\n]{0,25}\b(no|do) peito\b|\bn[ãa]o consegue respirar\b|\binconsciente\b|\bvomit\w* sangue\b",
 ];
 
 /// Figures of speech that use alarming words about nothing dangerous.
@@ -168,6 +170,16 @@ mod tests {
         check("mi hijo no responde después del jarabe", true, false);
         check("mon fils ne répond plus depuis le sirop", true, false);
         check("mein Sohn reagiert nicht mehr", true, false);
+        // Found by cross-validation on the training split (`eval-triage --cross-validate`):
+        // German compounds, words between "dolor" and "pecho", the present tense of "vomir",
+        // fire services, Portuguese.
+        check("Unser Sohn (2) hat Rohrreiniger getrunken, der Verschluss ging auf", true, false);
+        check("sie hat Lampenöl aus der Gartenfackel getrunken und hustet", true, false);
+        check("Der Akku brennt im Treppenhaus, die Feuerwehr ist alarmiert", true, false);
+        check("tiene un dolor muy fuerte en el pecho desde que tomó las cápsulas", true, false);
+        check("je vomis du sang depuis trois jours", true, false);
+        check("the charger melted and we called the fire brigade", true, false);
+        check("o meu marido está com uma dor forte no peito", true, false);
     }
 
     #[test]
@@ -178,6 +190,8 @@ mod tests {
         check("die Seite reagiert nicht", false, false);
         check("the lid isn't fitting properly", false, false);
         check("Bauchkrämpfe nach dem Essen", false, false);
+        check("der Rohrreiniger hat nichts gebracht, das Waschbecken ist immer noch verstopft", false, false);
+        check("j'ai vomi hier soir, est-ce lié au complément ?", false, false);
     }
 
     #[test]

@@ -28,10 +28,10 @@ pub const GATE_POSITIVE: &str = "yes";
 const TRAINING_RECIPE: &str = "marked-text+intent+severity+safety-gate+urgent-gate+folded-cues/3";
 
 /// Everything besides the corpus and the configuration that shapes a trained model: the
-/// recipe version, the figure-of-speech patterns and the cue patterns that shape the
-/// gates' training texts. Callers that cache trained models key them by it.
+/// recipe version, the figure-of-speech patterns, the emergency patterns (an emergency row does
+/// not set a gate's threshold) and the cue patterns that shape the gates' training texts. Callers that cache trained models key them by it.
 pub fn recipe_fingerprint() -> String {
-    format!("{TRAINING_RECIPE}|{}|{}", safety::FIGURE_OF_SPEECH_PATTERNS.join("|"), crate::cues::fingerprint())
+    format!("{TRAINING_RECIPE}|{}|{}|{}", safety::FIGURE_OF_SPEECH_PATTERNS.join("|"), safety::EMERGENCY_PATTERNS.join("|"), crate::cues::fingerprint())
 }
 
 /// A labelled corpus in the taxonomy's CSV shape.
