@@ -159,10 +159,12 @@ async fn run_writer(writer: SqlitePool, mut receiver: mpsc::Receiver<WriteJob>) 
         };
         let runtime = tokio::runtime::Handle::current();
         // The receiver goes along, so that the thread can take the next batch without giving the
-        // connection back. A panic in a batch drops the receiver with the thread: those callers
-        // get `writer_gone`, and later submits find the channel closed and run on their own.
+        // connection back. A panic in a batch drops that batch's answer senders (its callers get
+        // `writer_gone`) but not the receiver: the writer goes on. Should the panic have left a
+        // transaction open, the next batch's BEGIN fails, that batch is answered with the error
+        // and rolled back, and the batches after it go through.
         match tokio::task::spawn_blocking(move || {
-            commit_batches_blocking(&runtime, connection, jobs, Some(&mut receiver));
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commit_batches_blocking(&runtime, connection, jobs, Some(&mut receiver))));
             receiver
         })
         .await
