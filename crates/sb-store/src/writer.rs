@@ -135,7 +135,7 @@ impl GroupCommit {
     async fn submit(&self, job: WriteJob) {
         if let Err(mpsc::error::SendError(job)) = self.sender.send(job).await {
             // No writer task: run the job here, as a batch of one.
-            commit_batch(&self.writer, vec![job]).await;
+            commit_batch(&self.writer, vec![job], None).await;
         }
     }
 }
@@ -149,28 +149,9 @@ fn writer_gone() -> Error {
 async fn run_writer(writer: SqlitePool, mut receiver: mpsc::Receiver<WriteJob>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let jobs = std::mem::take(&mut batch);
-        let connection = match writer.acquire().await {
-            Ok(connection) => connection,
-            Err(error) => {
-                fail_all(jobs, &error.to_string());
-                continue;
-            }
-        };
-        let runtime = tokio::runtime::Handle::current();
-        // The receiver goes along, so that the thread can take the next batch without giving the
-        // connection back. A panic in a batch drops that batch's answer senders (its callers get
-        // `writer_gone`) but not the receiver: the writer goes on. Should the panic have left a
-        // transaction open, the next batch's BEGIN fails, that batch is answered with the error
-        // and rolled back, and the batches after it go through.
-        match tokio::task::spawn_blocking(move || {
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commit_batches_blocking(&runtime, connection, jobs, Some(&mut receiver))));
-            receiver
-        })
-        .await
-        {
-            Ok(returned) => receiver = returned,
-            Err(_) => return,
+        match commit_batch(&writer, std::mem::take(&mut batch), Some(receiver)).await {
+            Some(returned) => receiver = returned,
+            None => return,
         }
     }
 }
@@ -206,16 +187,34 @@ async fn run_checkpointer(pool: SqlitePool, alive: mpsc::WeakSender<WriteJob>) {
     }
 }
 
-/// Runs `jobs` in one transaction, each in its own savepoint, commits, then answers each (the
-/// path of a store without a writer task).
-async fn commit_batch(writer: &SqlitePool, jobs: Vec<WriteJob>) {
+/// Runs `jobs` in one transaction, each in its own savepoint, commits, then answers each; with
+/// `more` (the writer task's queue), also the batches waiting after it (see
+/// [`commit_batches_blocking`]), and hands the queue back. `None` back only when the blocking
+/// thread could not run at all (the runtime is shutting down).
+///
+/// A panic in a batch drops that batch's answer senders (its callers get `writer_gone`) but not
+/// the queue: the writer goes on. Should the panic have left a transaction open, the next
+/// batch's BEGIN fails, that batch is answered with the error and rolled back, and the batches
+/// after it go through.
+async fn commit_batch(writer: &SqlitePool, jobs: Vec<WriteJob>, mut more: Option<mpsc::Receiver<WriteJob>>) -> Option<mpsc::Receiver<WriteJob>> {
     let connection = match writer.acquire().await {
         Ok(connection) => connection,
-        Err(error) => return fail_all(jobs, &error.to_string()),
+        Err(error) => {
+            fail_all(jobs, &error.to_string());
+            return more;
+        }
     };
     let runtime = tokio::runtime::Handle::current();
-    // A panic in the batch drops its answer senders: those callers get `writer_gone`.
-    let _ = tokio::task::spawn_blocking(move || commit_batches_blocking(&runtime, connection, jobs, None)).await;
+    tokio::task::spawn_blocking(move || {
+        let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commit_batches_blocking(&runtime, connection, jobs, more.as_mut())));
+        if committed.is_err() {
+            tracing::error!("sqlite group commit panicked; its requests were answered with an error");
+        }
+        more
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 fn fail_all(jobs: Vec<WriteJob>, error: &str) {
